@@ -1,0 +1,1 @@
+"""Running the ECG pipeline on stored studies (called by analysis jobs)."""

@@ -1,0 +1,138 @@
+"""Analyse one stored study: read its original files, run ``ecg``, store the result.
+
+The job holds no database transaction while the pipeline runs (SQLite has a
+single writer), and the final status change is conditional on the study still
+being ``received``: a job delivered twice, or by two workers, stores exactly one
+analysis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.settings import Settings
+from ecg.analyze import analyze_recording
+from ecg.io import read_recording
+from ecg.serialize import analysis_to_dict
+from ecg.triage import triage
+from ecg.types import UnreadableRecording
+from storage.blobs import BlobStore
+from storage.models import Analysis, StudyStatus, Urgency, utcnow_aware
+from storage.repositories import AuditRepository, StudyRepository
+
+log = logging.getLogger(__name__)
+SYSTEM_ACTOR = "system:analysis"
+
+
+@dataclass(frozen=True)
+class _Input:
+    files: dict[str, str]
+    age_days: int | None
+    sex: str | None
+    clinic_urgency: Urgency
+    received_at: dt.datetime
+
+
+def sla_due(settings: Settings, priority: Urgency, received_at: dt.datetime) -> dt.datetime:
+    """``due_at`` = received + SLA(priority) (DESIGN section 4)."""
+    minutes = {
+        Urgency.stat: settings.sla_stat_min,
+        Urgency.urgent: settings.sla_urgent_min,
+        Urgency.routine: settings.sla_routine_min,
+    }[priority]
+    return received_at + dt.timedelta(minutes=minutes)
+
+
+def age_in_days(birth_date: dt.date | None, at: dt.datetime) -> int | None:
+    if birth_date is None:
+        return None
+    return max(0, (at.date() - birth_date).days)
+
+
+def _load_input(session: Session, study_id: uuid.UUID) -> _Input | None:
+    repo = StudyRepository(session)
+    study = repo.get(study_id)
+    if study is None or study.status != StudyStatus.received:
+        return None
+    repo.count_attempt(study_id)
+    patient = study.patient
+    return _Input(
+        files={f.name: f.blob_key for f in study.recording.files},
+        age_days=age_in_days(patient.birth_date, study.acquired_at),
+        sex=patient.sex.value if patient.sex.value in ("M", "F") else None,
+        clinic_urgency=study.clinic_urgency,
+        received_at=study.received_at,
+    )
+
+
+def analyze_study(
+    session_factory: sessionmaker[Session], blobs: BlobStore, settings: Settings, study_id: uuid.UUID
+) -> str:
+    """Run the pipeline for ``study_id``; returns what happened (for logs and tests)."""
+    with session_factory() as session:
+        job = _load_input(session, study_id)
+        session.commit()
+    if job is None:
+        return "skipped"
+    started = time.perf_counter()
+    try:
+        recording = read_recording({name: blobs.get(key) for name, key in job.files.items()})
+    except UnreadableRecording as exc:
+        return _store_unreadable(session_factory, study_id, str(exc))
+    analysis = analyze_recording(recording, age_days=job.age_days, sex=job.sex, mains_hz=settings.mains_hz)
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    result = analysis_to_dict(analysis)
+    priority = Urgency(triage(analysis.findings, clinic_urgency=job.clinic_urgency.value, age_days=job.age_days))
+    unreadable = analysis.quality.verdict == "unreadable"
+    with session_factory() as session:
+        repo = StudyRepository(session)
+        won = repo.transition(
+            study_id,
+            expected=StudyStatus.received,
+            new=StudyStatus.unreadable if unreadable else StudyStatus.analyzed,
+            priority=priority,
+            due_at=None if unreadable else sla_due(settings, priority, job.received_at),
+            status_reason="; ".join(analysis.quality.reasons) if unreadable else "",
+        )
+        if not won:
+            return "skipped"
+        repo.add_analysis(Analysis(
+            study_id=study_id, pipeline_version=analysis.pipeline_version, duration_ms=elapsed_ms,
+            quality_verdict=analysis.quality.verdict, result=result,
+        ))
+        AuditRepository(session).add(
+            actor=SYSTEM_ACTOR, actor_site_id=None, action="study.analyzed", object_type="study",
+            object_id=str(study_id), detail={"verdict": analysis.quality.verdict, "priority": priority.value},
+        )
+        session.commit()
+    return "unreadable" if unreadable else "analyzed"
+
+
+def _store_unreadable(session_factory: sessionmaker[Session], study_id: uuid.UUID, reason: str) -> str:
+    with session_factory() as session:
+        if StudyRepository(session).transition(
+            study_id, expected=StudyStatus.received, new=StudyStatus.unreadable, status_reason=reason
+        ):
+            AuditRepository(session).add(actor=SYSTEM_ACTOR, actor_site_id=None, action="study.unreadable",
+                                         object_type="study", object_id=str(study_id))
+        session.commit()
+    return "unreadable"
+
+
+def mark_failed(session_factory: sessionmaker[Session], study_id: uuid.UUID, error: str) -> None:
+    """Retries exhausted: make the failure visible on the study instead of leaving it ``received``."""
+    with session_factory() as session:
+        if StudyRepository(session).transition(
+            study_id, expected=StudyStatus.received, new=StudyStatus.analysis_failed,
+            status_reason=f"automated analysis failed: {error}"[:2000],
+        ):
+            AuditRepository(session).add(actor=SYSTEM_ACTOR, actor_site_id=None, action="study.analysis_failed",
+                                         object_type="study", object_id=str(study_id), detail={"error": error[:500]})
+        session.commit()
+    log.error("analysis failed for study %s: %s", study_id, error)

@@ -1,0 +1,1 @@
+"""Authentication (passwords, tokens, API keys) and the principal every request acts as."""

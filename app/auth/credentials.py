@@ -1,0 +1,84 @@
+"""Password hashing (argon2id), access tokens (JWT, HS256) and API key material."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets as pysecrets
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+#: Verifying against this keeps the time of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+API_KEY_PREFIX = "ek"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches; constant work whether or not the user exists."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(user_id: int, key: str, minutes: int, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """A signed access token for ``user_id`` valid for ``minutes``; returns (token, expiry)."""
+    exp = now + dt.timedelta(minutes=minutes)
+    claims = {"sub": str(user_id), "iat": int(now.timestamp()), "exp": int(exp.timestamp()), "typ": "access"}
+    return jwt.encode(claims, key, algorithm="HS256"), exp
+
+
+def read_token(token: str, key: str) -> int | None:
+    """The user id in a valid, unexpired token, else None."""
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "access":
+        return None
+    try:
+        return int(claims["sub"])
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A freshly minted key: ``token`` is shown once to the admin; only the hash is stored."""
+
+    prefix: str
+    token: str
+    secret_hash: str
+
+
+def mint_api_key() -> NewApiKey:
+    prefix = pysecrets.token_hex(6)
+    secret = pysecrets.token_urlsafe(32)
+    return NewApiKey(prefix, f"{API_KEY_PREFIX}_{prefix}_{secret}", _sha256(secret))
+
+
+def split_api_key(token: str) -> tuple[str, str] | None:
+    """(prefix, secret) of a well-formed key, else None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def api_key_matches(secret: str, secret_hash: str) -> bool:
+    return hmac.compare_digest(_sha256(secret), secret_hash)
+
+
+def _sha256(secret: str) -> str:
+    # API key secrets are 256-bit random: a fast hash is enough (no dictionary to guess from).
+    return hashlib.sha256(secret.encode()).hexdigest()

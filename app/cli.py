@@ -1,0 +1,129 @@
+"""The ``ecghub`` command: serve, demo, migrate, worker, analyze, and account bootstrap."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from app.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from storage.migrations import upgrade
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    if args.demo:
+        from app.demo import seed_demo
+
+        print(seed_demo(settings, Path(args.data) if args.data else None))
+    print(f"ecghub listening on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
+    uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=True, timeout_graceful_shutdown=30, log_level="info")
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from storage.migrations import upgrade
+
+    upgrade(Settings().resolved_database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Run analysis jobs from the broker until SIGTERM/SIGINT (then finish the current job)."""
+    from app.context import AppContext
+
+    settings = Settings(worker_mode="broker")
+    ctx = AppContext.from_settings(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    ctx.jobs.start_worker(threads=args.threads)
+    print(f"ecghub worker consuming analysis jobs from {settings.broker_url.split('@')[-1]}", flush=True)
+    stop.wait()
+    ctx.stop()
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from ecg.analyze import analyze_recording
+    from ecg.io import read_recording
+    from ecg.serialize import analysis_to_dict
+    from ecg.types import UnreadableRecording
+
+    status = 0
+    for path in args.paths:
+        try:
+            rec = read_recording(path)
+        except UnreadableRecording as exc:
+            print(json.dumps({"record": path, "error": str(exc)}, ensure_ascii=False))
+            status = 2
+            continue
+        out = {"record": path, **analysis_to_dict(analyze_recording(rec, age_days=args.age_days))}
+        print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    return status
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from app.auth import service as auth
+    from app.context import AppContext
+    from storage.models import Role
+    from storage.repositories import SiteRepository
+
+    ctx = AppContext.from_settings(Settings(worker_mode="off"))
+    with ctx.session_factory() as s:
+        site = SiteRepository(s).by_code(args.site)
+        if site is None:
+            print(f"no site with code {args.site!r}", file=sys.stderr)
+            return 2
+        auth.create_user(s, site_id=site.id, username=args.username, password=args.password,
+                         role=Role(args.role), reader_pools=args.pools or [])
+        s.commit()
+    print(f"created {args.role} account {args.username!r} at {args.site}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecghub", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the API (migrates the database first)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    s.add_argument("--demo", action="store_true", help="seed demo sites, accounts and recordings first")
+    s.add_argument("--data", help="recordings folder for the demo (default ../shared/data)")
+    s.set_defaults(func=_serve)
+    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(func=_migrate)
+    w = sub.add_parser("worker", help="run analysis jobs from the broker (ECGHUB_BROKER_URL)")
+    w.add_argument("--threads", type=int, default=None)
+    w.set_defaults(func=_worker)
+    a = sub.add_parser("analyze", help="analyse recordings with the ECG pipeline and print JSON")
+    a.add_argument("paths", nargs="+")
+    a.add_argument("--age-days", type=int, default=None)
+    a.add_argument("--json", action="store_true", help="one compact JSON object per line")
+    a.set_defaults(func=_analyze)
+    u = sub.add_parser("create-user", help="create an account at a site")
+    u.add_argument("--site", required=True)
+    u.add_argument("--username", required=True)
+    u.add_argument("--password", required=True)
+    u.add_argument("--role", choices=["clinic", "reader", "admin"], required=True)
+    u.add_argument("--pools", nargs="*")
+    u.set_defaults(func=_create_user)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The process-wide objects of one running service, built from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.jobs import Jobs
+from app.settings import Settings
+from storage.blobs import BlobStore, LocalBlobStore
+from storage.db import make_engine, make_session_factory
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    blobs: BlobStore
+    jobs: Jobs
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AppContext":
+        engine = make_engine(settings.resolved_database_url)
+        session_factory = make_session_factory(engine)
+        blobs = LocalBlobStore(settings.resolved_blob_dir)
+        return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs))
+
+    def start(self) -> None:
+        """Start background work: in-process worker (embedded) and the lost-job sweeper."""
+        if self.settings.worker_mode == "inprocess":
+            self.jobs.start_worker()
+            # The in-memory broker starts empty: anything still `received` is ours to redo.
+            self.jobs.start_sweeper(first_grace_s=0)
+        elif self.settings.worker_mode == "broker":
+            self.jobs.start_sweeper()
+
+    def stop(self) -> None:
+        self.jobs.stop()
+        self.engine.dispose()

@@ -1,0 +1,105 @@
+"""Demo data for the embedded default: a hub, two member clinics, accounts, real recordings.
+
+Recordings come from ../shared/data (PhysioNet MIT-BIH Arrhythmia Database and
+LUDB; credits in that folder's README). They are stored through the same
+upload service as a clinic upload; the in-process worker analyses them when
+the server starts. Seeding is idempotent: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.auth import service as auth
+from app.auth.principal import Principal
+from app.context import AppContext
+from app.settings import Settings
+from app.uploads import service as uploads
+from app.uploads.schemas import UploadMetadata
+from bench.common import data_dir
+from storage.models import Role, Site, SiteLevel
+from storage.repositories import SiteRepository, UserRepository
+
+PASSWORD = "ecghub-demo"
+
+
+@dataclass(frozen=True)
+class DemoStudy:
+    record: str
+    patient_id: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    indication: str
+    urgency: str = "routine"
+
+
+SITES = [
+    ("hub", "儿童医院心电诊断中心 (Hub ECG Centre)", SiteLevel.hub),
+    ("qingshan-county", "青山县人民医院 (Qingshan County Hospital)", SiteLevel.county),
+    ("shimen-township", "石门乡卫生院 (Shimen Township Health Centre)", SiteLevel.township),
+]
+USERS = [
+    ("admin", "hub", Role.admin, []),
+    ("dr-li", "hub", Role.reader, ["pediatric", "adult"]),
+    ("dr-wang", "hub", Role.reader, ["adult"]),
+    ("qingshan-tech", "qingshan-county", Role.clinic, []),
+    ("shimen-tech", "shimen-township", Role.clinic, []),
+]
+STUDIES = {
+    "qingshan-county": [
+        DemoStudy("mitdb/100", "QS-0001", "张伟", "M", dt.date(1957, 5, 2), "chest discomfort"),
+        DemoStudy("ludb/101", "QS-0002", "李娜", "F", dt.date(1950, 8, 9), "irregular pulse", "urgent"),
+    ],
+    "shimen-township": [
+        DemoStudy("ludb/145", "SM-0001", "王小明", "M", dt.date(2011, 3, 14), "school sports screening"),
+        DemoStudy("ludb/189", "SM-0002", "陈静", "F", dt.date(2009, 6, 30), "dizziness"),
+    ],
+}
+
+
+def _sites_and_users(ctx: AppContext) -> dict[str, tuple[int, int]]:
+    """Create what is missing; returns site code -> (site id, id of its first clinic user)."""
+    out: dict[str, tuple[int, int]] = {}
+    with ctx.session_factory() as s:
+        sites = SiteRepository(s)
+        for code, name, level in SITES:
+            if sites.by_code(code) is None:
+                sites.add(Site(code=code, name=name, level=level, region="demo province"))
+        users = UserRepository(s)
+        for username, code, role, pools in USERS:
+            site = sites.by_code(code)
+            user = users.by_username(username) or auth.create_user(
+                s, site_id=site.id, username=username, password=PASSWORD, role=role, reader_pools=pools)
+            out.setdefault(code, (site.id, user.id))
+        s.commit()
+    return out
+
+
+def _upload(ctx: AppContext, site_id: int, user_id: int, study: DemoStudy, root: Path) -> None:
+    base = root / study.record
+    files = [uploads.UploadedFile(base.with_suffix(ext).name, base.with_suffix(ext).read_bytes())
+             for ext in (".hea", ".dat")]
+    meta = UploadMetadata(patient_id=study.patient_id, patient_name=study.name, patient_sex=study.sex,
+                          patient_birth_date=study.birth_date, indication=study.indication, urgency=study.urgency)
+    principal = Principal("user", user_id, site_id, Role.clinic)
+    with ctx.session_factory() as s:
+        uploads.upload_study(ctx, s, principal, meta, files, f"demo:{study.record}")
+        s.commit()
+
+
+def seed_demo(settings: Settings, root: Path | None = None) -> str:
+    """Seed the demo and return the text to print (URL-independent credentials)."""
+    ctx = AppContext.from_settings(settings)
+    root = root or data_dir()
+    ids = _sites_and_users(ctx)
+    for code, studies in STUDIES.items():
+        for study in studies:
+            if root.joinpath(study.record + ".hea").exists():
+                _upload(ctx, *ids[code], study, root)
+    ctx.engine.dispose()
+    lines = ["Demo accounts (password for all: %s):" % PASSWORD]
+    lines += [f"  {u:<14} {role.value:<7} at {code}" for u, code, role, _ in USERS]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""FastAPI dependencies: the request's session, settings and authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth
+from app.auth.principal import Principal
+from app.context import AppContext
+from app.errors import Forbidden, NotAuthenticated
+from storage.models import Role
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    """One session per request. Endpoints commit explicitly before answering, so a
+    success status is never sent for data that was not committed; anything
+    uncommitted is rolled back here."""
+    session = ctx.session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    ctx: CtxDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    if x_api_key:
+        return auth.principal_from_api_key(session, x_api_key)
+    if token:
+        return auth.principal_from_token(session, token, ctx.settings.signing_key)
+    raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role):  # noqa: ANN201 - FastAPI dependency factory
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"this endpoint is for {', '.join(r.value for r in roles)} accounts")
+        return principal
+
+    return check
+
+
+ClinicOrAdmin = Annotated[Principal, Depends(require_roles(Role.clinic, Role.admin))]

@@ -1,0 +1,106 @@
+"""Domain errors and their one mapping to RFC 9457 problem+json responses.
+
+Services raise a subclass of ``DomainError``; ``install_handlers`` renders
+every one the same way. A problem body never carries patient data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    """Base of every error the API reports on purpose."""
+
+    status: int = 400
+    type: str = "about:blank"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class NotAuthenticated(DomainError):
+    status, type, title = 401, "/problems/not-authenticated", "Not authenticated"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(DomainError):
+    status, type, title = 403, "/problems/forbidden", "Forbidden"
+
+
+class NotFound(DomainError):
+    status, type, title = 404, "/problems/not-found", "Not found"
+
+
+class IdempotencyConflict(DomainError):
+    status, type, title = 409, "/problems/idempotency-conflict", "Idempotency key reused"
+
+
+class PayloadTooLarge(DomainError):
+    status, type, title = 413, "/problems/payload-too-large", "Upload too large"
+
+
+class InvalidUpload(DomainError):
+    status, type, title = 422, "/problems/invalid-upload", "Invalid upload"
+
+
+class UnreadableUpload(DomainError):
+    status, type, title = 422, "/problems/unreadable-recording", "Recording cannot be read"
+
+
+class ServiceUnavailable(DomainError):
+    status, type, title = 503, "/problems/unavailable", "Service temporarily unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
+        errors.append({"field": loc, "message": err.get("msg", "")})
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return summary, errors
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the single rendering of errors as problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        resp = problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+        resp.headers.update(exc.headers())
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _validation_detail(exc)
+        return problem(422, "Invalid request", detail, "/problems/validation", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        resp = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp

@@ -1,0 +1,126 @@
+"""Analysis jobs on Dramatiq.
+
+Why Dramatiq: messages are acknowledged only after the actor finishes, so a
+worker killed mid-job leaves its message to be redelivered (RabbitMQ: durable
+queue, persistent messages, publisher confirms); retries with exponential
+backoff and a failure callback are built in. The embedded default uses
+Dramatiq's in-memory broker with a worker thread pool inside the API process:
+no broker to install.
+
+The gap between "study committed" and "message published" (a crash right
+there, or the in-memory broker dying with the process) is closed by the
+sweeper: studies still ``received`` after a grace period are enqueued again.
+Jobs are idempotent (see ``app.analysis.service``), so a duplicate is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.analysis import service as analysis
+from app.settings import Settings
+from storage.blobs import BlobStore
+from storage.models import utcnow_aware
+from storage.repositories import StudyRepository
+
+log = logging.getLogger(__name__)
+QUEUE = "analysis"
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    if settings.worker_mode == "broker":
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=settings.broker_url, confirm_delivery=True)
+    return StubBroker()
+
+
+class Jobs:
+    """The analysis actors bound to one broker, plus the sweeper that re-enqueues lost work."""
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], blobs: BlobStore,
+                 broker: dramatiq.Broker | None = None) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.blobs = blobs
+        self.broker = broker or make_broker(settings)
+        self._worker: dramatiq.Worker | None = None
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self.analyze = dramatiq.Actor(
+            self._analyze, broker=self.broker, actor_name="analyze_study", queue_name=QUEUE, priority=0,
+            options={"max_retries": settings.analysis_max_retries, "min_backoff": 1000, "max_backoff": 60_000},
+        )
+        self.failed = dramatiq.Actor(
+            self._failed, broker=self.broker, actor_name="analysis_failed", queue_name=QUEUE, priority=0,
+            options={"max_retries": 20},
+        )
+
+    # -- actors -----------------------------------------------------------------
+    def _analyze(self, study_id: str) -> str:
+        return analysis.analyze_study(self.session_factory, self.blobs, self.settings, uuid.UUID(study_id))
+
+    def _failed(self, message: dict[str, Any], exception: dict[str, Any]) -> None:
+        study_id = uuid.UUID(message["args"][0])
+        error = f"{exception.get('type', 'Error')}: {exception.get('message', '')}"
+        analysis.mark_failed(self.session_factory, study_id, error)
+
+    # -- producer side ----------------------------------------------------------------
+    def enqueue_analysis(self, study_id: uuid.UUID) -> bool:
+        """Publish the job; False (logged) if the broker refused: the sweeper will retry."""
+        try:
+            self.analyze.send_with_options(args=(str(study_id),), on_failure=self.failed.actor_name)
+        except Exception:  # broker down: the committed study is picked up by the sweeper
+            log.exception("could not enqueue analysis of study %s", study_id)
+            return False
+        return True
+
+    def sweep(self, grace_s: float | None = None) -> int:
+        """Enqueue again every study still ``received`` for longer than ``grace_s`` seconds."""
+        import datetime as dt
+
+        grace = self.settings.sweep_grace_s if grace_s is None else grace_s
+        with self.session_factory() as session:
+            ids = StudyRepository(session).ids_awaiting_analysis(utcnow_aware() - dt.timedelta(seconds=grace))
+        return sum(self.enqueue_analysis(i) for i in ids)
+
+    # -- running ------------------------------------------------------------------------
+    def start_worker(self, threads: int | None = None) -> None:
+        """Consume analysis jobs in this process (embedded default, or ``ecghub worker``)."""
+        self.broker.emit_after("process_boot")
+        self._worker = dramatiq.Worker(
+            self.broker, queues={QUEUE}, worker_threads=threads or self.settings.worker_threads,
+            worker_timeout=100,
+        )
+        self._worker.start()
+
+    def start_sweeper(self, first_grace_s: float | None = None) -> None:
+        """Sweep once now (with ``first_grace_s``), then every ``sweep_interval_s``."""
+        def loop() -> None:
+            grace = first_grace_s
+            while not self._stop.is_set():
+                try:
+                    self.sweep(grace)
+                except Exception:
+                    log.exception("sweep failed")
+                grace = None
+                self._stop.wait(self.settings.sweep_interval_s)
+
+        self._sweeper = threading.Thread(target=loop, name="ecghub-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=5)
+        self.broker.close()

@@ -1,0 +1,41 @@
+"""Application factory: ``create_app(settings)`` builds one service instance."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import health
+from app.auth import endpoints as auth_endpoints
+from app.context import AppContext
+from app.errors import install_handlers
+from app.settings import Settings
+from app.studies import endpoints as study_endpoints
+from app.uploads import endpoints as upload_endpoints
+from app.uploads.limits import BodyLimit
+
+
+def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
+    """Build the app; background work starts with the lifespan and stops with it."""
+    settings = settings or (ctx.settings if ctx else Settings())
+    ctx = ctx or AppContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ctx.start()
+        try:
+            yield
+        finally:
+            ctx.stop()
+
+    app = FastAPI(title="ecghub", version="0.1.0", lifespan=lifespan)
+    app.state.ctx = ctx
+    install_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.include_router(health.router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(upload_endpoints.router)
+    app.include_router(study_endpoints.router)
+    return app

@@ -1,0 +1,70 @@
+"""One settings object for the whole service, read from ECGHUB_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WorkerMode = Literal["inprocess", "broker", "off"]
+
+
+class Settings(BaseSettings):
+    """Deployment configuration.
+
+    Embedded default: everything under ``var_dir`` (SQLite file, blob folder,
+    generated signing secret) and analysis jobs run by a worker inside the API
+    process. At scale: ``database_url`` on PostgreSQL, ``worker_mode=broker``
+    with ``broker_url`` on RabbitMQ, and ``ecghub worker`` processes.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ECGHUB_", env_file=None, extra="ignore")
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    blob_dir: Path | None = None
+    secret_key: str = ""
+    access_token_minutes: int = Field(60, ge=1, le=24 * 60)
+
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_upload_files: int = Field(16, ge=1)
+
+    worker_mode: WorkerMode = "inprocess"
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    worker_threads: int = Field(2, ge=1)
+    analysis_max_retries: int = Field(3, ge=0)
+    sweep_interval_s: float = Field(30.0, gt=0)
+    sweep_grace_s: float = Field(60.0, ge=0)
+
+    mains_hz: float = 50.0
+    sla_stat_min: int = 10
+    sla_urgent_min: int = 30
+    sla_routine_min: int = 240
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'ecghub.db').resolve()}"
+
+    @cached_property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or (self.var_dir / "blobs")
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The token signing secret; generated once into ``var_dir`` for the embedded default.
+
+        API replicas must share ``ECGHUB_SECRET_KEY``: a per-process secret would
+        make tokens issued by one replica fail on another.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

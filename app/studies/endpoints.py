@@ -1,0 +1,55 @@
+"""GET /api/v1/studies and /api/v1/studies/{id}: the clinic's view of its studies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.deps import ClinicOrAdmin, CtxDep, SessionDep
+from app.studies import service
+from app.studies.schemas import StudyDetail, StudyList, StudySummary
+from storage.models import StudyStatus
+
+router = APIRouter(prefix="/api/v1/studies", tags=["studies"])
+
+
+@router.get("", response_model=StudyList)
+def list_studies(
+    session: SessionDep,
+    principal: ClinicOrAdmin,
+    status: StudyStatus | None = None,
+    received_from: dt.datetime | None = None,
+    received_to: dt.datetime | None = None,
+    patient_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> StudyList:
+    """The caller's site's studies, newest first; follow ``next_cursor`` for the next page."""
+    page = service.list_studies(session, principal, limit=limit, cursor=cursor, status=status,
+                                received_from=received_from, received_to=received_to, patient_id=patient_id)
+    session.commit()
+    return StudyList(
+        items=[StudySummary.of(s) for s in page.items],
+        next_cursor=service.encode_cursor(page.next_after) if page.next_after else None,
+    )
+
+
+@router.get("/{study_id}", response_model=StudyDetail)
+def get_study(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin) -> StudyDetail:
+    """Status, quality verdict with reasons, measurements and findings when the analysis is done."""
+    study, analysis = service.get_study_detail(session, principal, study_id)
+    session.commit()
+    return StudyDetail.build(study, analysis)
+
+
+@router.get("/{study_id}/files/{name}", response_class=Response)
+def get_file(study_id: uuid.UUID, name: str, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin) -> Response:
+    """One original uploaded file, byte for byte."""
+    data = service.original_file(session, ctx.blobs, principal, study_id, name)
+    session.commit()
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

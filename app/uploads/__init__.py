@@ -1,0 +1,1 @@
+"""Clinic upload endpoint: POST /api/v1/studies."""

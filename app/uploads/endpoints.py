@@ -1,0 +1,80 @@
+"""POST /api/v1/studies: a clinic uploads a recording with the patient form."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.deps import ClinicOrAdmin, CtxDep, SessionDep
+from app.errors import InvalidUpload, PayloadTooLarge
+from app.studies.schemas import StudyAccepted
+from app.uploads import service
+from app.uploads.schemas import UploadMetadata
+
+router = APIRouter(prefix="/api/v1/studies", tags=["uploads"])
+_FIELDS = set(UploadMetadata.model_fields)
+
+
+def _metadata(form: dict[str, str]) -> UploadMetadata:
+    unknown = set(form) - _FIELDS
+    if unknown:
+        raise InvalidUpload(f"unknown form field(s): {', '.join(sorted(unknown))}")
+    try:
+        return UploadMetadata.model_validate({k: v for k, v in form.items() if v != ""})
+    except ValidationError as exc:
+        errors = [{"field": ".".join(map(str, e["loc"])) or "form", "message": e["msg"]} for e in exc.errors()]
+        raise InvalidUpload("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors) from exc
+
+
+@router.post("", status_code=202, response_model=StudyAccepted, responses={
+    200: {"description": "replay of an earlier identical upload"},
+    409: {"description": "Idempotency-Key reused with a different body"},
+    413: {"description": "upload too large"}, 422: {"description": "invalid form or unreadable recording"},
+})
+async def upload(
+    request: Request,
+    response: Response,
+    ctx: CtxDep,
+    session: SessionDep,
+    principal: ClinicOrAdmin,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> StudyAccepted:
+    """Upload one study: the recording in ``files`` (WFDB .hea + .dat, a .zip, EDF or CSV) and the
+    patient form. Send an ``Idempotency-Key`` so that retries over a bad link make one study."""
+    settings = ctx.settings
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"the upload is larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MiB")
+    try:
+        form = await request.form(max_files=settings.max_upload_files, max_fields=32)
+    except StarletteHTTPException as exc:
+        if "Too many files" in str(exc.detail):
+            raise PayloadTooLarge(f"too many files: at most {settings.max_upload_files} per upload") from exc
+        raise InvalidUpload(f"the multipart body cannot be parsed: {exc.detail}") from exc
+    try:
+        files, fields = [], {}
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name != "files":
+                    raise InvalidUpload(f"files must be sent in the 'files' field, not {name!r}")
+                files.append(service.UploadedFile(service.clean_filename(value.filename), await value.read()))
+            elif name in fields:
+                raise InvalidUpload(f"form field {name!r} given twice")
+            else:
+                fields[name] = value
+    finally:
+        await form.close()
+    meta = _metadata(fields)
+    result = await run_in_threadpool(service.upload_study, ctx, session, principal, meta, files, idempotency_key)
+    await run_in_threadpool(session.commit)
+    if not result.replayed:
+        ctx.jobs.enqueue_analysis(result.study.id)
+    response.headers["Location"] = f"/api/v1/studies/{result.study.id}"
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return StudyAccepted.of(result.study)

@@ -1,0 +1,182 @@
+"""Accepting a clinic's upload: validate, parse, store the originals, record the study.
+
+Order matters for "no data lost, no false success":
+1. validate everything and parse the recording (nothing stored yet; bad input -> 4xx);
+2. write the original files to the blob store (fsynced, content-addressed);
+3. one transaction: patient, study, recording, files, audit event;
+4. only after the commit, publish the analysis job (the sweeper covers a crash here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.context import AppContext
+from app.errors import IdempotencyConflict, InvalidUpload, ServiceUnavailable, UnreadableUpload
+from app.uploads.schemas import LOCAL_TZ, UploadMetadata
+from ecg.io import read_recording
+from ecg.types import Recording as EcgRecording
+from ecg.types import UnreadableRecording
+from storage.blobs import BlobError
+from storage.models import Patient, Recording, RecordingFile, Study, StudyStatus, utcnow_aware
+from storage.repositories import AuditRepository, PatientRepository, StudyRepository
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    study: Study
+    replayed: bool
+
+
+def clean_filename(raw: str | None) -> str:
+    """The base name of an uploaded file; refuses empty or hidden/parent names."""
+    name = os.path.basename((raw or "").replace("\\", "/")).strip()
+    if not name or name in (".", "..") or len(name) > 255:
+        raise InvalidUpload(f"invalid file name {raw!r}")
+    return name
+
+
+def request_fingerprint(meta: UploadMetadata, files: list[UploadedFile]) -> str:
+    """sha256 over the metadata and each file's (name, sha256): same request <=> same fingerprint."""
+    doc = {
+        "meta": meta.model_dump(mode="json"),
+        "files": sorted((f.name, hashlib.sha256(f.data).hexdigest()) for f in files),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(session: Session, principal: Principal, key: str, fingerprint: str) -> Study | None:
+    study = StudyRepository(session).by_idempotency_key(principal.site_id, key)
+    if study is None:
+        return None
+    if study.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a different upload; use a new key for a new study",
+            study_id=str(study.id),
+        )
+    return study
+
+
+def _parse(files: list[UploadedFile], meta: UploadMetadata) -> EcgRecording:
+    try:
+        if len(files) == 1:
+            return read_recording(files[0].data, fs=meta.fs) if meta.fs else read_recording(files[0].data)
+        return read_recording({f.name: f.data for f in files})
+    except UnreadableRecording as exc:
+        raise UnreadableUpload(str(exc)) from exc
+
+
+def upload_study(
+    ctx: AppContext, session: Session, principal: Principal, meta: UploadMetadata,
+    files: list[UploadedFile], idempotency_key: str | None,
+) -> UploadResult:
+    """Store one upload as a study (or return the study an earlier identical request made)."""
+    if not files:
+        raise InvalidUpload("no file uploaded: send the recording in the 'files' field")
+    if len({f.name for f in files}) != len(files):
+        raise InvalidUpload("two uploaded files have the same name")
+    fingerprint = request_fingerprint(meta, files)
+    # Without a key, an identical body from the same site is the same study: a retry.
+    key = idempotency_key or f"auto:{fingerprint}"
+    earlier = _replay(session, principal, key, fingerprint)
+    session.rollback()
+    if earlier is not None:
+        return _replayed(session, principal, earlier)
+    recording = _parse(files, meta)
+    try:
+        blob_keys = [ctx.blobs.put(f.data) for f in files]
+    except (BlobError, OSError) as exc:
+        raise ServiceUnavailable("the file store is not available; nothing was recorded, try again") from exc
+    try:
+        return _record(session, principal, meta, files, blob_keys, recording, key, fingerprint)
+    except IntegrityError:
+        # A concurrent identical request won the race (or created the same patient): decide again.
+        session.rollback()
+        earlier = _replay(session, principal, key, fingerprint)
+        if earlier is not None:
+            return _replayed(session, principal, earlier)
+        return _record(session, principal, meta, files, blob_keys, recording, key, fingerprint)
+
+
+def _replayed(session: Session, principal: Principal, study: Study) -> UploadResult:
+    AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id,
+                                 action="study.upload_replayed", object_type="study", object_id=str(study.id))
+    return UploadResult(study, replayed=True)
+
+
+def _patient(session: Session, principal: Principal, meta: UploadMetadata) -> Patient:
+    repo = PatientRepository(session)
+    patient = repo.by_external_id(principal.site_id, meta.patient_id)
+    if patient is None:
+        return repo.add(Patient(site_id=principal.site_id, external_id=meta.patient_id, name=meta.patient_name,
+                                sex=meta.patient_sex, birth_date=meta.patient_birth_date))
+    changed = [
+        field for field, new in (("name", meta.patient_name), ("sex", meta.patient_sex),
+                                 ("birth_date", meta.patient_birth_date))
+        if new is not None and getattr(patient, field) != new
+    ]
+    for field in changed:
+        setattr(patient, field, getattr(meta, f"patient_{field}"))
+    if changed:
+        AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id,
+                                     action="patient.updated", object_type="patient", object_id=str(patient.id),
+                                     detail={"fields": changed})
+    return patient
+
+
+def _record(
+    session: Session, principal: Principal, meta: UploadMetadata, files: list[UploadedFile],
+    blob_keys: list[str], rec: EcgRecording, key: str, fingerprint: str,
+) -> UploadResult:
+    earlier = _replay(session, principal, key, fingerprint)
+    if earlier is not None:
+        return _replayed(session, principal, earlier)
+    now = utcnow_aware()
+    patient = _patient(session, principal, meta)
+    study = StudyRepository(session).add(Study(
+        id=uuid.uuid4(), site_id=principal.site_id, patient_id=patient.id,
+        acquired_at=meta.acquired_at or _aware(rec.start_time) or now, received_at=now,
+        indication=meta.indication, clinic_urgency=meta.urgency, status=StudyStatus.received,
+        priority=meta.urgency, idempotency_key=key, request_hash=fingerprint, uploaded_by=principal.actor,
+    ))
+    session.add(Recording(
+        study_id=study.id, format=rec.format, fs_hz=float(rec.fs), leads=list(rec.leads),
+        n_samples=rec.n_samples, duration_s=rec.duration_s, start_time=_aware(rec.start_time),
+        warnings=list(rec.warnings), file_demographics=_demographics(rec),
+        files=[RecordingFile(position=i, name=f.name, blob_key=k, size_bytes=len(f.data))
+               for i, (f, k) in enumerate(zip(files, blob_keys))],
+    ))
+    AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="study.created",
+                                 object_type="study", object_id=str(study.id),
+                                 detail={"format": rec.format, "files": len(files)})
+    session.flush()
+    return UploadResult(study, replayed=False)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Recording start times without a zone are device-local (China Standard Time)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+
+
+def _demographics(rec: EcgRecording) -> dict[str, object]:
+    d = rec.demographics
+    out = {"patient_id": d.patient_id, "age_days": d.age_days, "sex": d.sex,
+           "birth_date": d.birth_date.isoformat() if d.birth_date else None}
+    return {k: v for k, v in out.items() if v is not None}

@@ -1,0 +1,1 @@
+"""Benchmarks: separate commands, never part of the test suite (see README)."""

@@ -1,0 +1,126 @@
+"""Typed results of the ECG pipeline.
+
+Every stage returns frozen dataclasses so that callers (the service, the CLI,
+benchmarks) never depend on dict-of-strings conventions. Units are part of the
+field names: ``_ms`` milliseconds, ``_mv`` millivolts, ``_bpm`` beats per
+minute, ``_deg`` degrees, ``fs`` in Hz, sample indices at the recording's fs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Verdict = Literal["good", "acceptable", "unreadable"]
+Severity = Literal["normal", "abnormal", "critical"]
+Priority = Literal["stat", "urgent", "routine"]
+Sex = Literal["M", "F", "U"]
+
+
+class UnreadableRecording(ValueError):
+    """The input cannot be read as an ECG recording.
+
+    The message is written for a clinic technician ("the .dat file is shorter
+    than its header says"), never a stack trace.
+    """
+
+
+@dataclass(frozen=True)
+class Demographics:
+    """Patient data found inside the file; offered to the upload, never trusted over it."""
+
+    patient_id: str | None = None
+    age_days: int | None = None
+    sex: Sex | None = None
+    birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """A normalised recording: ``signals`` in mV, shape (samples, leads), float64."""
+
+    signals: np.ndarray
+    fs: float
+    leads: tuple[str, ...]
+    format: str
+    start_time: dt.datetime | None = None
+    demographics: Demographics = field(default_factory=Demographics)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signals.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+    def lead(self, name: str) -> np.ndarray:
+        """One lead's samples (mV) by its standard name."""
+        return self.signals[:, self.leads.index(name)]
+
+
+@dataclass(frozen=True)
+class LeadQuality:
+    """Quality of one lead; ``reasons`` are short technician-facing sentences."""
+
+    lead: str
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Overall verdict plus per-lead detail."""
+
+    verdict: Verdict
+    leads: tuple[LeadQuality, ...]
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Global measurements over all leads (IEC 60601-2-25 style).
+
+    A value is ``None`` when it could not be measured; ``missing`` then maps the
+    field name to the reason (never a guess).
+    """
+
+    heart_rate_bpm: float | None = None
+    rr_ms: float | None = None
+    p_ms: float | None = None
+    pr_ms: float | None = None
+    qrs_ms: float | None = None
+    qt_ms: float | None = None
+    qtc_bazett_ms: float | None = None
+    qtc_fridericia_ms: float | None = None
+    p_axis_deg: float | None = None
+    qrs_axis_deg: float | None = None
+    t_axis_deg: float | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A machine statement: lexicon code, human text, severity and the evidence for it."""
+
+    code: str
+    text: str
+    severity: Severity
+    evidence: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything the pipeline says about one recording."""
+
+    pipeline_version: str
+    fs: float
+    quality: Quality
+    r_peaks: np.ndarray
+    measurements: Measurements
+    findings: tuple[Finding, ...]
+    priority: Priority

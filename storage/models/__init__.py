@@ -1,0 +1,26 @@
+"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from storage.models.audit import AuditEvent
+from storage.models.base import Base, utcnow as utcnow_aware
+from storage.models.clinical import Analysis, Patient, Recording, RecordingFile, Study
+from storage.models.enums import Role, Sex, SiteLevel, StudyStatus, Urgency
+from storage.models.org import ApiKey, Site, User
+
+__all__ = [
+    "Analysis",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Patient",
+    "Recording",
+    "RecordingFile",
+    "Role",
+    "Sex",
+    "Site",
+    "SiteLevel",
+    "Study",
+    "StudyStatus",
+    "Urgency",
+    "User",
+    "utcnow_aware",
+]

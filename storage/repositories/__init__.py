@@ -1,0 +1,15 @@
+"""Repositories: every SQL statement of the service lives here, grouped by aggregate."""
+
+from storage.repositories.audit import AuditRepository
+from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
+from storage.repositories.studies import PatientRepository, StudyPage, StudyRepository
+
+__all__ = [
+    "ApiKeyRepository",
+    "AuditRepository",
+    "PatientRepository",
+    "SiteRepository",
+    "StudyPage",
+    "StudyRepository",
+    "UserRepository",
+]

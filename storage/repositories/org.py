@@ -1,0 +1,62 @@
+"""Sites, users and API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import ApiKey, Site, User
+
+
+class SiteRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, site_id: int) -> Site | None:
+        return self.session.get(Site, site_id)
+
+    def by_code(self, code: str) -> Site | None:
+        return self.session.scalar(select(Site).where(Site.code == code))
+
+    def add(self, site: Site) -> Site:
+        self.session.add(site)
+        self.session.flush()
+        return site
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def by_username(self, username: str) -> User | None:
+        return self.session.scalar(select(User).where(User.username == username))
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+
+class ApiKeyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_prefix(self, prefix: str) -> ApiKey | None:
+        return self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+    def get(self, key_id: int) -> ApiKey | None:
+        return self.session.get(ApiKey, key_id)
+
+    def add(self, key: ApiKey) -> ApiKey:
+        self.session.add(key)
+        self.session.flush()
+        return key
+
+    def revoke(self, key: ApiKey, at: dt.datetime) -> None:
+        key.revoked_at = at
+        self.session.flush()

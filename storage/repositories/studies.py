@@ -1,0 +1,142 @@
+"""Patients, studies, recordings and analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Analysis, Patient, Study, StudyStatus
+
+
+class PatientRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_external_id(self, site_id: int, external_id: str) -> Patient | None:
+        stmt = select(Patient).where(Patient.site_id == site_id, Patient.external_id == external_id)
+        return self.session.scalar(stmt)
+
+    def add(self, patient: Patient) -> Patient:
+        self.session.add(patient)
+        self.session.flush()
+        return patient
+
+
+@dataclass(frozen=True)
+class StudyPage:
+    """One page of a keyset-paginated listing; ``next_after`` is the last (received_at, id)."""
+
+    items: list[Study]
+    next_after: tuple[dt.datetime, uuid.UUID] | None
+
+
+class StudyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, study_id: uuid.UUID) -> Study | None:
+        return self.session.get(Study, study_id)
+
+    def get_for_site(self, study_id: uuid.UUID, site_id: int) -> Study | None:
+        """The study only if it belongs to ``site_id`` (tenancy is enforced in the query)."""
+        stmt = select(Study).where(Study.id == study_id, Study.site_id == site_id)
+        return self.session.scalar(stmt)
+
+    def by_idempotency_key(self, site_id: int, key: str) -> Study | None:
+        stmt = select(Study).where(Study.site_id == site_id, Study.idempotency_key == key)
+        return self.session.scalar(stmt)
+
+    def add(self, study: Study) -> Study:
+        self.session.add(study)
+        self.session.flush()
+        return study
+
+    def list_page(
+        self,
+        *,
+        site_id: int | None,
+        limit: int,
+        status: StudyStatus | None = None,
+        received_from: dt.datetime | None = None,
+        received_to: dt.datetime | None = None,
+        patient_external_id: str | None = None,
+        after: tuple[dt.datetime, uuid.UUID] | None = None,
+    ) -> StudyPage:
+        """Newest first, keyset pagination on (received_at, id); ``site_id=None`` means all sites."""
+        stmt = select(Study)
+        if site_id is not None:
+            stmt = stmt.where(Study.site_id == site_id)
+        if status is not None:
+            stmt = stmt.where(Study.status == status)
+        if received_from is not None:
+            stmt = stmt.where(Study.received_at >= received_from)
+        if received_to is not None:
+            stmt = stmt.where(Study.received_at < received_to)
+        if patient_external_id is not None:
+            stmt = stmt.join(Patient, Patient.id == Study.patient_id).where(
+                Patient.external_id == patient_external_id
+            )
+        if after is not None:
+            at, last_id = after
+            stmt = stmt.where(
+                or_(Study.received_at < at, and_(Study.received_at == at, Study.id < last_id))
+            )
+        stmt = stmt.order_by(Study.received_at.desc(), Study.id.desc()).limit(limit + 1)
+        rows = list(self.session.scalars(stmt))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = (rows[-1].received_at, rows[-1].id) if more and rows else None
+        return StudyPage(items=rows, next_after=nxt)
+
+    def ids_awaiting_analysis(self, received_before: dt.datetime, limit: int = 500) -> list[uuid.UUID]:
+        """Studies still ``received`` since before ``received_before`` (their job may be lost)."""
+        stmt = (
+            select(Study.id)
+            .where(Study.status == StudyStatus.received, Study.received_at < received_before)
+            .order_by(Study.received_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def transition(
+        self, study_id: uuid.UUID, *, expected: StudyStatus, new: StudyStatus, **values: object
+    ) -> bool:
+        """Move a study from ``expected`` to ``new`` atomically; False if it was not in ``expected``.
+
+        The status check in the WHERE clause makes a duplicated job or a
+        concurrent writer harmless: exactly one transition wins.
+        """
+        stmt = (
+            update(Study)
+            .where(Study.id == study_id, Study.status == expected)
+            .values(status=new, **values)
+            .execution_options(synchronize_session="fetch")
+        )
+        return self.session.execute(stmt).rowcount == 1
+
+    def count_attempt(self, study_id: uuid.UUID) -> None:
+        stmt = (
+            update(Study)
+            .where(Study.id == study_id)
+            .values(analysis_attempts=Study.analysis_attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(stmt)
+
+    def add_analysis(self, analysis: Analysis) -> Analysis:
+        self.session.add(analysis)
+        self.session.flush()
+        return analysis
+
+    def latest_analysis(self, study_id: uuid.UUID) -> Analysis | None:
+        stmt = (
+            select(Analysis)
+            .where(Analysis.study_id == study_id)
+            .order_by(Analysis.created_at.desc(), Analysis.id.desc())
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
