@@ -9,6 +9,7 @@ the server starts. Seeding is idempotent: a second run changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from app.context import AppContext
 from app.settings import Settings
 from app.uploads import service as uploads
 from app.uploads.schemas import UploadMetadata
-from bench.common import data_dir
 from storage.models import Role, Site, SiteLevel
 from storage.repositories import SiteRepository, UserRepository
 
@@ -90,10 +90,15 @@ def _upload(ctx: AppContext, site_id: int, user_id: int, study: DemoStudy, root:
         s.commit()
 
 
+def default_data_dir() -> Path:
+    """$ECGHUB_DATA_DIR, else ../shared/data beside the checkout."""
+    return Path(os.environ.get("ECGHUB_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
 def seed_demo(settings: Settings, root: Path | None = None) -> str:
     """Seed the demo and return the text to print (URL-independent credentials)."""
     ctx = AppContext.from_settings(settings)
-    root = root or data_dir()
+    root = root or default_data_dir()
     ids = _sites_and_users(ctx)
     for code, studies in STUDIES.items():
         for study in studies:

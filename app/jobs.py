@@ -31,7 +31,6 @@ from storage.models import utcnow_aware
 from storage.repositories import StudyRepository
 
 log = logging.getLogger(__name__)
-QUEUE = "analysis"
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
@@ -55,17 +54,18 @@ class Jobs:
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.analyze = dramatiq.Actor(
-            self._analyze, broker=self.broker, actor_name="analyze_study", queue_name=QUEUE, priority=0,
+            self._analyze, broker=self.broker, actor_name="analyze_study", queue_name=settings.queue_name, priority=0,
             options={"max_retries": settings.analysis_max_retries, "min_backoff": 1000, "max_backoff": 60_000},
         )
         self.failed = dramatiq.Actor(
-            self._failed, broker=self.broker, actor_name="analysis_failed", queue_name=QUEUE, priority=0,
+            self._failed, broker=self.broker, actor_name="analysis_failed", queue_name=settings.queue_name, priority=0,
             options={"max_retries": 20},
         )
 
     # -- actors -----------------------------------------------------------------
-    def _analyze(self, study_id: str) -> str:
-        return analysis.analyze_study(self.session_factory, self.blobs, self.settings, uuid.UUID(study_id))
+    def _analyze(self, study_id: str) -> None:
+        outcome = analysis.analyze_study(self.session_factory, self.blobs, self.settings, uuid.UUID(study_id))
+        log.info("analysis of study %s: %s", study_id, outcome)
 
     def _failed(self, message: dict[str, Any], exception: dict[str, Any]) -> None:
         study_id = uuid.UUID(message["args"][0])
@@ -96,7 +96,7 @@ class Jobs:
         """Consume analysis jobs in this process (embedded default, or ``ecghub worker``)."""
         self.broker.emit_after("process_boot")
         self._worker = dramatiq.Worker(
-            self.broker, queues={QUEUE}, worker_threads=threads or self.settings.worker_threads,
+            self.broker, queues={self.settings.queue_name}, worker_threads=threads or self.settings.worker_threads,
             worker_timeout=100,
         )
         self._worker.start()

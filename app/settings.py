@@ -35,6 +35,7 @@ class Settings(BaseSettings):
 
     worker_mode: WorkerMode = "inprocess"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    queue_name: str = Field("analysis", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     worker_threads: int = Field(2, ge=1)
     analysis_max_retries: int = Field(3, ge=0)
     sweep_interval_s: float = Field(30.0, gt=0)
