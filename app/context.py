@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.housekeeping import Housekeeper
 from app.jobs import Jobs
 from app.settings import Settings
 from storage.blobs import BlobStore, LocalBlobStore
@@ -20,13 +21,15 @@ class AppContext:
     session_factory: sessionmaker[Session]
     blobs: BlobStore
     jobs: Jobs
+    housekeeper: Housekeeper
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppContext":
         engine = make_engine(settings.resolved_database_url)
         session_factory = make_session_factory(engine)
         blobs = LocalBlobStore(settings.resolved_blob_dir)
-        return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs))
+        return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs),
+                   Housekeeper(session_factory, settings))
 
     def start(self) -> None:
         """Start background work: in-process worker (embedded) and the lost-job sweeper."""
@@ -36,7 +39,10 @@ class AppContext:
             self.jobs.start_sweeper(first_grace_s=0)
         elif self.settings.worker_mode == "broker":
             self.jobs.start_sweeper()
+        if self.settings.worker_mode != "off":
+            self.housekeeper.start()
 
     def stop(self) -> None:
+        self.housekeeper.stop()
         self.jobs.stop()
         self.engine.dispose()

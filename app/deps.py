@@ -66,3 +66,5 @@ def require_roles(*roles: Role):  # noqa: ANN201 - FastAPI dependency factory
 
 
 ClinicOrAdmin = Annotated[Principal, Depends(require_roles(Role.clinic, Role.admin))]
+ReaderOnly = Annotated[Principal, Depends(require_roles(Role.reader))]
+AdminOnly = Annotated[Principal, Depends(require_roles(Role.admin))]

@@ -47,6 +47,10 @@ class NotFound(DomainError):
     status, type, title = 404, "/problems/not-found", "Not found"
 
 
+class Conflict(DomainError):
+    status, type, title = 409, "/problems/conflict", "Conflict with the current state"
+
+
 class IdempotencyConflict(DomainError):
     status, type, title = 409, "/problems/idempotency-conflict", "Idempotency key reused"
 

@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import health
+from app.admin import endpoints as admin_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.context import AppContext
 from app.errors import install_handlers
+from app.notices import endpoints as notice_endpoints
+from app.reading import endpoints as reading_endpoints
 from app.settings import Settings
 from app.studies import endpoints as study_endpoints
 from app.uploads import endpoints as upload_endpoints
@@ -38,4 +41,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(auth_endpoints.router)
     app.include_router(upload_endpoints.router)
     app.include_router(study_endpoints.router)
+    app.include_router(reading_endpoints.router)
+    app.include_router(notice_endpoints.router)
+    app.include_router(admin_endpoints.router)
     return app

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(30.0, gt=0)
     sweep_grace_s: float = Field(60.0, ge=0)
 
+    lease_minutes: float = Field(10.0, gt=0, description="reader's claim lease, renewed by the client")
+    housekeeping_interval_s: float = Field(15.0, gt=0)
+    notice_escalation_min: float = Field(15.0, ge=0, description="unacknowledged critical notice escalates")
+    stat_unclaimed_escalation_min: float = Field(5.0, ge=0, description="unclaimed stat study escalates")
+    pediatric_age_years: int = Field(18, ge=1, le=25, description="younger patients go to the pediatric pool")
+
     mains_hz: float = 50.0
     sla_stat_min: int = 10
     sla_urgent_min: int = 30

@@ -85,7 +85,7 @@ def run(runs: int, record: Path) -> None:
                     sid = r.json()["id"]
                     while (status := c.get(f"/api/v1/studies/{sid}", headers=h).json()["status"]) == "received":
                         time.sleep(0.005)
-                    if status != "analyzed":
+                    if status != "awaiting_read":
                         raise SystemExit(f"study ended {status}")
                     done_ms.append((time.perf_counter() - t0) * 1000)
         finally:

@@ -23,7 +23,8 @@ from ecg.serialize import analysis_to_dict
 from ecg.triage import triage
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobStore
-from storage.models import Analysis, StudyStatus, Urgency, utcnow_aware
+from app.notices.service import raise_notice
+from storage.models import PRIORITY_RANK, Analysis, ReaderPool, StudyStatus, Urgency, utcnow_aware
 from storage.repositories import AuditRepository, StudyRepository
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,13 @@ def sla_due(settings: Settings, priority: Urgency, received_at: dt.datetime) -> 
         Urgency.routine: settings.sla_routine_min,
     }[priority]
     return received_at + dt.timedelta(minutes=minutes)
+
+
+def reader_pool(settings: Settings, age_days: int | None) -> ReaderPool:
+    """Children (and patients of unknown age, at a children's hospital) go to the pediatric pool."""
+    if age_days is None or age_days < settings.pediatric_age_years * 365.25:
+        return ReaderPool.pediatric
+    return ReaderPool.adult
 
 
 def age_in_days(birth_date: dt.date | None, at: dt.datetime) -> int | None:
@@ -95,13 +103,20 @@ def analyze_study(
         won = repo.transition(
             study_id,
             expected=StudyStatus.received,
-            new=StudyStatus.unreadable if unreadable else StudyStatus.analyzed,
+            new=StudyStatus.unreadable if unreadable else StudyStatus.awaiting_read,
             priority=priority,
+            priority_rank=PRIORITY_RANK[priority],
+            pool=reader_pool(settings, job.age_days),
             due_at=None if unreadable else sla_due(settings, priority, job.received_at),
             status_reason="; ".join(analysis.quality.reasons) if unreadable else "",
         )
         if not won:
             return "skipped"
+        if not unreadable:
+            study = repo.get(study_id)
+            for f in analysis.findings:
+                if f.severity == "critical":
+                    raise_notice(session, study, f.code, f"{f.text} ({f.evidence})", source="machine")
         repo.add_analysis(Analysis(
             study_id=study_id, pipeline_version=analysis.pipeline_version, duration_ms=elapsed_ms,
             quality_verdict=analysis.quality.verdict, result=result,
@@ -111,7 +126,7 @@ def analyze_study(
             object_id=str(study_id), detail={"verdict": analysis.quality.verdict, "priority": priority.value},
         )
         session.commit()
-    return "unreadable" if unreadable else "analyzed"
+    return "unreadable" if unreadable else "awaiting_read"
 
 
 def _store_unreadable(session_factory: sessionmaker[Session], study_id: uuid.UUID, reason: str) -> str:

@@ -11,7 +11,8 @@ from fastapi.responses import Response
 
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.studies import service
-from app.studies.schemas import StudyDetail, StudyList, StudySummary
+from app.reading.views import reports_out
+from app.studies.schemas import StudyDetail, StudyList, StudyReport, StudySummary
 from storage.models import StudyStatus
 
 router = APIRouter(prefix="/api/v1/studies", tags=["studies"])
@@ -44,6 +45,15 @@ def get_study(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin
     study, analysis = service.get_study_detail(session, principal, study_id)
     session.commit()
     return StudyDetail.build(study, analysis)
+
+
+@router.get("/{study_id}/report", response_model=StudyReport)
+def get_report(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin) -> StudyReport:
+    """Signed report versions, latest first. Unsigned studies show their status and no interpretation."""
+    study, reports = service.get_reports(session, principal, study_id)
+    session.commit()
+    return StudyReport(study_id=study.id, status=study.status.value, status_reason=study.status_reason,
+                       versions=reports_out(reports))
 
 
 @router.get("/{study_id}/files/{name}", response_class=Response)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.reading.schemas import ReportOut
 from storage.models import Analysis, Study
 
 
@@ -116,3 +117,10 @@ def _analysis_out(analysis: Analysis | None) -> dict[str, Any] | None:
 class StudyList(BaseModel):
     items: list[StudySummary]
     next_cursor: str | None
+
+
+class StudyReport(BaseModel):
+    study_id: uuid.UUID
+    status: str
+    status_reason: str
+    versions: list[ReportOut]

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.errors import InvalidUpload, NotFound
 from storage.blobs import BlobStore
-from storage.models import Analysis, Role, Study, StudyStatus
-from storage.repositories import AuditRepository, StudyPage, StudyRepository
+from storage.models import Analysis, Report, Role, Study, StudyStatus
+from storage.repositories import AuditRepository, ReadingRepository, StudyPage, StudyRepository
 
 
 class InvalidQuery(InvalidUpload):
@@ -42,6 +42,12 @@ def get_study_detail(session: Session, principal: Principal, study_id: uuid.UUID
     """The study (tenancy-checked, audited) and its latest analysis, if any."""
     study = get_study(session, principal, study_id)
     return study, StudyRepository(session).latest_analysis(study.id)
+
+
+def get_reports(session: Session, principal: Principal, study_id: uuid.UUID) -> tuple[Study, list[Report]]:
+    """The study (tenancy-checked, audited) and its signed report versions, latest first."""
+    study = get_study(session, principal, study_id, audit_action="report.read")
+    return study, ReadingRepository(session).reports(study.id)
 
 
 def encode_cursor(after: tuple[dt.datetime, uuid.UUID]) -> str:

@@ -27,7 +27,7 @@ from ecg.io import read_recording
 from ecg.types import Recording as EcgRecording
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobError
-from storage.models import Patient, Recording, RecordingFile, Study, StudyStatus, utcnow_aware
+from storage.models import PRIORITY_RANK, Patient, Recording, RecordingFile, Study, StudyStatus, utcnow_aware
 from storage.repositories import AuditRepository, PatientRepository, StudyRepository
 
 
@@ -152,7 +152,7 @@ def _record(
         id=uuid.uuid4(), site_id=principal.site_id, patient_id=patient.id,
         acquired_at=meta.acquired_at or _aware(rec.start_time) or now, received_at=now,
         indication=meta.indication, clinic_urgency=meta.urgency, status=StudyStatus.received,
-        priority=meta.urgency, idempotency_key=key, request_hash=fingerprint, uploaded_by=principal.actor,
+        priority=meta.urgency, priority_rank=PRIORITY_RANK[meta.urgency], idempotency_key=key, request_hash=fingerprint, uploaded_by=principal.actor,
     ))
     session.add(Recording(
         study_id=study.id, format=rec.format, fs_hz=float(rec.fs), leads=list(rec.leads),

@@ -3,10 +3,28 @@
 from storage.models.audit import AuditEvent
 from storage.models.base import Base, utcnow as utcnow_aware
 from storage.models.clinical import Analysis, Patient, Recording, RecordingFile, Study
-from storage.models.enums import Role, Sex, SiteLevel, StudyStatus, Urgency
+from storage.models.enums import (
+    PRIORITY_RANK,
+    ClaimOutcome,
+    ReaderPool,
+    Role,
+    Sex,
+    SiteLevel,
+    StudyStatus,
+    Urgency,
+)
+from storage.models.reading import Claim, CriticalNotice, Escalation, ReaderCoverage, Report
 from storage.models.org import ApiKey, Site, User
 
 __all__ = [
+    "PRIORITY_RANK",
+    "Claim",
+    "ClaimOutcome",
+    "CriticalNotice",
+    "Escalation",
+    "ReaderCoverage",
+    "ReaderPool",
+    "Report",
     "Analysis",
     "ApiKey",
     "AuditEvent",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -21,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, JSONType, UTCDateTime, str_enum, utcnow
-from storage.models.enums import Sex, StudyStatus, Urgency
+from storage.models.enums import ReaderPool, Sex, StudyStatus, Urgency
 
 
 class Patient(Base):
@@ -46,6 +47,7 @@ class Study(Base):
         UniqueConstraint("site_id", "idempotency_key"),
         Index("ix_studies_site_received", "site_id", "received_at"),
         Index("ix_studies_status", "status"),
+        Index("ix_studies_queue", "status", "priority_rank", "due_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -58,6 +60,9 @@ class Study(Base):
     status: Mapped[StudyStatus] = mapped_column(str_enum(StudyStatus, 32))
     status_reason: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[Urgency] = mapped_column(str_enum(Urgency, 16))
+    #: 0 stat, 1 urgent, 2 routine: lets the queue order by an index instead of a CASE.
+    priority_rank: Mapped[int] = mapped_column(SmallInteger, default=2)
+    pool: Mapped[ReaderPool | None] = mapped_column(str_enum(ReaderPool, 16), nullable=True)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     idempotency_key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))

@@ -35,8 +35,12 @@ class Urgency(str, enum.Enum):
 class StudyStatus(str, enum.Enum):
     """Study life cycle (DESIGN.md section 2).
 
-    ``analysis_failed`` is not in the design: a job that keeps failing must end
-    in a visible state instead of staying ``received`` for ever.
+    The analysis job moves a study from ``received`` straight to
+    ``awaiting_read`` (analysed and queued in one transaction: routing is
+    decided at claim time, so there is no separate routing step to wait for);
+    ``analyzed`` is kept for rows written before the queue existed. Not in the
+    design: ``analysis_failed`` (a job that keeps failing must end visibly) and
+    ``returned`` (a reader sent it back to the clinic for re-recording).
     """
 
     received = "received"
@@ -48,3 +52,22 @@ class StudyStatus(str, enum.Enum):
     unreadable = "unreadable"
     withdrawn = "withdrawn"
     analysis_failed = "analysis_failed"
+    returned = "returned"
+
+
+class ReaderPool(str, enum.Enum):
+    """Reader pools; patients under 18 (or of unknown age) go to ``pediatric``."""
+
+    pediatric = "pediatric"
+    adult = "adult"
+
+
+class ClaimOutcome(str, enum.Enum):
+    signed = "signed"
+    released = "released"
+    expired = "expired"
+    reassigned = "reassigned"
+    returned = "returned"
+
+
+PRIORITY_RANK = {Urgency.stat: 0, Urgency.urgent: 1, Urgency.routine: 2}

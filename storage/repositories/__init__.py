@@ -2,12 +2,14 @@
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
+from storage.repositories.reading import ReadingRepository
 from storage.repositories.studies import PatientRepository, StudyPage, StudyRepository
 
 __all__ = [
     "ApiKeyRepository",
     "AuditRepository",
     "PatientRepository",
+    "ReadingRepository",
     "SiteRepository",
     "StudyPage",
     "StudyRepository",

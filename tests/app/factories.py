@@ -15,7 +15,7 @@ from functools import lru_cache
 from app.auth import credentials
 from app.auth import service as auth
 from storage.models import Role, Site, SiteLevel, User, utcnow_aware
-from storage.repositories import SiteRepository, UserRepository
+from storage.repositories import ReadingRepository, SiteRepository, UserRepository
 
 PASSWORD = "correct horse battery staple"
 
@@ -82,7 +82,13 @@ def make_world(client: TestClient) -> World:
             "tech-b": _user(s, b.id, "tech-b", Role.clinic),
             "admin": _user(s, hub.id, "admin", Role.admin),
             "reader": _user(s, hub.id, "reader", Role.reader, ["pediatric", "adult"]),
+            "reader2": _user(s, hub.id, "reader2", Role.reader, ["pediatric", "adult"]),
+            "adult-reader": _user(s, hub.id, "adult-reader", Role.reader, ["adult"]),
         }
+        reading = ReadingRepository(s)
+        reading.set_coverage(users["reader"], [a.id, b.id])
+        reading.set_coverage(users["reader2"], [a.id, b.id])
+        reading.set_coverage(users["adult-reader"], [a.id])
         _, key_a = auth.create_api_key(s, a.id, "ECG cart A", "test")
         _, key_b = auth.create_api_key(s, b.id, "ECG cart B", "test")
         s.commit()
@@ -97,6 +103,8 @@ def make_world(client: TestClient) -> World:
         b=Clinic(ids[1], "tech-b", token_for(client, users["tech-b"]), key_b),
         admin=bearer("admin"),
         reader=bearer("reader"),
+        extra={"reader2": bearer("reader2"), "adult_reader": bearer("adult-reader"), "users": users,
+               "hub_id": hub.id},
     )
 
 
@@ -131,7 +139,7 @@ def upload(client: TestClient, headers: dict[str, str], files: list, form: dict[
 
 
 def wait_for_status(client: TestClient, headers: dict[str, str], study_id: str, timeout_s: float = 60.0,
-                    done: tuple[str, ...] = ("analyzed", "unreadable", "analysis_failed")) -> dict[str, Any]:
+                    done: tuple[str, ...] = ("awaiting_read", "unreadable", "analysis_failed")) -> dict[str, Any]:
     """Poll the study until its analysis settles (the in-process worker runs it)."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -21,7 +21,7 @@ def test_upload_record_100_is_stored_byte_exact_and_analyzed(world, data):
     assert body["status"] == "received"
 
     study = wait_for_status(world.client, world.a.auth, body["id"])
-    assert study["status"] == "analyzed", study
+    assert study["status"] == "awaiting_read", study
     stored = {f["name"]: f["sha256"] for f in study["recording"]["files"]}
     for _, (name, content, _) in files:
         assert stored[name] == hashlib.sha256(content).hexdigest()
@@ -49,7 +49,7 @@ def test_upload_as_zip_with_api_key(world, data):
     resp = upload(world.client, world.a.key, [("files", ("1.zip", buf.getvalue(), "application/zip"))])
     assert resp.status_code == 202, resp.text
     study = wait_for_status(world.client, world.a.key, resp.json()["id"])
-    assert study["status"] in ("analyzed", "unreadable")
+    assert study["status"] in ("awaiting_read", "unreadable")
     assert study["recording"]["leads"][:3] == ["I", "II", "III"]
     assert len(study["recording"]["leads"]) == 12
 

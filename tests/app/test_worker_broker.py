@@ -46,7 +46,7 @@ def test_separate_worker_analyses_upload(broker_settings, data):
             resp = upload(client, world.a.auth, wfdb_files(data, "mitdb/100"))
             assert resp.status_code == 202, resp.text
             study = wait_for_status(client, world.a.auth, resp.json()["id"], timeout_s=90)
-            assert study["status"] == "analyzed", study
+            assert study["status"] == "awaiting_read", study
             with client.app.state.ctx.session_factory() as s:
                 assert s.query(Analysis).filter_by(study_id=uuid.UUID(study["id"])).count() == 1
     finally:
@@ -70,7 +70,7 @@ def test_sweeper_recovers_a_study_whose_job_could_not_be_published(broker_settin
         with TestClient(create_app(broker_settings)) as client:
             assert client.app.state.ctx.jobs.sweep(grace_s=0) >= 1
             study = wait_for_status(client, world.a.auth, sid, timeout_s=90)
-            assert study["status"] == "analyzed", study
+            assert study["status"] == "awaiting_read", study
     finally:
         worker.terminate()
         worker.communicate(timeout=30)

@@ -1,0 +1,1 @@
+"""Hub administration API: sites, accounts, reader coverage, API keys."""

@@ -1,0 +1,38 @@
+"""Critical notices for clinics (list, acknowledge) and escalations for the hub."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import AdminOnly, ClinicOrAdmin, SessionDep
+from app.notices import service
+from app.reading.schemas import EscalationOut, NoticeOut
+
+router = APIRouter(prefix="/api/v1", tags=["critical notices"])
+
+
+def _out(n) -> NoticeOut:  # noqa: ANN001 - ORM row
+    return NoticeOut(id=n.id, study_id=n.study_id, code=n.code, text=n.text, source=n.source,
+                     raised_at=n.raised_at, acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at)
+
+
+@router.get("/notices", response_model=list[NoticeOut])
+def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: bool = False) -> list[NoticeOut]:
+    """The site's critical notices, newest first (``unacknowledged=true`` for the banner)."""
+    out = [_out(n) for n in service.list_notices(session, principal, unacknowledged)]
+    session.commit()
+    return out
+
+
+@router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
+def acknowledge(notice_id: int, session: SessionDep, principal: ClinicOrAdmin) -> NoticeOut:
+    """Record that the clinic received the critical result (who and when)."""
+    out = _out(service.acknowledge(session, principal, notice_id))
+    session.commit()
+    return out
+
+
+@router.get("/admin/escalations", response_model=list[EscalationOut])
+def escalations(session: SessionDep, _: AdminOnly) -> list[EscalationOut]:
+    return [EscalationOut(id=e.id, kind=e.kind, study_id=e.study_id, site_id=e.site_id, raised_at=e.raised_at,
+                          detail=e.detail) for e in service.list_escalations(session)]

@@ -1,0 +1,1 @@
+"""The cardiologists' reading queue: worklist, exactly-once claims with leases, signing, amendments."""

@@ -1,0 +1,124 @@
+"""/api/v1/reader/...: the reading queue for cardiologists; /api/v1/admin/claims/... reassignment."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import AdminOnly, CtxDep, ReaderOnly, SessionDep
+from app.reading import claims, reports, views
+from app.reading.lexicon import lexicon
+from app.reading.schemas import AmendIn, ClaimOut, ReassignIn, ReportOut, ReturnIn, SignIn, Worklist
+from storage.repositories import ReadingRepository
+
+router = APIRouter(prefix="/api/v1", tags=["reading queue"])
+
+
+@router.get("/reader/worklist", response_model=Worklist)
+def get_worklist(session: SessionDep, reader: ReaderOnly,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Worklist:
+    """Studies this reader may read, stat > urgent > routine then earliest due; overdue first."""
+    out = views.worklist(session, reader, limit)
+    session.commit()
+    return out
+
+
+@router.post("/reader/next", responses={200: {"description": "claimed"}, 204: {"description": "queue empty"}})
+def next_study(ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> Any:
+    """Claim the most urgent eligible study, with a lease; returns the reading bundle."""
+    claim = claims.claim_next(session, reader, ctx.settings)
+    if claim is None:
+        session.commit()  # lapsed leases expired on the way are kept
+        return Response(status_code=204)
+    study = views.readable_study(session, reader, claim.study_id, "study.read")
+    body = views.bundle(session, reader, study, claim)
+    session.commit()
+    return body
+
+
+@router.post("/reader/studies/{study_id}/claim")
+def claim_study(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> dict[str, Any]:
+    """Claim this study (only if it is waiting and in your scope)."""
+    claim = claims.claim_study(session, reader, ctx.settings, study_id)
+    study = views.readable_study(session, reader, study_id, "study.read")
+    body = views.bundle(session, reader, study, claim)
+    session.commit()
+    return body
+
+
+@router.get("/reader/studies/{study_id}")
+def get_study(study_id: uuid.UUID, session: SessionDep, reader: ReaderOnly) -> dict[str, Any]:
+    """The reading bundle: patient age and sex, indication, urgency, analysis, reports, priors."""
+    study = views.readable_study(session, reader, study_id, "study.read")
+    open_claim = ReadingRepository(session).open_claim_for_study(study_id)
+    body = views.bundle(session, reader, study, open_claim if open_claim and open_claim.reader_id == reader.id else None)
+    session.commit()
+    return body
+
+
+@router.get("/reader/studies/{study_id}/waveform")
+def get_waveform(
+    study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, reader: ReaderOnly,
+    start_s: Annotated[float, Query(ge=0)] = 0.0,
+    duration_s: Annotated[float, Query(gt=0, le=60)] = 10.0,
+    fs: Annotated[float, Query(ge=50, le=1000)] = 250.0,
+    filtered: bool = True,
+) -> dict[str, Any]:
+    """Leads in integer microvolts, downsampled to ``fs`` Hz, for a viewer (window of at most 60 s)."""
+    study = views.readable_study(session, reader, study_id, "study.waveform_read")
+    session.commit()
+    return views.waveform(ctx.blobs, study, start_s, duration_s, fs, filtered)
+
+
+@router.post("/reader/claims/{claim_id}/renew", response_model=ClaimOut)
+def renew(claim_id: int, ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
+    out = views.claim_out(claims.renew(session, reader, ctx.settings, claim_id))
+    session.commit()
+    return out
+
+
+@router.post("/reader/claims/{claim_id}/release", response_model=ClaimOut)
+def release(claim_id: int, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
+    out = views.claim_out(claims.release(session, reader, claim_id))
+    session.commit()
+    return out
+
+
+@router.post("/reader/claims/{claim_id}/return", response_model=ClaimOut)
+def return_to_clinic(claim_id: int, body: ReturnIn, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
+    """Send the study back to the clinic for re-recording, with the reason they will see."""
+    out = views.claim_out(claims.return_to_clinic(session, reader, claim_id, body.reason))
+    session.commit()
+    return out
+
+
+@router.post("/reader/claims/{claim_id}/sign", response_model=ReportOut, status_code=201)
+def sign(claim_id: int, body: SignIn, session: SessionDep, reader: ReaderOnly) -> ReportOut:
+    """Sign: statements from the lexicon, free text, confirmed measurements. Signed versions never change."""
+    report = reports.sign(session, reader, claim_id, body)
+    out = views.reports_out(ReadingRepository(session).reports(report.study_id))[0]
+    session.commit()
+    return out
+
+
+@router.post("/reader/studies/{study_id}/amend", response_model=ReportOut, status_code=201)
+def amend(study_id: uuid.UUID, body: AmendIn, session: SessionDep, reader: ReaderOnly) -> ReportOut:
+    """A new signed version with a reason; earlier versions stay readable."""
+    report = reports.amend(session, reader, study_id, body)
+    out = views.reports_out(ReadingRepository(session).reports(report.study_id))[0]
+    session.commit()
+    return out
+
+
+@router.get("/reader/lexicon")
+def get_lexicon(_: ReaderOnly) -> list[dict[str, str]]:
+    return [s.__dict__ for s in lexicon().values()]
+
+
+@router.post("/admin/claims/{claim_id}/reassign", response_model=ClaimOut)
+def reassign(claim_id: int, body: ReassignIn, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> ClaimOut:
+    out = views.claim_out(claims.reassign(session, admin, ctx.settings, claim_id, body.reader_id))
+    session.commit()
+    return out

@@ -1,0 +1,114 @@
+"""Request and response bodies of the reading-queue API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConfirmedMeasurements(BaseModel):
+    """What the reader confirms or corrects (ms, bpm, degrees). Omitted fields keep the machine value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heart_rate_bpm: float | None = Field(None, ge=10, le=400)
+    rr_ms: float | None = Field(None, ge=150, le=6000)
+    p_ms: float | None = Field(None, ge=10, le=300)
+    pr_ms: float | None = Field(None, ge=40, le=600)
+    qrs_ms: float | None = Field(None, ge=20, le=300)
+    qt_ms: float | None = Field(None, ge=100, le=800)
+    qtc_bazett_ms: float | None = Field(None, ge=100, le=900)
+    qtc_fridericia_ms: float | None = Field(None, ge=100, le=900)
+    p_axis_deg: float | None = Field(None, ge=-180, le=360)
+    qrs_axis_deg: float | None = Field(None, ge=-180, le=360)
+    t_axis_deg: float | None = Field(None, ge=-180, le=360)
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    statements: list[str] = Field(min_length=1, max_length=30, description="lexicon codes")
+    free_text: str = Field("", max_length=4000)
+    measurements: ConfirmedMeasurements = ConfirmedMeasurements()
+
+
+class AmendIn(SignIn):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ReturnIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=2000, description='e.g. "re-record: V1-V3 electrodes swapped"')
+
+
+class ReassignIn(BaseModel):
+    reader_id: int
+
+
+class ClaimOut(BaseModel):
+    id: int
+    study_id: uuid.UUID
+    reader_id: int
+    claimed_at: dt.datetime
+    lease_until: dt.datetime
+    ended_at: dt.datetime | None
+    outcome: str | None
+
+
+class StatementOut(BaseModel):
+    code: str
+    zh: str
+    en: str
+    severity: str
+
+
+class ReportOut(BaseModel):
+    version: int
+    author_id: int
+    signed_at: dt.datetime
+    statements: list[StatementOut]
+    free_text: str
+    measurements: dict[str, Any]
+    edited_measurements: list[str]
+    supersedes_version: int | None
+    amendment_reason: str
+
+
+class WorklistItem(BaseModel):
+    study_id: uuid.UUID
+    site_id: int
+    priority: str
+    due_at: dt.datetime | None
+    overdue: bool
+    received_at: dt.datetime
+    pool: str | None
+    age_days: int | None
+    clinic_urgency: str
+
+
+class Worklist(BaseModel):
+    counts: dict[str, int]
+    items: list[WorklistItem]
+    my_claims: list[ClaimOut]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    study_id: uuid.UUID
+    code: str
+    text: str
+    source: str
+    raised_at: dt.datetime
+    acknowledged_by: str | None
+    acknowledged_at: dt.datetime | None
+
+
+class EscalationOut(BaseModel):
+    id: int
+    kind: str
+    study_id: uuid.UUID
+    site_id: int
+    raised_at: dt.datetime
+    detail: str

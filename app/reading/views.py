@@ -1,0 +1,128 @@
+"""What a reader sees: the worklist, the reading bundle of one study, its waveform and priors."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+from scipy import signal as sps
+from sqlalchemy.orm import Session
+
+from app.analysis.service import age_in_days
+from app.auth.principal import Principal
+from app.errors import NotFound
+from app.reading.claims import InvalidRequest
+from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, WorklistItem
+from ecg.filters import clean
+from ecg.io import read_recording
+from storage.blobs import BlobStore
+from storage.models import Claim, Report, Study, utcnow_aware
+from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
+
+
+def claim_out(c: Claim) -> ClaimOut:
+    return ClaimOut(id=c.id, study_id=c.study_id, reader_id=c.reader_id, claimed_at=c.claimed_at,
+                    lease_until=c.lease_until, ended_at=c.ended_at, outcome=c.outcome.value if c.outcome else None)
+
+
+def report_out(r: Report, by_id: dict[int, Report]) -> ReportOut:
+    sup = by_id.get(r.supersedes_id) if r.supersedes_id else None
+    return ReportOut(
+        version=r.version, author_id=r.author_id, signed_at=r.signed_at,
+        statements=[StatementOut(**{k: s[k] for k in ("code", "zh", "en", "severity")}) for s in r.statements],
+        free_text=r.free_text, measurements=r.measurements.get("values", {}),
+        edited_measurements=r.measurements.get("edited", []), supersedes_version=sup.version if sup else None,
+        amendment_reason=r.amendment_reason,
+    )
+
+
+def reports_out(reports: list[Report]) -> list[ReportOut]:
+    by_id = {r.id: r for r in reports}
+    return [report_out(r, by_id) for r in reports]
+
+
+def worklist(session: Session, principal: Principal, limit: int) -> Worklist:
+    repo = ReadingRepository(session)
+    now = utcnow_aware()
+    studies = repo.worklist(principal.id, principal.reader_pools, limit)
+    items = [WorklistItem(
+        study_id=s.id, site_id=s.site_id, priority=s.priority.value, due_at=s.due_at,
+        overdue=bool(s.due_at and s.due_at < now), received_at=s.received_at,
+        pool=s.pool.value if s.pool else None, age_days=age_in_days(s.patient.birth_date, s.acquired_at),
+        clinic_urgency=s.clinic_urgency.value,
+    ) for s in studies]
+    items.sort(key=lambda i: not i.overdue)  # overdue first, order otherwise kept
+    counts = {"stat": 0, "urgent": 0, "routine": 0, "overdue": 0}
+    counts.update(repo.counts_by_priority(principal.id, principal.reader_pools, now))
+    mine = [claim_out(c) for c in repo.open_claims_of(principal.id)]
+    return Worklist(counts=counts, items=items, my_claims=mine)
+
+
+def readable_study(session: Session, principal: Principal, study_id: uuid.UUID, action: str) -> Study:
+    """A study within the reader's scope (pool and covered site), audited; else 404."""
+    repo = ReadingRepository(session)
+    study = StudyRepository(session).get(study_id)
+    if study is None or not repo.is_eligible(study_id, principal.id, principal.reader_pools):
+        raise NotFound("no such study in your reading scope")
+    AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action=action,
+                                 object_type="study", object_id=str(study.id))
+    return study
+
+
+def bundle(session: Session, principal: Principal, study: Study, claim: Claim | None) -> dict[str, Any]:
+    """Everything needed to read the study, in one response."""
+    p = study.patient
+    analysis = StudyRepository(session).latest_analysis(study.id)
+    repo = ReadingRepository(session)
+    base = f"/api/v1/reader/studies/{study.id}"
+    result = dict(analysis.result) if analysis else None
+    if result is not None:
+        result["beats"] = len(result.pop("r_peaks", []))
+    return {
+        "claim": claim_out(claim).model_dump(mode="json") if claim else None,
+        "study": {
+            "id": str(study.id), "site_id": study.site_id, "status": study.status.value,
+            "priority": study.priority.value, "due_at": study.due_at.isoformat() if study.due_at else None,
+            "received_at": study.received_at.isoformat(), "acquired_at": study.acquired_at.isoformat(),
+            "indication": study.indication, "clinic_urgency": study.clinic_urgency.value,
+            "pool": study.pool.value if study.pool else None,
+        },
+        "patient": {"name": p.name, "sex": p.sex.value, "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+                    "age_days": age_in_days(p.birth_date, study.acquired_at)},
+        "recording": {"format": study.recording.format, "fs_hz": study.recording.fs_hz,
+                      "leads": study.recording.leads, "duration_s": study.recording.duration_s},
+        "analysis": result,
+        "reports": [r.model_dump(mode="json") for r in reports_out(repo.reports(study.id))],
+        "priors": [{"id": str(s.id), "acquired_at": s.acquired_at.isoformat(), "status": s.status.value,
+                    "link": f"/api/v1/reader/studies/{s.id}"} for s in repo.prior_studies(study)],
+        "links": {"self": base, "waveform": f"{base}/waveform", "claim": f"{base}/claim"},
+    }
+
+
+def waveform(blobs: BlobStore, study: Study, start_s: float, duration_s: float, fs_out: float,
+             filtered: bool) -> dict[str, Any]:
+    """Leads as integer microvolts at ``fs_out`` Hz over [start_s, start_s + duration_s) s."""
+    rec = read_recording({f.name: blobs.get(f.blob_key) for f in study.recording.files})
+    if start_s >= rec.duration_s:
+        raise InvalidRequest(f"start_s is past the end of the recording ({rec.duration_s:.1f} s)")
+    a = int(start_s * rec.fs)
+    b = min(rec.n_samples, int((start_s + duration_s) * rec.fs))
+    x = rec.signals[a:b]
+    if filtered:
+        x = clean(x, rec.fs)
+    fs_out = min(fs_out, rec.fs)
+    if fs_out < rec.fs:
+        up, down = _ratio(fs_out, rec.fs)
+        x = sps.resample_poly(x, up, down, axis=0)
+        fs_out = rec.fs * up / down
+    uv = np.round(np.nan_to_num(x) * 1000.0).astype(np.int32)
+    return {"fs": fs_out, "start_s": a / rec.fs, "duration_s": uv.shape[0] / fs_out, "units": "uV",
+            "filtered": filtered, "leads": {name: uv[:, i].tolist() for i, name in enumerate(rec.leads)}}
+
+
+def _ratio(fs_out: float, fs_in: float) -> tuple[int, int]:
+    from fractions import Fraction
+
+    f = Fraction(fs_out / fs_in).limit_denominator(100)
+    return f.numerator, f.denominator

@@ -1,0 +1,1 @@
+"""Printable and phone renderings of ECG reports (tracing pages as PDF and PNG)."""
