@@ -11,7 +11,7 @@ from app.deps import AdminOnly, CtxDep, ReaderOnly, SessionDep
 from app.reading import claims, reports, views
 from app.reading.lexicon import lexicon
 from app.reading.schemas import AmendIn, ClaimOut, ReassignIn, ReportOut, ReturnIn, SignIn, Worklist
-from storage.repositories import ReadingRepository
+from storage.repositories import ReadingRepository, StudyRepository
 
 router = APIRouter(prefix="/api/v1", tags=["reading queue"])
 
@@ -32,7 +32,8 @@ def next_study(ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> Any:
     if claim is None:
         session.commit()  # lapsed leases expired on the way are kept
         return Response(status_code=204)
-    study = views.readable_study(session, reader, claim.study_id, "study.read")
+    study = StudyRepository(session).get(claim.study_id)  # claimed, so within the reader's scope
+    views.audit_read(session, reader, study)
     body = views.bundle(session, reader, study, claim)
     session.commit()
     return body

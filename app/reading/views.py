@@ -65,9 +65,13 @@ def readable_study(session: Session, principal: Principal, study_id: uuid.UUID, 
     study = StudyRepository(session).get(study_id)
     if study is None or not repo.is_eligible(study_id, principal.id, principal.reader_pools):
         raise NotFound("no such study in your reading scope")
+    audit_read(session, principal, study, action)
+    return study
+
+
+def audit_read(session: Session, principal: Principal, study: Study, action: str = "study.read") -> None:
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action=action,
                                  object_type="study", object_id=str(study.id))
-    return study
 
 
 def bundle(session: Session, principal: Principal, study: Study, claim: Claim | None) -> dict[str, Any]:
@@ -94,8 +98,8 @@ def bundle(session: Session, principal: Principal, study: Study, claim: Claim | 
                       "leads": study.recording.leads, "duration_s": study.recording.duration_s},
         "analysis": result,
         "reports": [r.model_dump(mode="json") for r in reports_out(repo.reports(study.id))],
-        "priors": [{"id": str(s.id), "acquired_at": s.acquired_at.isoformat(), "status": s.status.value,
-                    "link": f"/api/v1/reader/studies/{s.id}"} for s in repo.prior_studies(study)],
+        "priors": [{"id": str(pid), "acquired_at": at.isoformat(), "status": status.value,
+                    "link": f"/api/v1/reader/studies/{pid}"} for pid, at, status in repo.prior_studies(study)],
         "links": {"self": base, "waveform": f"{base}/waveform", "claim": f"{base}/claim"},
     }
 

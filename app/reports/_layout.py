@@ -16,8 +16,9 @@ GRID_MAJOR_MM = 5.0
 GRID_MINOR_MM = 1.0
 #: Width of the tracing proper: 10 s at 25 mm/s.
 TRACE_WIDTH_MM = 250.0
-#: Room at the left of each row for the calibration pulse.
+#: Room at the left of each row for the calibration pulse (the wide one at 50 mm/s uses the spare 5 mm).
 CAL_AREA_MM = 10.0
+WIDE_CAL_AREA_MM = 15.0
 GRID_WIDTH_MM = 265.0
 GRID_HEIGHT_MM = 170.0
 #: Grid origin (bottom-left) on the A4 page and on the compact phone page.
@@ -77,16 +78,26 @@ class Layout:
     footer_y_mm: float
     column_breaks_s: tuple[float, ...] = ()
 
+    @property
+    def cal_area_mm(self) -> float:
+        """Width (mm) left of the tracing where the calibration pulses are drawn."""
+        return self.trace_x0_mm - self.grid.x0
+
     def pulse_rect(self, row: int, gain_mm_mv: float, speed_mm_s: float) -> Rect:
-        """The calibration pulse of ``row``: 1 mV high, 200 ms wide, ending before the tracing."""
+        """The calibration pulse of ``row``: 1 mV high, 200 ms wide, centred in the calibration area."""
         width = pulse_width_mm(speed_mm_s)
-        x0 = self.grid.x0 + (CAL_AREA_MM - width) / 2.0
+        x0 = self.grid.x0 + (self.cal_area_mm - width) / 2.0
         return Rect(x0, self.baselines_mm[row], width, gain_mm_mv)
 
 
+def cal_area_mm(speed_mm_s: float) -> float:
+    """Calibration area width (mm): 10 mm, or 15 mm when a 200 ms pulse is wider than 6 mm."""
+    return CAL_AREA_MM if 0.2 * speed_mm_s <= 6.0 else WIDE_CAL_AREA_MM
+
+
 def pulse_width_mm(speed_mm_s: float) -> float:
-    """Width of the 200 ms calibration pulse (mm), kept inside the calibration area."""
-    return min(0.2 * speed_mm_s, CAL_AREA_MM - 2.0)
+    """Width (mm) of the 200 ms calibration pulse; capped at 12 mm (true up to 60 mm/s)."""
+    return min(0.2 * speed_mm_s, WIDE_CAL_AREA_MM - 3.0)
 
 
 def _round5(value_mm: float) -> float:
@@ -128,7 +139,7 @@ def twelve_lead_layout(speed_mm_s: float, page: str) -> Layout:
         page_mm=size,
         grid=grid,
         baselines_mm=_baselines(grid, 4, TWELVE_ROW_PITCH_MM),
-        trace_x0_mm=grid.x0 + CAL_AREA_MM,
+        trace_x0_mm=grid.x0 + cal_area_mm(speed_mm_s),
         window_s=window_s,
         segments=tuple(segments),
         header=header,
@@ -152,7 +163,7 @@ def strip_layout(leads: tuple[str, ...], speed_mm_s: float, page: str) -> Layout
         page_mm=size,
         grid=grid,
         baselines_mm=_baselines(grid, len(shown), pitch),
-        trace_x0_mm=grid.x0 + CAL_AREA_MM,
+        trace_x0_mm=grid.x0 + cal_area_mm(speed_mm_s),
         window_s=window_s,
         segments=tuple(Segment(lead, row, 0.0, window_s) for row, lead in enumerate(shown)),
         header=header,

@@ -31,7 +31,6 @@ from PIL import Image
 
 from app.reports import _fonts
 from app.reports._layout import (
-    CAL_AREA_MM,
     GRID_MAJOR_MM,
     GRID_MINOR_MM,
     STANDARD_12,
@@ -211,7 +210,7 @@ def _pulse_polylines(layout: Layout, speed: float, gain: float) -> list[np.ndarr
     lines = []
     for row, base in enumerate(layout.baselines_mm):
         r = layout.pulse_rect(row, gain, speed)
-        x_start, x_end = layout.grid.x0 + 0.5, layout.grid.x0 + CAL_AREA_MM - 0.5
+        x_start, x_end = layout.grid.x0 + 0.5, layout.trace_x0_mm - 0.5
         pts = [(x_start, base), (r.x0, base), (r.x0, r.y1), (r.x1, r.y1), (r.x1, base), (x_end, base)]
         lines.append(np.array(pts, dtype=np.float64))
     return lines
@@ -253,7 +252,10 @@ def _draw_footer(ax: Axes, layout: Layout, note: str, speed: float, gain: float,
     text = f"{speed:g} mm/s   {gain:g} mm/mV   {FILTER_TEXT}{start}"
     y = layout.footer_y_mm
     ax.text(layout.grid.x0, y, text, fontproperties=prop, ha="left", va="center")
-    if note:
+    room_em = layout.grid.width / (6.5 / PT_PER_MM) - _width_em(text) - 4.0
+    if note and room_em > 4.0:
+        if _width_em(note) > room_em:
+            note = _wrap(note, room_em - 1.0)[0] + "…"
         ax.text(layout.grid.x1, y, note, fontproperties=prop, ha="right", va="center", color="0.25")
 
 

@@ -71,7 +71,7 @@ class Study(Base):
     analysis_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
-    recording: Mapped["Recording"] = relationship(back_populates="study", lazy="selectin")
+    recording: Mapped["Recording"] = relationship(back_populates="study", lazy="select")
 
 
 class Recording(Base):

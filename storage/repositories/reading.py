@@ -199,12 +199,13 @@ class ReadingRepository:
             stmt = stmt.where(Escalation.site_id == site_id)
         return list(self.session.scalars(stmt))
 
-    def prior_studies(self, study: Study, limit: int = 10) -> list[Study]:
+    def prior_studies(self, study: Study, limit: int = 10) -> list[tuple[uuid.UUID, dt.datetime, StudyStatus]]:
+        """(id, acquired_at, status) of the patient's earlier studies, newest first."""
         stmt = (
-            select(Study)
+            select(Study.id, Study.acquired_at, Study.status)
             .where(Study.patient_id == study.patient_id, Study.id != study.id,
                    Study.acquired_at <= study.acquired_at)
             .order_by(Study.acquired_at.desc())
             .limit(limit)
         )
-        return list(self.session.scalars(stmt))
+        return [tuple(row) for row in self.session.execute(stmt)]
