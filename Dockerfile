@@ -7,6 +7,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     ECGHUB_VAR_DIR=/var/lib/ecghub PYTHONPATH=/srv/ecghub
 
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+ENV MPLCONFIGDIR=/tmp/matplotlib
+
 WORKDIR /srv/ecghub
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app

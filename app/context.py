@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.housekeeping import Housekeeper
 from app.jobs import Jobs
+from app.notify.webhooks import WebhookDispatcher
 from app.settings import Settings
 from storage.blobs import BlobStore, LocalBlobStore
 from storage.db import make_engine, make_session_factory
@@ -22,6 +23,7 @@ class AppContext:
     blobs: BlobStore
     jobs: Jobs
     housekeeper: Housekeeper
+    webhooks: WebhookDispatcher
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppContext":
@@ -29,7 +31,8 @@ class AppContext:
         session_factory = make_session_factory(engine)
         blobs = LocalBlobStore(settings.resolved_blob_dir)
         return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs),
-                   Housekeeper(session_factory, settings))
+                   Housekeeper(session_factory, settings),
+                   WebhookDispatcher(session_factory, settings.webhook_interval_s))
 
     def start(self) -> None:
         """Start background work: in-process worker (embedded) and the lost-job sweeper."""
@@ -41,8 +44,10 @@ class AppContext:
             self.jobs.start_sweeper()
         if self.settings.worker_mode != "off":
             self.housekeeper.start()
+            self.webhooks.start()
 
     def stop(self) -> None:
+        self.webhooks.stop()
         self.housekeeper.stop()
         self.jobs.stop()
         self.engine.dispose()

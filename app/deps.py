@@ -46,11 +46,16 @@ def get_principal(
     token: Annotated[str | None, Depends(oauth2)],
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    if x_api_key:
-        return auth.principal_from_api_key(session, x_api_key)
-    if token:
-        return auth.principal_from_token(session, token, ctx.settings.signing_key)
-    raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
+    """The caller. The lookup's transaction is ended at once: on SQLite every transaction holds
+    the write lock, and an upload streaming in over a slow link must not hold it meanwhile."""
+    try:
+        if x_api_key:
+            return auth.principal_from_api_key(session, x_api_key)
+        if token:
+            return auth.principal_from_token(session, token, ctx.settings.signing_key)
+        raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
+    finally:
+        session.rollback()
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

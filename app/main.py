@@ -13,7 +13,9 @@ from app.auth import endpoints as auth_endpoints
 from app.context import AppContext
 from app.errors import install_handlers
 from app.notices import endpoints as notice_endpoints
+from app.notify import endpoints as notify_endpoints
 from app.reading import endpoints as reading_endpoints
+from app.reports import endpoints as report_endpoints
 from app.settings import Settings
 from app.studies import endpoints as study_endpoints
 from app.uploads import endpoints as upload_endpoints
@@ -44,4 +46,6 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(reading_endpoints.router)
     app.include_router(notice_endpoints.router)
     app.include_router(admin_endpoints.router)
+    app.include_router(notify_endpoints.router)
+    app.include_router(report_endpoints.router)
     return app

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
 
     lease_minutes: float = Field(10.0, gt=0, description="reader's claim lease, renewed by the client")
     housekeeping_interval_s: float = Field(15.0, gt=0)
+    webhook_interval_s: float = Field(2.0, gt=0)
+    share_link_default_hours: int = Field(72, ge=1)
+    share_link_max_hours: int = Field(24 * 30, ge=1)
+    public_base_url: str = Field("", description="e.g. https://ecg.example.org; used in share links and QR codes")
     notice_escalation_min: float = Field(15.0, ge=0, description="unacknowledged critical notice escalates")
     stat_unclaimed_escalation_min: float = Field(5.0, ge=0, description="unclaimed stat study escalates")
     pediatric_age_years: int = Field(18, ge=1, le=25, description="younger patients go to the pediatric pool")

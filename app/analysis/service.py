@@ -24,6 +24,7 @@ from ecg.triage import triage
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobStore
 from app.notices.service import raise_notice
+from app.notify.service import emit
 from storage.models import PRIORITY_RANK, Analysis, ReaderPool, StudyStatus, Urgency, utcnow_aware
 from storage.repositories import AuditRepository, StudyRepository
 
@@ -112,8 +113,10 @@ def analyze_study(
         )
         if not won:
             return "skipped"
-        if not unreadable:
-            study = repo.get(study_id)
+        study = repo.get(study_id)
+        if unreadable:
+            emit(session, study, "study.unreadable", reasons=list(analysis.quality.reasons))
+        else:
             for f in analysis.findings:
                 if f.severity == "critical":
                     raise_notice(session, study, f.code, f"{f.text} ({f.evidence})", source="machine")
@@ -131,9 +134,9 @@ def analyze_study(
 
 def _store_unreadable(session_factory: sessionmaker[Session], study_id: uuid.UUID, reason: str) -> str:
     with session_factory() as session:
-        if StudyRepository(session).transition(
-            study_id, expected=StudyStatus.received, new=StudyStatus.unreadable, status_reason=reason
-        ):
+        repo = StudyRepository(session)
+        if repo.transition(study_id, expected=StudyStatus.received, new=StudyStatus.unreadable, status_reason=reason):
+            emit(session, repo.get(study_id), "study.unreadable", reasons=[reason])
             AuditRepository(session).add(actor=SYSTEM_ACTOR, actor_site_id=None, action="study.unreadable",
                                          object_type="study", object_id=str(study_id))
         session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.errors import NotFound
+from app.notify.service import emit
 from app.settings import Settings
 from storage.models import CriticalNotice, Escalation, Role, Study, utcnow_aware
 from storage.repositories import AuditRepository, ReadingRepository
@@ -26,6 +27,7 @@ def raise_notice(session: Session, study: Study, code: str, text: str, *, source
                             raised_at=utcnow_aware())
     if not ReadingRepository(session).add_notice(notice):
         return None
+    emit(session, study, "notice.raised", code=code, notice_id=notice.id)
     AuditRepository(session).add(actor=f"system:{source}", actor_site_id=None, action="notice.raised",
                                  object_type="study", object_id=str(study.id), detail={"code": code, "notice": notice.id})
     return notice

@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
+from app.notify.service import emit
 from app.errors import Conflict, Forbidden, InvalidUpload, NotFound
 from app.settings import Settings
 from storage.models import Claim, ClaimOutcome, Role, Study, StudyStatus, User, utcnow_aware
@@ -134,6 +135,7 @@ def return_to_clinic(session: Session, principal: Principal, claim_id: int, reas
     study = session.get(Study, claim.study_id)
     study.status = StudyStatus.returned
     study.status_reason = reason
+    emit(session, study, "study.returned", reason=reason)
     _audit(session, principal, "study.returned", claim)
     session.flush()
     return claim

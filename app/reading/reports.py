@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.errors import Conflict, NotFound
 from app.notices.service import raise_notice
+from app.notify.service import emit
 from app.reading.claims import InvalidRequest, own_open_claim
 from app.reading.lexicon import lexicon
 from app.reading.schemas import AmendIn, SignIn
@@ -69,6 +70,7 @@ def sign(session: Session, principal: Principal, claim_id: int, body: SignIn) ->
     report = _store(session, principal, study, body)
     ReadingRepository(session).end_claim(claim, ClaimOutcome.signed, utcnow_aware())
     study.status = StudyStatus.reported
+    emit(session, study, "report.signed", version=report.version)
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="report.signed",
                                  object_type="study", object_id=str(study.id),
                                  detail={"version": report.version, "claim": claim.id})
@@ -86,6 +88,7 @@ def amend(session: Session, principal: Principal, study_id: uuid.UUID, body: Ame
         raise Conflict(f"only a signed study can be amended (status: {study.status.value})")
     report = _store(session, principal, study, body, reason=body.reason)
     study.status = StudyStatus.amended
+    emit(session, study, "report.amended", version=report.version, reason=body.reason)
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="report.amended",
                                  object_type="study", object_id=str(study.id), detail={"version": report.version})
     session.flush()

@@ -157,7 +157,8 @@ def strip_layout(leads: tuple[str, ...], speed_mm_s: float, page: str) -> Layout
     """One full-width strip per lead (at most :func:`max_strips`), spread over the grid height."""
     size, grid, header, footer_y = _grid(page)
     shown = leads[: max_strips()]
-    pitch = min(MAX_STRIP_PITCH_MM, max(MIN_STRIP_PITCH_MM, _round5(GRID_HEIGHT_MM / max(len(shown), 1) - 2.5)))
+    even = _round5(GRID_HEIGHT_MM / max(len(shown), 1) - 2.5)
+    pitch = min(MAX_STRIP_PITCH_MM, max(MIN_STRIP_PITCH_MM, even))
     window_s = TRACE_WIDTH_MM / speed_mm_s
     return Layout(
         page_mm=size,

@@ -41,7 +41,7 @@ from app.reports._layout import (
     twelve_lead_layout,
 )
 from ecg.filters import MAINS_HZ, clean
-from ecg.io.leads import normalise_lead
+from ecg.io.leads import normalise_lead, normalise_leads
 
 MM_PER_INCH = 25.4
 PT_PER_MM = 72.0 / MM_PER_INCH
@@ -76,7 +76,9 @@ class _Tracing:
 # ---------------------------------------------------------------- inputs
 
 
-def _check(signals: np.ndarray, fs: float, leads: Sequence[str], speed: float, gain: float, start_s: float) -> np.ndarray:
+def _check(
+    signals: np.ndarray, fs: float, leads: Sequence[str], speed: float, gain: float, start_s: float
+) -> np.ndarray:
     """Validate arguments; return signals as float64 (samples, leads) in mV."""
     x = np.asarray(signals, dtype=np.float64)
     if x.ndim == 1:
@@ -117,7 +119,7 @@ def _window(x: np.ndarray, fs: float, start_s: float, window_s: float) -> np.nda
 
 
 def _limb_derived(have: dict[str, np.ndarray]) -> list[str]:
-    """Add III, aVR, aVL, aVF computed from I and II (Einthoven/Goldberger) when missing; return their names."""
+    """Add III, aVR, aVL, aVF from I and II (Einthoven/Goldberger) where missing; return the names added."""
     if "I" not in have or "II" not in have:
         return []
     i, ii = have["I"], have["II"]
@@ -142,7 +144,7 @@ def _prepare(x: np.ndarray, fs: float, leads: Sequence[str], start_s: float, win
         notes = [f"{', '.join(derived)} derived from I and II"] if derived else []
         notes += [f"not shown: {', '.join(extra)}"] if extra else []
         return _Tracing(standard, True, "; ".join(notes))
-    labels = [str(n) for n in leads]
+    labels = list(normalise_leads([str(n) for n in leads]))
     shown = labels[: max_strips()]
     note = f"leads in recording: {', '.join(labels)}"
     if len(shown) < len(labels):
@@ -184,13 +186,16 @@ def _grid_lines(rect: Rect, step_mm: float, skip_every: int = 0) -> np.ndarray:
 def _draw_grid(ax: Axes, rect: Rect, scale: float) -> None:
     """ECG paper: 1 mm minor and 5 mm major lines (two LineCollections, not one artist per line)."""
     ratio = int(round(GRID_MAJOR_MM / GRID_MINOR_MM))
-    minor = LineCollection(_grid_lines(rect, GRID_MINOR_MM, ratio), colors=[MINOR_COLOUR], linewidths=0.3 * scale)
+    minor_lines = _grid_lines(rect, GRID_MINOR_MM, ratio)
+    minor = LineCollection(minor_lines, colors=[MINOR_COLOUR], linewidths=0.3 * scale)
     major = LineCollection(_grid_lines(rect, GRID_MAJOR_MM), colors=[MAJOR_COLOUR], linewidths=0.6 * scale)
     ax.add_collection(minor)
     ax.add_collection(major)
 
 
-def _lead_polylines(layout: Layout, tracing: _Tracing, fs: float, speed: float, gain: float) -> list[np.ndarray]:
+def _lead_polylines(
+    layout: Layout, tracing: _Tracing, fs: float, speed: float, gain: float
+) -> list[np.ndarray]:
     """One (n, 2) polyline (mm) per layout segment; NaN samples break the line."""
     lines = []
     for seg in layout.segments:
@@ -226,12 +231,14 @@ def _separator_polylines(layout: Layout, speed: float) -> list[np.ndarray]:
     return lines
 
 
-def _draw_traces(ax: Axes, layout: Layout, tracing: _Tracing, fs: float, speed: float, gain: float, scale: float) -> None:
+def _draw_traces(
+    ax: Axes, layout: Layout, tracing: _Tracing, fs: float, speed: float, gain: float, scale: float
+) -> None:
     """Leads, calibration pulses and column ticks as one LineCollection clipped to the grid."""
     lines = _lead_polylines(layout, tracing, fs, speed, gain)
     lines += _pulse_polylines(layout, speed, gain)
     lines += _separator_polylines(layout, speed) if tracing.twelve else []
-    coll = LineCollection(lines, colors=[TRACE_COLOUR], linewidths=0.7 * scale, capstyle="butt", joinstyle="round")
+    coll = LineCollection(lines, colors=[TRACE_COLOUR], linewidths=0.7 * scale, joinstyle="round")
     g = layout.grid
     coll.set_clip_path(Rectangle((g.x0, g.y0), g.width, g.height, transform=ax.transData))
     ax.add_collection(coll)
@@ -287,7 +294,7 @@ def _wrap(line: str, max_em: float) -> list[str]:
 
 
 def _fit_header(lines: tuple[str, ...], box: Rect) -> tuple[float, int, list[str]]:
-    """Choose font size (pt), column count and wrapped lines so they fit ``box`` (mm); truncate if nothing fits."""
+    """Font size (pt), column count and wrapped lines that fit ``box`` (mm); truncated with "…" otherwise."""
     for size in (7.0, 6.5, 6.0):
         line_mm = size / PT_PER_MM * 1.3
         rows = max(1, int(box.height // line_mm))

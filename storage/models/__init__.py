@@ -2,6 +2,7 @@
 
 from storage.models.audit import AuditEvent
 from storage.models.base import Base, utcnow as utcnow_aware
+from storage.models.delivery import Event, ShareLink, WebhookDelivery
 from storage.models.clinical import Analysis, Patient, Recording, RecordingFile, Study
 from storage.models.enums import (
     PRIORITY_RANK,
@@ -17,6 +18,9 @@ from storage.models.reading import Claim, CriticalNotice, Escalation, ReaderCove
 from storage.models.org import ApiKey, Site, User
 
 __all__ = [
+    "Event",
+    "ShareLink",
+    "WebhookDelivery",
     "PRIORITY_RANK",
     "Claim",
     "ClaimOutcome",

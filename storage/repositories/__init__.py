@@ -1,6 +1,7 @@
 """Repositories: every SQL statement of the service lives here, grouped by aggregate."""
 
 from storage.repositories.audit import AuditRepository
+from storage.repositories.delivery import DeliveryRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
 from storage.repositories.studies import PatientRepository, StudyPage, StudyRepository
@@ -8,6 +9,7 @@ from storage.repositories.studies import PatientRepository, StudyPage, StudyRepo
 __all__ = [
     "ApiKeyRepository",
     "AuditRepository",
+    "DeliveryRepository",
     "PatientRepository",
     "ReadingRepository",
     "SiteRepository",

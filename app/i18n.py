@@ -1,0 +1,111 @@
+"""UI strings in one place: zh-CN (default, the clinics' language) and en.
+
+Pages pick the language from ``?lang=`` then ``Accept-Language``. Statement
+texts come from the lexicon, which carries both languages itself.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+LANGS = ("zh-CN", "en")
+DEFAULT = "zh-CN"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "report_title": "心电图报告",
+        "interpretation": "诊断意见",
+        "measurements": "测量值",
+        "patient": "患者",
+        "name": "姓名",
+        "sex": "性别",
+        "age": "年龄",
+        "patient_id": "病历号",
+        "clinic": "送检单位",
+        "acquired": "检查时间",
+        "signed_by": "报告医师",
+        "signed_at": "签发时间",
+        "amended": "已更正",
+        "amendment_reason": "更正原因",
+        "history": "历次报告",
+        "version": "版本",
+        "tracing": "心电图",
+        "download_pdf": "下载 PDF（打印）",
+        "heart_rate": "心率",
+        "not_signed": "报告尚未签发，请稍后再查看。",
+        "withdrawn": "该检查已撤回。",
+        "returned": "该检查已退回送检单位，需要重新记录。",
+        "unreadable": "心电图质量不合格，需要重新记录。",
+        "status": "状态",
+        "link_invalid": "此链接无效。",
+        "link_expired": "此链接已过期或已被撤销，请向送检单位索取新的链接。",
+        "sex_M": "男", "sex_F": "女", "sex_U": "未知",
+        "years": "岁", "months": "个月", "days": "天",
+        "bpm": "次/分",
+        "free_text": "补充说明",
+        "language": "English",
+    },
+    "en": {
+        "report_title": "ECG report",
+        "interpretation": "Interpretation",
+        "measurements": "Measurements",
+        "patient": "Patient",
+        "name": "Name",
+        "sex": "Sex",
+        "age": "Age",
+        "patient_id": "Patient ID",
+        "clinic": "Clinic",
+        "acquired": "Recorded",
+        "signed_by": "Reported by",
+        "signed_at": "Signed",
+        "amended": "Amended",
+        "amendment_reason": "Reason for amendment",
+        "history": "Earlier versions",
+        "version": "Version",
+        "tracing": "ECG",
+        "download_pdf": "Download PDF (print)",
+        "heart_rate": "Heart rate",
+        "not_signed": "The report has not been signed yet. Please check again later.",
+        "withdrawn": "This study was withdrawn.",
+        "returned": "This study was returned to the clinic to be recorded again.",
+        "unreadable": "The recording's quality was too poor; it must be recorded again.",
+        "status": "Status",
+        "link_invalid": "This link is not valid.",
+        "link_expired": "This link has expired or was revoked. Ask the clinic for a new one.",
+        "sex_M": "male", "sex_F": "female", "sex_U": "unknown",
+        "years": "y", "months": "mo", "days": "d",
+        "bpm": "/min",
+        "free_text": "Comment",
+        "language": "中文",
+    },
+}
+
+
+def pick_lang(request: Request) -> str:
+    """``?lang=en`` wins; else the first supported Accept-Language; else zh-CN."""
+    q = request.query_params.get("lang")
+    if q in LANGS:
+        return q
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh-CN"
+    return DEFAULT
+
+
+def strings(lang: str) -> dict[str, str]:
+    return STRINGS.get(lang, STRINGS[DEFAULT])
+
+
+def age_text(age_days: int | None, lang: str) -> str:
+    """Age as clinicians write it: days for newborns, months for infants, years after 2."""
+    if age_days is None:
+        return "—"
+    s = strings(lang)
+    if age_days < 31:
+        return f"{age_days} {s['days']}"
+    if age_days < 730:
+        return f"{age_days * 12 // 365} {s['months']}"
+    return f"{age_days // 365} {s['years']}"

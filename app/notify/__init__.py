@@ -1,0 +1,1 @@
+"""Telling clinics what happened: the event log (poll) and signed webhooks (push)."""

@@ -1,0 +1,129 @@
+"""What a report shows, assembled once for the phone page, the PDF and the PNG.
+
+Only signed versions are ever shown: a study without one shows its status,
+never a draft or the machine's interpretation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.analysis.service import age_in_days
+from app.i18n import age_text, strings
+from app.reports.tracing import TracingHeader, render_pdf, render_png
+from app.uploads.schemas import LOCAL_TZ
+from ecg.io import read_recording
+from storage.blobs import BlobStore
+from storage.models import Report, Study, StudyStatus
+from storage.repositories import ReadingRepository, SiteRepository, UserRepository
+
+_MEASURES = (("heart_rate_bpm", "heart_rate", "bpm"), ("pr_ms", "PR", "ms"), ("qrs_ms", "QRS", "ms"),
+             ("qt_ms", "QT", "ms"), ("qtc_bazett_ms", "QTc (Bazett)", "ms"),
+             ("qtc_fridericia_ms", "QTc (Fridericia)", "ms"), ("p_axis_deg", "P axis", "°"),
+             ("qrs_axis_deg", "QRS axis", "°"), ("t_axis_deg", "T axis", "°"))
+
+
+def local(t: dt.datetime) -> str:
+    return t.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class ReportDoc:
+    study: Study
+    clinic: str
+    reader: str
+    latest: Report | None
+    history: list[Report]
+
+    @property
+    def signed(self) -> bool:
+        return self.latest is not None and self.study.status != StudyStatus.withdrawn
+
+
+def load(session: Session, study: Study) -> ReportDoc:
+    reports = ReadingRepository(session).reports(study.id)
+    site = SiteRepository(session).get(study.site_id)
+    author = UserRepository(session).get(reports[0].author_id) if reports else None
+    return ReportDoc(study, site.name if site else "", (author.display_name or author.username) if author else "",
+                     reports[0] if reports else None, reports[1:])
+
+
+def measurements(doc: ReportDoc, lang: str) -> list[tuple[str, str]]:
+    s = strings(lang)
+    values = doc.latest.measurements.get("values", {}) if doc.latest else {}
+    out = []
+    for key, label, unit in _MEASURES:
+        if values.get(key) is not None:
+            unit_text = s["bpm"] if unit == "bpm" else unit
+            sep = "" if unit == "°" else " "
+            out.append((s.get(label, label), f"{values[key]:.0f}{sep}{unit_text}"))
+    return out
+
+
+def status_text(doc: ReportDoc, lang: str) -> str:
+    s = strings(lang)
+    return {StudyStatus.withdrawn: s["withdrawn"], StudyStatus.returned: s["returned"],
+            StudyStatus.unreadable: s["unreadable"]}.get(doc.study.status, s["not_signed"])
+
+
+def page_context(doc: ReportDoc, lang: str, base_url: str) -> dict[str, Any]:
+    p, study = doc.study.patient, doc.study
+    def version(r: Report) -> dict[str, Any]:
+        return {"version": r.version, "statements": r.statements, "free_text": r.free_text,
+                "amendment_reason": r.amendment_reason, "signed_at_local": local(r.signed_at)}
+    return {
+        "lang": lang, "s": strings(lang), "clinic": doc.clinic, "reader": doc.reader,
+        "report": version(doc.latest) if doc.signed else None,
+        "history": [version(r) for r in doc.history],
+        "status_text": status_text(doc, lang),
+        "patient": {"name": p.name, "sex": p.sex.value, "id": p.external_id,
+                    "age": age_text(age_in_days(p.birth_date, study.acquired_at), lang)},
+        "acquired": local(study.acquired_at), "measurements": measurements(doc, lang),
+        "png_url": f"{base_url}/ecg.png", "pdf_url": f"{base_url}/report.pdf", "png_height": 720,
+    }
+
+
+def pdf_header(doc: ReportDoc) -> TracingHeader:
+    """Header lines of the printed report: patient, clinic, interpretation, measurements, signature."""
+    ctx = page_context(doc, "zh-CN", "")
+    r, pt = doc.latest, ctx["patient"]
+    lines = [
+        f"{pt['name']}  {strings('zh-CN')['sex_' + pt['sex']]}  {pt['age']}  ID {pt['id']}   "
+        f"{doc.clinic}   检查时间 {ctx['acquired']}",
+        "诊断意见: " + "；".join(f"{s['zh']} {s['en']}" for s in r.statements),
+    ]
+    if r.free_text:
+        lines.append(r.free_text)
+    lines.append("  ".join(f"{label} {value}" for label, value in ctx["measurements"]))
+    signed = f"报告医师 {doc.reader}   签发 {local(r.signed_at)}   版本 {r.version}"
+    if r.amendment_reason:
+        signed += f"   更正原因: {r.amendment_reason}"
+    lines.append(signed)
+    return TracingHeader(title="心电图报告 ECG report", lines=tuple(lines))
+
+
+def _signals(blobs: BlobStore, study: Study) -> tuple[np.ndarray, float, tuple[str, ...]]:
+    rec = read_recording({f.name: blobs.get(f.blob_key) for f in study.recording.files})
+    return rec.signals, rec.fs, rec.leads
+
+
+@lru_cache(maxsize=32)
+def _png(blob_keys: tuple[tuple[str, str], ...], blobs: BlobStore) -> bytes:
+    rec = read_recording({name: blobs.get(key) for name, key in blob_keys})
+    return render_png(rec.signals, rec.fs, rec.leads, dpi=200)  # sharp when zoomed on a phone, ~60 KB
+
+
+def tracing_png(blobs: BlobStore, study: Study) -> bytes:
+    """The tracing image; cached per process by content (the original files never change)."""
+    return _png(tuple((f.name, f.blob_key) for f in study.recording.files), blobs)
+
+
+def report_pdf(blobs: BlobStore, doc: ReportDoc) -> bytes:
+    signals, fs, leads = _signals(blobs, doc.study)
+    return render_pdf(signals, fs, leads, pdf_header(doc))

@@ -1,0 +1,203 @@
+"""Interpretation rules and triage on synthetic measurements (known numbers, age edges)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecg.interpret import axis_class, interpret
+from ecg.measure import AtrialFacts, BeatTable, MeasureDetail, qtc_bazett, qtc_fridericia
+from ecg.triage import triage
+from ecg.types import Finding, Measurements
+
+ADULT = 40 * 365
+
+
+def detail(hr=75.0, pr=150.0, qrs=90.0, qtc=420.0, axis=50.0, rhythm="organised", rr=None,
+           st=None, corr=None, premature=None) -> MeasureDetail:
+    """A MeasureDetail with chosen global values (QT derived from the QTc by Bazett)."""
+    rr_ms = 60000.0 / hr
+    qt = qtc * np.sqrt(rr_ms / 1000.0)
+    m = Measurements(heart_rate_bpm=hr, rr_ms=rr_ms, p_ms=90.0, pr_ms=pr, qrs_ms=qrs, qt_ms=qt,
+                     qtc_bazett_ms=qtc, qtc_fridericia_ms=qtc_fridericia(qt, rr_ms), p_axis_deg=50.0,
+                     qrs_axis_deg=axis, t_axis_deg=40.0)
+    rrs = np.r_[np.nan, np.full(9, rr_ms)] if rr is None else np.r_[np.nan, np.asarray(rr, float)]
+    n = len(rrs)
+    r = np.r_[0, np.cumsum(rrs[1:])].astype(int)
+    corr = np.full(n, 0.99) if corr is None else np.asarray(corr, float)
+    prem = np.zeros(n, bool) if premature is None else np.asarray(premature, bool)
+    beats = BeatTable(r, rrs, prem, corr, ~prem & (corr >= 0.85))
+    atrial = AtrialFacts(0.01 if rhythm != "af" else 0.2, 0.1, 0.95 if rhythm == "organised" else 0.3, rhythm)
+    return MeasureDetail(m, beats, None, st or {}, 60.0, atrial)
+
+
+def codes(findings) -> dict[str, str]:
+    return {f.code: f.severity for f in findings}
+
+
+def test_qtc_formulas_on_known_numbers():
+    assert qtc_bazett(400.0, 1000.0) == 400.0
+    assert qtc_bazett(360.0, 640.0) == 450.0          # 360 / sqrt(0.64)
+    assert qtc_fridericia(400.0, 729.0) == pytest.approx(444.4, abs=0.05)  # 400 / 0.9
+    assert qtc_fridericia(300.0, 512.0) == 375.0      # 300 / 0.8
+
+
+def test_normal_adult_gets_sr_and_norm_only():
+    c = codes(interpret(detail(), age_days=ADULT, sex="F"))
+    assert c == {"SR": "normal", "NORM": "normal"}
+
+
+@pytest.mark.parametrize("age, hr, expected", [
+    (364, 140, None), (364, 141, "STACH"), (364, 99, "SBRAD"), (364, 100, None),
+    (365, 121, "STACH"), (365, 130, "STACH"), (365, 79, "SBRAD"),
+    (2191, 110, None),            # exactly 6 years: still the 1-6 band (tachy > 120)
+    (2556, 101, "STACH"),         # from the 7th birthday: over 6 years (tachy > 100)
+    (2556, 59, "SBRAD"), (ADULT, 101, "STACH"), (ADULT, 59, "SBRAD"),
+])
+def test_sinus_rate_by_age_edges(age, hr, expected):
+    c = codes(interpret(detail(hr=hr), age_days=age))
+    assert c["SR"] == "normal"
+    got = {"STACH", "SBRAD"} & set(c)
+    assert got == ({expected} if expected else set())
+    if expected:
+        assert c[expected] == "abnormal" and "NORM" not in c
+
+
+def test_rate_evidence_names_table_and_band():
+    f = [f for f in interpret(detail(hr=150), age_days=100) if f.code == "STACH"][0]
+    assert "cn_pediatrics" in f.evidence and "under 1 year" in f.evidence and "150" in f.evidence
+    assert "Rijnbeek" in f.evidence and "approximate" in f.evidence
+
+
+def test_other_rate_table_changes_the_call():
+    assert "STACH" in codes(interpret(detail(hr=150), age_days=100))
+    assert "STACH" not in codes(interpret(detail(hr=150), age_days=100, rate_table="aha_pals"))
+
+
+@pytest.mark.parametrize("age, hr, critical", [
+    (364, 220, False), (364, 221, True), (364, 50, False), (364, 49, True),
+    (365, 181, True), (365, 180, False), (ADULT, 39, True), (ADULT, 40, False),
+])
+def test_critical_rates(age, hr, critical):
+    c = codes(interpret(detail(hr=hr), age_days=age))
+    assert (c.get("CRIT_RATE") == "critical") == critical
+
+
+def test_af_suppresses_sinus_and_pac_calls():
+    d = detail(rhythm="af", rr=[700, 900, 650, 1100, 800, 600, 950, 720, 880],
+               premature=[0, 0, 0, 1, 0, 0, 1, 0, 0, 0])
+    c = codes(interpret(d, age_days=ADULT))
+    assert c["AFIB"] == "abnormal" and "SR" not in c and "PAC" not in c and "NORM" not in c
+
+
+def test_undetermined_rhythm_is_abnormal():
+    c = codes(interpret(detail(rhythm="unknown"), age_days=ADULT))
+    assert c["RHYTHM_UNDET"] == "abnormal" and "NORM" not in c
+
+
+@pytest.mark.parametrize("age, pr, avb1", [(100, 150, False), (100, 151, True), (ADULT, 200, False),
+                                           (ADULT, 202, True), (5000, 181, True)])
+def test_first_degree_av_block_by_age(age, pr, avb1):
+    assert ("AVB1" in codes(interpret(detail(pr=pr), age_days=age))) == avb1
+
+
+@pytest.mark.parametrize("age, qrs, wide", [(1000, 90, False), (1000, 92, True), (3000, 100, False),
+                                            (3000, 102, True), (ADULT, 118, False), (ADULT, 120, True)])
+def test_wide_qrs_by_age(age, qrs, wide):
+    assert ("WQRS" in codes(interpret(detail(qrs=qrs), age_days=age))) == wide
+
+
+@pytest.mark.parametrize("age, sex, qtc, expected", [
+    (3000, "M", 460, None), (3000, "M", 462, "abnormal"), (ADULT, "M", 452, "abnormal"),
+    (ADULT, "F", 452, None), (ADULT, "F", 501, "critical"), (100, None, 501, "critical"),
+])
+def test_long_qtc(age, sex, qtc, expected):
+    assert codes(interpret(detail(qtc=qtc), age_days=age, sex=sex)).get("LQTC") == expected
+
+
+def test_short_qtc():
+    assert codes(interpret(detail(qtc=340), age_days=ADULT))["SQTC"] == "abnormal"
+    assert "SQTC" not in codes(interpret(detail(qtc=342), age_days=ADULT))
+
+
+@pytest.mark.parametrize("axis, age, cls", [
+    (150, 3, "normal"),      # newborn: right axis is normal
+    (-170, 3, "right"),      # 190 deg: beyond the newborn range
+    (50, 3, "left"),         # below 60 deg in the first week
+    (150, ADULT, "right"), (-45, ADULT, "left"), (-25, ADULT, "normal"),
+    (-25, 3000, "left"),     # children 8+ years: -15 .. 110
+    (100, ADULT, "right"), (100, 3000, "normal"),
+])
+def test_axis_class_by_age(axis, age, cls):
+    assert axis_class(axis, age)[0] == cls
+
+
+def test_axis_findings():
+    assert codes(interpret(detail(axis=-60), age_days=ADULT))["LAD"] == "abnormal"
+    assert codes(interpret(detail(axis=120), age_days=ADULT))["RAD"] == "abnormal"
+    assert "RAD" not in codes(interpret(detail(axis=120), age_days=3))
+
+
+def test_st_elevation_needs_two_contiguous_leads():
+    one = {"V2": 0.25, "V4": 0.25, "II": 0.05}
+    assert "STE" not in codes(interpret(detail(st=one), age_days=ADULT))
+    two = {"V2": 0.25, "V3": 0.21}
+    f = [f for f in interpret(detail(st=two), age_days=ADULT) if f.code == "STE"][0]
+    assert f.severity == "critical" and f.text == "Suspected acute injury — ST elevation"
+    limb = {"II": 0.12, "aVF": 0.11}
+    assert codes(interpret(detail(st=limb), age_days=ADULT))["STE"] == "critical"
+    via_avr = {"I": 0.12, "aVR": -0.15}  # -aVR is contiguous with I (Cabrera sequence)
+    assert "STE" in codes(interpret(detail(st=via_avr), age_days=ADULT))
+
+
+def test_pauses():
+    c = codes(interpret(detail(rr=[800, 800, 2200, 800, 800]), age_days=ADULT))
+    assert c["PAUSE"] == "abnormal"
+    c = codes(interpret(detail(rr=[800, 800, 3200, 800, 800]), age_days=ADULT))
+    assert c["PAUSE"] == "critical"
+    assert "PAUSE" not in codes(interpret(detail(rr=[800, 1900, 800, 800]), age_days=ADULT))
+
+
+def test_premature_beats_atrial_vs_ventricular():
+    corr = [0.99, 0.99, 0.4, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99]
+    prem = [0, 0, 1, 0, 0, 1, 0, 0, 0, 0]
+    c = interpret(detail(corr=corr, premature=prem), age_days=ADULT)
+    got = {f.code: f.evidence for f in c}
+    assert got["PVC"].startswith("1 of 10") and got["PAC"].startswith("1 of 10")
+    assert "NORM" not in got
+
+
+def _f(code, sev):
+    return Finding(code, code, sev, "")
+
+
+@pytest.mark.parametrize("findings, kw, expected", [
+    ([_f("SR", "normal"), _f("NORM", "normal")], {}, "routine"),
+    ([_f("SR", "normal")], {"clinic_urgency": "stat"}, "stat"),
+    ([_f("SR", "normal")], {"clinic_urgency": "urgent"}, "urgent"),
+    ([_f("STE", "critical")], {"clinic_urgency": "routine"}, "stat"),
+    ([_f("LAD", "abnormal")], {"age_days": 364}, "urgent"),     # abnormal in an infant
+    ([_f("LAD", "abnormal")], {"age_days": 365}, "routine"),
+    ([_f("LAD", "abnormal")], {}, "routine"),                    # unknown age: no infant rule
+    ([_f("AFIB", "abnormal")], {"age_days": 5000}, "urgent"),
+    ([_f("LQTC", "abnormal")], {}, "urgent"),
+    ([_f("POOR_QUALITY", "abnormal")], {"age_days": 10}, "routine"),
+])
+def test_triage_rules(findings, kw, expected):
+    assert triage(findings, **kw) == expected
+
+
+def test_triage_rejects_unknown_urgency():
+    with pytest.raises(ValueError):
+        triage([], clinic_urgency="asap")
+
+
+def test_inconsistent_beats_keep_only_a_fast_critical_rate():
+    slow = detail(hr=70, corr=np.full(10, 0.1))
+    slow = MeasureDetail(slow.measurements, slow.beats, None, {}, 60.0, slow.atrial, alike_fraction=0.05)
+    assert [f.code for f in interpret(slow, age_days=ADULT)] == ["POOR_QUALITY"]
+    fast = detail(hr=260, corr=np.full(10, 0.1))
+    fast = MeasureDetail(fast.measurements, fast.beats, None, {}, 60.0, fast.atrial, alike_fraction=0.05)
+    got = codes(interpret(fast, age_days=ADULT))
+    assert got == {"POOR_QUALITY": "abnormal", "CRIT_RATE": "critical"}
+    assert triage(interpret(fast, age_days=ADULT)) == "stat"
