@@ -40,19 +40,35 @@ def get_session(ctx: CtxDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+SESSION_COOKIE = "ecghub_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_principal(
+    request: Request,
     ctx: CtxDep,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2)],
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller. The lookup's transaction is ended at once: on SQLite every transaction holds
-    the write lock, and an upload streaming in over a slow link must not hold it meanwhile."""
+    """The caller: a site's API key, a Bearer token, or the pages' session cookie.
+
+    The cookie (HttpOnly, SameSite=Strict) is accepted on state-changing requests
+    only with the ``X-Requested-With`` header, which a cross-site form cannot
+    send (CSRF). The lookup's transaction is ended at once: on SQLite every
+    transaction holds the write lock, and an upload streaming in over a slow
+    link must not hold it meanwhile.
+    """
     try:
         if x_api_key:
             return auth.principal_from_api_key(session, x_api_key)
         if token:
             return auth.principal_from_token(session, token, ctx.settings.signing_key)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            if request.method not in SAFE_METHODS and not request.headers.get("x-requested-with"):
+                raise Forbidden("requests from pages must carry the X-Requested-With header")
+            return auth.principal_from_token(session, cookie, ctx.settings.signing_key)
         raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
     finally:
         session.rollback()

@@ -1,12 +1,21 @@
 """UI strings in one place: zh-CN (default, the clinics' language) and en.
 
-Pages pick the language from ``?lang=`` then ``Accept-Language``. Statement
+The report page's strings are below; each browser surface keeps its strings in
+``app/locales/<surface>.json`` (``{"zh-CN": {...}, "en": {...}}``), merged in
+here, so every page and the report share one lookup. Pages pick the language
+from ``?lang=``, then the ``lang`` cookie, then ``Accept-Language``. Statement
 texts come from the lexicon, which carries both languages itself.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
+
 from fastapi import Request
+
+LOCALES = Path(__file__).with_name("locales")
 
 LANGS = ("zh-CN", "en")
 DEFAULT = "zh-CN"
@@ -83,7 +92,7 @@ STRINGS: dict[str, dict[str, str]] = {
 
 def pick_lang(request: Request) -> str:
     """``?lang=en`` wins; else the first supported Accept-Language; else zh-CN."""
-    q = request.query_params.get("lang")
+    q = request.query_params.get("lang") or request.cookies.get("lang")
     if q in LANGS:
         return q
     for part in request.headers.get("accept-language", "").split(","):
@@ -95,8 +104,15 @@ def pick_lang(request: Request) -> str:
     return DEFAULT
 
 
+@lru_cache(maxsize=4)
 def strings(lang: str) -> dict[str, str]:
-    return STRINGS.get(lang, STRINGS[DEFAULT])
+    """All UI strings for ``lang`` (report page plus every surface's locale file)."""
+    lang = lang if lang in LANGS else DEFAULT
+    merged = dict(STRINGS[lang])
+    for path in sorted(LOCALES.glob("*.json")):
+        table = json.loads(path.read_text(encoding="utf-8"))
+        merged.update(table.get(lang, {}))
+    return merged
 
 
 def age_text(age_days: int | None, lang: str) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import health
 from app.admin import endpoints as admin_endpoints
@@ -20,6 +23,9 @@ from app.settings import Settings
 from app.studies import endpoints as study_endpoints
 from app.uploads import endpoints as upload_endpoints
 from app.uploads.limits import BodyLimit
+from app.web import endpoints as web_endpoints
+
+STATIC = Path(__file__).with_name("static")
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -48,4 +54,6 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(admin_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(report_endpoints.router)
+    app.include_router(web_endpoints.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,0 +1,16 @@
+// Calls the ecghub API from pages with the session cookie. Errors are RFC 9457 problem+json:
+// api() throws an Error whose message is the problem's detail, ready to show to a person.
+"use strict";
+async function api(path, {method = "GET", json, body, headers = {}} = {}) {
+  const opts = {method, credentials: "same-origin", headers: {"X-Requested-With": "fetch", ...headers}};
+  if (json !== undefined) { opts.body = JSON.stringify(json); opts.headers["Content-Type"] = "application/json"; }
+  else if (body !== undefined) { opts.body = body; }
+  const resp = await fetch(path, opts);
+  if (resp.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("401"); }
+  if (resp.status === 204) return null;
+  const type = resp.headers.get("content-type") || "";
+  const data = type.includes("json") ? await resp.json() : await resp.text();
+  if (!resp.ok) { const e = new Error((data && data.detail) || resp.statusText); e.status = resp.status; e.problem = data; throw e; }
+  return data;
+}
+window.api = api;

@@ -1,0 +1,1 @@
+"""Pages for people (server-rendered, Jinja2): login, and the shared page helpers."""

@@ -1,0 +1,30 @@
+"""Page login: the session cookie carries the API's token; cookie writes need X-Requested-With (CSRF)."""
+
+from __future__ import annotations
+
+from tests.app.factories import PASSWORD
+
+
+def test_login_sets_cookie_and_redirects_home(world):
+    c = world.client
+    assert c.get("/login").status_code == 200
+    bad = c.post("/login", data={"username": "tech-a", "password": "wrong"}, follow_redirects=False)
+    assert bad.status_code == 401 and "ecghub_session" not in bad.cookies
+    ok = c.post("/login", data={"username": "tech-a", "password": PASSWORD}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/clinic/"
+    cookie = ok.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert c.get("/api/v1/me").json()["role"] == "clinic"
+
+
+def test_cookie_write_needs_the_csrf_header(world, data):
+    c = world.client
+    c.post("/login", data={"username": "reader", "password": PASSWORD}, follow_redirects=False)
+    assert c.post("/api/v1/reader/next").status_code == 403
+    assert c.post("/api/v1/reader/next", headers={"X-Requested-With": "fetch"}).status_code == 204
+
+
+def test_next_parameter_cannot_redirect_off_site(world):
+    resp = world.client.post("/login", data={"username": "admin", "password": PASSWORD, "next": "//evil.example"},
+                             follow_redirects=False)
+    assert resp.headers["location"] == "/admin/"
