@@ -23,7 +23,10 @@ from app.settings import Settings
 from app.studies import endpoints as study_endpoints
 from app.uploads import endpoints as upload_endpoints
 from app.uploads.limits import BodyLimit
+from app.web import admin as web_admin
+from app.web import clinic as web_clinic
 from app.web import endpoints as web_endpoints
+from app.web import reader as web_reader
 
 STATIC = Path(__file__).with_name("static")
 
@@ -55,5 +58,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(notify_endpoints.router)
     app.include_router(report_endpoints.router)
     app.include_router(web_endpoints.router)
+    app.include_router(web_reader.router)
+    app.include_router(web_clinic.router)
+    app.include_router(web_admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
