@@ -120,10 +120,10 @@ def test_sign_then_amend_keeps_the_signed_version(world, data):
     sid = _queued(world, data, "ludb/1")
     claim_id = _next(world, world.reader)["claim"]["id"]
     signed = world.client.post(f"/api/v1/reader/claims/{claim_id}/sign", headers=world.reader, json={
-        "statements": ["SR", "NORM"], "free_text": "正常", "measurements": {"qrs_ms": 88}})
+        "statements": ["SR", "NORM"], "free_text": "正常", "measurements": {"qrs_ms": 131}})
     assert signed.status_code == 201, signed.text
     v1 = signed.json()
-    assert v1["version"] == 1 and v1["measurements"]["qrs_ms"] == 88 and "qrs_ms" in v1["edited_measurements"]
+    assert v1["version"] == 1 and v1["measurements"]["qrs_ms"] == 131 and "qrs_ms" in v1["edited_measurements"]
     clinic = world.client.get(f"/api/v1/studies/{sid}/report", headers=world.a.auth).json()
     assert clinic["status"] == "reported" and [v["version"] for v in clinic["versions"]] == [1]
     again = world.client.post(f"/api/v1/reader/claims/{claim_id}/sign", headers=world.reader,

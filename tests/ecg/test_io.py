@@ -443,7 +443,12 @@ def test_detect_format(mit100_files, ludb1_edf: bytes) -> None:
 ])
 def test_junk_bytes(blob: bytes, fragment: str) -> None:
     _refused(blob, fragment)
-    _refused({"upload.hea": blob} if blob else {"x.hea": blob}, fragment if blob else "empty")
+    _refused({"upload.bin": blob}, fragment)
+
+
+def test_broken_header_is_named(mit100_files) -> None:
+    hea = mit100_files["100.hea"].replace(b"100 2 360 650000", b"this is not a header")
+    _refused({"100.hea": hea, "100.dat": mit100_files["100.dat"]}, "100.hea is not a valid WFDB header")
 
 
 def test_random_bytes_never_escape_untyped() -> None:
