@@ -15,6 +15,9 @@ from app.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.observability import configure_logging
+
+    configure_logging()
     from storage.migrations import upgrade
 
     settings = Settings()
@@ -25,7 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(seed_demo(settings, Path(args.data) if args.data else None))
     print(f"ecghub listening on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
     uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, timeout_graceful_shutdown=30, log_level="info")
+                proxy_headers=True, timeout_graceful_shutdown=30, log_level="info", log_config=None)
     return 0
 
 
@@ -40,7 +43,9 @@ def _migrate(_: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     """Run analysis jobs from the broker until SIGTERM/SIGINT (then finish the current job)."""
     from app.context import AppContext
+    from app.observability import configure_logging
 
+    configure_logging()
     settings = Settings(worker_mode="broker")
     ctx = AppContext.from_settings(settings)
     stop = threading.Event()

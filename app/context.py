@@ -11,8 +11,17 @@ from app.housekeeping import Housekeeper
 from app.jobs import Jobs
 from app.notify.webhooks import WebhookDispatcher
 from app.settings import Settings
-from storage.blobs import BlobStore, LocalBlobStore
+from storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from storage.db import make_engine, make_session_factory
+
+
+def make_blob_store(settings: Settings) -> BlobStore:
+    """The blob backend chosen by ``ECGHUB_BLOB_BACKEND`` (local folder or S3-compatible)."""
+    if settings.blob_backend == "s3":
+        return S3BlobStore(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, prefix=settings.s3_prefix,
+                           region=settings.s3_region, access_key=settings.s3_access_key,
+                           secret_key=settings.s3_secret_key)
+    return LocalBlobStore(settings.resolved_blob_dir)
 
 
 @dataclass
@@ -29,7 +38,7 @@ class AppContext:
     def from_settings(cls, settings: Settings) -> "AppContext":
         engine = make_engine(settings.resolved_database_url)
         session_factory = make_session_factory(engine)
-        blobs = LocalBlobStore(settings.resolved_blob_dir)
+        blobs = make_blob_store(settings)
         return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs),
                    Housekeeper(session_factory, settings),
                    WebhookDispatcher(session_factory, settings.webhook_interval_s))

@@ -5,7 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
+from fastapi import Response
+
+from app.context import AppContext
 from app.deps import CtxDep
+from app.observability import QUEUE_DEPTH, metrics_payload
+from app.reading.views import queue_depth
 from app.errors import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
@@ -19,11 +24,28 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(ctx: CtxDep) -> dict[str, str]:
-    """Ready to take traffic: the database answers and the blob store is writable."""
-    try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        ctx.blobs.check()
-    except Exception as exc:
-        raise ServiceUnavailable(f"not ready: {type(exc).__name__}") from exc
+    """Ready to take traffic: the database answers, the blob store is reachable, and the broker
+    accepts connections (broker mode)."""
+    checks = (("database", lambda: _ping_db(ctx)), ("blob store", ctx.blobs.check), ("broker", ctx.jobs.check))
+    for name, check in checks:
+        try:
+            check()
+        except Exception as exc:
+            raise ServiceUnavailable(f"not ready: {name} unavailable ({type(exc).__name__})") from exc
     return {"status": "ready"}
+
+
+def _ping_db(ctx: AppContext) -> None:
+    with ctx.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(ctx: CtxDep) -> Response:
+    """Prometheus metrics (no patient data). Restrict access at the load balancer."""
+    with ctx.session_factory() as session:
+        depth = queue_depth(session)
+    for priority in ("stat", "urgent", "routine"):
+        QUEUE_DEPTH.labels(priority).set(depth.get(priority, 0))
+    body, content_type = metrics_payload()
+    return Response(body, media_type=content_type)

@@ -91,6 +91,17 @@ class Jobs:
             ids = StudyRepository(session).ids_awaiting_analysis(utcnow_aware() - dt.timedelta(seconds=grace))
         return sum(self.enqueue_analysis(i) for i in ids)
 
+    def check(self) -> None:
+        """Raise unless the broker accepts a connection (broker mode only; readiness probe)."""
+        if self.settings.worker_mode != "broker":
+            return
+        import pika
+
+        params = pika.URLParameters(self.settings.broker_url)
+        params.socket_timeout = params.blocked_connection_timeout = 3
+        params.connection_attempts = 1
+        pika.BlockingConnection(params).close()
+
     # -- running ------------------------------------------------------------------------
     def start_worker(self, threads: int | None = None) -> None:
         """Consume analysis jobs in this process (embedded default, or ``ecghub worker``)."""

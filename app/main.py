@@ -15,9 +15,11 @@ from app.admin import endpoints as admin_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.context import AppContext
 from app.errors import install_handlers
+from app.observability import RequestContext
 from app.notices import endpoints as notice_endpoints
 from app.notify import endpoints as notify_endpoints
 from app.reading import endpoints as reading_endpoints
+from app.reading import viewer as reading_viewer
 from app.reports import endpoints as report_endpoints
 from app.settings import Settings
 from app.studies import endpoints as study_endpoints
@@ -48,11 +50,13 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.ctx = ctx
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(auth_endpoints.router)
     app.include_router(upload_endpoints.router)
     app.include_router(study_endpoints.router)
     app.include_router(reading_endpoints.router)
+    app.include_router(reading_viewer.router)
     app.include_router(notice_endpoints.router)
     app.include_router(admin_endpoints.router)
     app.include_router(notify_endpoints.router)

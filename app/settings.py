@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     blob_dir: Path | None = None
+    blob_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = "ecghub"
+    s3_endpoint_url: str | None = None
+    s3_prefix: str = "blobs/"
+    s3_region: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
     secret_key: str = ""
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)
 

@@ -97,6 +97,79 @@ class LocalBlobStore:
             raise BlobError(f"blob folder {self.root} is not writable")
 
 
+class S3BlobStore:
+    """Blobs as objects ``<prefix><sha256>`` in an S3-compatible bucket (MinIO, cloud S3).
+
+    A write is acknowledged only when the store confirms it and the checksum it
+    computed (SHA-256, sent with the request and verified by the server) matches.
+    """
+
+    def __init__(self, bucket: str, *, endpoint_url: str | None = None, prefix: str = "blobs/",
+                 region: str | None = None, access_key: str | None = None, secret_key: str | None = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix
+        self.client = boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=region or "us-east-1",
+            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+        )
+
+    def _key(self, key: str) -> str:
+        if not _KEY_RE.match(key):
+            raise BlobNotFound(f"invalid blob key {key!r}")
+        return self.prefix + key
+
+    def put(self, data: bytes) -> str:
+        import base64
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = sha256_hex(data)
+        checksum = base64.b64encode(bytes.fromhex(key)).decode()
+        try:
+            resp = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
+                                          ChecksumSHA256=checksum)
+        except (BotoCoreError, ClientError) as exc:
+            raise BlobError(f"object store refused the write: {exc}") from exc
+        if resp.get("ChecksumSHA256") not in (None, checksum):
+            raise BlobCorrupted(f"object store checksum mismatch for {key}")
+        return key
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            data = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise BlobNotFound(key) from exc
+            raise BlobError(f"object store read failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise BlobError(f"object store read failed: {exc}") from exc
+        if sha256_hex(data) != key:
+            raise BlobCorrupted(f"blob {key} does not match its checksum")
+        return data
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError:
+            return False
+        return True
+
+    def check(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise BlobError(f"object store bucket {self.bucket} not reachable: {exc}") from exc
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -46,3 +46,122 @@ class ApiKeyOut(BaseModel):
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     token: str | None = Field(None, description="shown once, at creation; only a hash is stored")
+
+
+# -- listings for the admin pages -------------------------------------------------------------
+
+class SiteOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    level: SiteLevel
+    region: str
+    active: bool
+    created_at: dt.datetime
+    webhook_url: str | None
+
+
+class UserOut(BaseModel):
+    id: int
+    site_id: int
+    site_name: str
+    username: str
+    display_name: str
+    role: Role
+    reader_pools: list[str]
+    active: bool
+    created_at: dt.datetime
+    covered_site_ids: list[int] = Field([], description="readers only: the sites whose studies they may read")
+
+
+class ApiKeyListOut(ApiKeyOut):
+    site_name: str
+    prefix: str = Field(description="the public part of the key (ecg_<prefix>_...), to recognise it")
+
+
+# -- the alliance dashboard (GET /api/v1/admin/stats) -----------------------------------------
+
+class SiteRef(BaseModel):
+    id: int
+    name: str
+
+
+class DaySeries(BaseModel):
+    site_id: int
+    site_name: str
+    counts: list[int] = Field(description="studies received per day, aligned with ``days``")
+
+
+class VolumeOut(BaseModel):
+    days: list[dt.date] = Field(description="every day of the range (China Standard Time)")
+    per_day_total: list[int]
+    series: list[DaySeries]
+    total: int
+
+
+class SiteQualityOut(BaseModel):
+    site_id: int
+    site_name: str
+    studies: int
+    analysed: int = Field(description="studies whose automated analysis finished")
+    unreadable: int = Field(description="returned at once by the quality check")
+    returned: int = Field(description="returned by a reader for re-recording")
+    unreadable_rate: float | None = Field(description="unreadable / analysed")
+
+
+class TurnaroundOut(BaseModel):
+    priority: str
+    sla_min: int
+    reported: int = Field(description="studies received in the range with a signed report")
+    pending: int = Field(description="studies received in the range still waiting for a report")
+    p50_min: float | None
+    p90_min: float | None
+    mean_min: float | None
+    within_sla: int = Field(description="first report signed by the study's due_at")
+    within_sla_rate: float | None
+
+
+class ReaderLoadOut(BaseModel):
+    reader_id: int
+    name: str
+    claims: int
+    signed: int = Field(description="claims that ended with a signature")
+    released: int
+    expired: int
+    returned: int
+    reports: int = Field(description="report versions signed in the range (amendments included)")
+    amendments: int
+    read_p50_min: float | None = Field(description="claim -> signature, median")
+
+
+class NoticeSiteOut(BaseModel):
+    site_id: int
+    site_name: str
+    raised: int
+    acknowledged: int
+    open: int
+    ack_p50_min: float | None
+    ack_p90_min: float | None
+
+
+class NoticesOut(BaseModel):
+    raised: int
+    acknowledged: int
+    open: int
+    ack_p50_min: float | None
+    ack_p90_min: float | None
+    oldest_open_at: dt.datetime | None
+    per_site: list[NoticeSiteOut]
+
+
+class StatsOut(BaseModel):
+    date_from: dt.date = Field(serialization_alias="from")
+    date_to: dt.date = Field(serialization_alias="to")
+    site_id: int | None
+    timezone: str = "Asia/Shanghai"
+    sites: list[SiteRef] = Field(description="every site, for the filter")
+    volume: VolumeOut
+    quality: list[SiteQualityOut]
+    turnaround: list[TurnaroundOut]
+    readers: list[ReaderLoadOut]
+    notices: NoticesOut

@@ -11,7 +11,14 @@ from app.auth.principal import Principal
 from app.errors import Conflict, NotFound
 from app.reading.claims import InvalidRequest
 from storage.models import ApiKey, Role, Site, User, utcnow_aware
-from storage.repositories import ApiKeyRepository, AuditRepository, ReadingRepository, SiteRepository, UserRepository
+from storage.repositories import (
+    ApiKeyRepository,
+    AuditRepository,
+    ReadingRepository,
+    SiteRepository,
+    StatsRepository,
+    UserRepository,
+)
 
 
 def _audit(session: Session, admin: Principal, action: str, kind: str, obj_id: object, **detail: object) -> None:
@@ -71,3 +78,21 @@ def revoke_api_key(session: Session, admin: Principal, key_id: int) -> ApiKey:
         repo.revoke(key, utcnow_aware())
         _audit(session, admin, "api_key.revoked", "api_key", key.id)
     return key
+
+
+# -- listings for the admin pages (no patient data; not audited, like the other admin reads) --------
+
+def list_sites(session: Session) -> list[Site]:
+    return StatsRepository(session).sites()
+
+
+def list_users(session: Session, site_id: int | None, role: Role | None) -> list[tuple[User, list[int]]]:
+    """Accounts (never their password hashes) with each reader's covered sites."""
+    repo = StatsRepository(session)
+    coverage = repo.coverage()
+    return [(u, coverage.get(u.id, []) if u.role == Role.reader else []) for u in repo.users(site_id, role)]
+
+
+def list_api_keys(session: Session, site_id: int | None) -> list[ApiKey]:
+    """Keys (their public prefix and state; the secret is never stored, so never shown again)."""
+    return StatsRepository(session).api_keys(site_id)

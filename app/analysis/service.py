@@ -24,6 +24,7 @@ from ecg.triage import triage
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobStore
 from app.notices.service import raise_notice
+from app.observability import ANALYSIS_SECONDS
 from app.notify.service import emit
 from storage.models import PRIORITY_RANK, Analysis, ReaderPool, StudyStatus, Urgency, utcnow_aware
 from storage.repositories import AuditRepository, StudyRepository
@@ -96,6 +97,7 @@ def analyze_study(
         return _store_unreadable(session_factory, study_id, str(exc))
     analysis = analyze_recording(recording, age_days=job.age_days, sex=job.sex, mains_hz=settings.mains_hz)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
+    ANALYSIS_SECONDS.observe(elapsed_ms / 1000.0)
     result = analysis_to_dict(analysis)
     priority = Urgency(triage(analysis.findings, clinic_urgency=job.clinic_urgency.value, age_days=job.age_days))
     unreadable = analysis.quality.verdict == "unreadable"

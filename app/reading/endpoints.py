@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from app.observability import CLAIM_SECONDS
 from app.deps import AdminOnly, CtxDep, ReaderOnly, SessionDep
 from app.reading import claims, reports, views
 from app.reading.lexicon import lexicon
@@ -28,7 +30,9 @@ def get_worklist(session: SessionDep, reader: ReaderOnly,
 @router.post("/reader/next", responses={200: {"description": "claimed"}, 204: {"description": "queue empty"}})
 def next_study(ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> Any:
     """Claim the most urgent eligible study, with a lease; returns the reading bundle."""
+    started = time.perf_counter()
     claim = claims.claim_next(session, reader, ctx.settings)
+    CLAIM_SECONDS.observe(time.perf_counter() - started)
     if claim is None:
         session.commit()  # lapsed leases expired on the way are kept
         return Response(status_code=204)

@@ -11,6 +11,7 @@ from app.auth.principal import Principal
 from app.errors import Conflict, NotFound
 from app.notices.service import raise_notice
 from app.notify.service import emit
+from app.observability import TURNAROUND_SECONDS
 from app.reading.claims import InvalidRequest, own_open_claim
 from app.reading.lexicon import lexicon
 from app.reading.schemas import AmendIn, SignIn
@@ -70,6 +71,7 @@ def sign(session: Session, principal: Principal, claim_id: int, body: SignIn) ->
     report = _store(session, principal, study, body)
     ReadingRepository(session).end_claim(claim, ClaimOutcome.signed, utcnow_aware())
     study.status = StudyStatus.reported
+    TURNAROUND_SECONDS.labels(study.priority.value).observe((utcnow_aware() - study.received_at).total_seconds())
     emit(session, study, "report.signed", version=report.version)
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="report.signed",
                                  object_type="study", object_id=str(study.id),

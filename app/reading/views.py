@@ -59,6 +59,11 @@ def worklist(session: Session, principal: Principal, limit: int) -> Worklist:
     return Worklist(counts=counts, items=items, my_claims=mine)
 
 
+def queue_depth(session: Session) -> dict[str, int]:
+    """Studies waiting for a read, by priority (for metrics)."""
+    return ReadingRepository(session).depth_by_priority()
+
+
 def readable_study(session: Session, principal: Principal, study_id: uuid.UUID, action: str) -> Study:
     """A study within the reader's scope (pool and covered site), audited; else 404."""
     repo = ReadingRepository(session)

@@ -11,7 +11,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
-from app.errors import InvalidUpload, PayloadTooLarge
+from app.errors import DomainError, InvalidUpload, PayloadTooLarge
+from app.observability import UPLOADS
 from app.studies.schemas import StudyAccepted
 from app.uploads import service
 from app.uploads.schemas import UploadMetadata
@@ -69,9 +70,14 @@ async def upload(
                 fields[name] = value
     finally:
         await form.close()
-    meta = _metadata(fields)
-    result = await run_in_threadpool(service.upload_study, ctx, session, principal, meta, files, idempotency_key)
-    await run_in_threadpool(session.commit)
+    try:
+        meta = _metadata(fields)
+        result = await run_in_threadpool(service.upload_study, ctx, session, principal, meta, files, idempotency_key)
+        await run_in_threadpool(session.commit)
+    except DomainError as exc:
+        UPLOADS.labels(exc.type.rsplit("/", 1)[-1]).inc()
+        raise
+    UPLOADS.labels("replayed" if result.replayed else "accepted").inc()
     if not result.replayed:
         ctx.jobs.enqueue_analysis(result.study.id)
     response.headers["Location"] = f"/api/v1/studies/{result.study.id}"

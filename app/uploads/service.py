@@ -74,9 +74,9 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
 
 def _parse(files: list[UploadedFile], meta: UploadMetadata) -> EcgRecording:
     try:
-        if len(files) == 1:
-            return read_recording(files[0].data, fs=meta.fs) if meta.fs else read_recording(files[0].data)
-        return read_recording({f.name: f.data for f in files})
+        # Names travel with the bytes: a WFDB header names its .dat, and an extension that
+        # disagrees with the content is worth a warning on the study.
+        return read_recording({f.name: f.data for f in files}, fs=meta.fs)
     except UnreadableRecording as exc:
         raise UnreadableUpload(str(exc)) from exc
 

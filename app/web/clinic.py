@@ -1,7 +1,75 @@
-"""/clinic/ pages (to be built: see the browser-pages issue)."""
+"""/clinic/ pages: the clinic console (upload, quality verdict, studies, critical notices, reports, share slips).
+
+The pages are shells: their JavaScript (``/static/js/clinic.js``) calls the
+clinic API with the session cookie, so tenancy, roles and audit are the API's.
+The study pages check the study's site on the server too (through the same
+service, audited as a page view), so another site's study is a 404 page.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.context import AppContext
+from app.errors import NotFound
+from app.studies.service import get_study
+from app.i18n import LANGS
+from app.web.pages import guard, render
+from storage.models import Role
+
+router = APIRouter(prefix="/clinic", include_in_schema=False)
+
+
+def _page(request: Request, template: str, principal, status_code: int = 200, **ctx) -> Response:  # noqa: ANN001
+    """Render a page; a ``?lang=`` choice is remembered in the ``lang`` cookie so that links keep it."""
+    resp = render(request, template, principal, status_code=status_code, **ctx)
+    lang = request.query_params.get("lang")
+    if lang in LANGS:
+        resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return resp
+
+
+def _own_study(request: Request, principal, study_id: uuid.UUID) -> bool:  # noqa: ANN001 - Principal
+    """True if the caller's site owns the study (tenancy of the API's service; audited)."""
+    ctx: AppContext = request.app.state.ctx
+    with ctx.session_factory() as session:
+        try:
+            get_study(session, principal, study_id, audit_action="study.page")
+        except NotFound:
+            session.rollback()
+            return False
+        session.commit()
+        return True
+
+
+@router.get("/", response_class=HTMLResponse)
+def console(request: Request) -> Response:
+    principal = guard(request, Role.clinic)
+    if isinstance(principal, Response):
+        return principal
+    return _page(request, "clinic/index.html", principal, page="console")
+
+
+@router.get("/studies/{study_id}", response_class=HTMLResponse)
+def study_page(request: Request, study_id: uuid.UUID) -> Response:
+    principal = guard(request, Role.clinic)
+    if isinstance(principal, Response):
+        return principal
+    if not _own_study(request, principal, study_id):
+        return _page(request, "clinic/not_found.html", principal, status_code=404)
+    return _page(request, "clinic/study.html", principal, study_id=str(study_id), page="study")
+
+
+@router.get("/studies/{study_id}/slip", response_class=HTMLResponse)
+def slip_page(request: Request, study_id: uuid.UUID, link: int | None = None) -> Response:
+    """The printable QR slip of a share link just created on the study page (the link's URL is
+    only known to the browser that created it: the server keeps the token's hash only)."""
+    principal = guard(request, Role.clinic)
+    if isinstance(principal, Response):
+        return principal
+    if not _own_study(request, principal, study_id):
+        return _page(request, "clinic/not_found.html", principal, status_code=404)
+    return _page(request, "clinic/slip.html", principal, study_id=str(study_id), link_id=link, page="slip")

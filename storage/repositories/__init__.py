@@ -4,6 +4,7 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.delivery import DeliveryRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
+from storage.repositories.stats import StatsRepository
 from storage.repositories.studies import PatientRepository, StudyPage, StudyRepository
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "PatientRepository",
     "ReadingRepository",
     "SiteRepository",
+    "StatsRepository",
     "StudyPage",
     "StudyRepository",
     "UserRepository",

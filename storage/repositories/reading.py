@@ -70,6 +70,10 @@ class ReadingRepository:
             out["overdue"] = out.get("overdue", 0) + int(overdue or 0)
         return out
 
+    def depth_by_priority(self) -> dict[str, int]:
+        stmt = select(Study.priority, func.count()).where(Study.status == QUEUED).group_by(Study.priority)
+        return {p.value: int(n) for p, n in self.session.execute(stmt)}
+
     def lock_next(self, reader_id: int, pools: Sequence[str]) -> Study | None:
         """The top eligible queued study, row-locked; rows locked by other readers are skipped.
 

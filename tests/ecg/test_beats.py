@@ -125,9 +125,10 @@ def test_mitdb_recorded_all_23(mitdb: dict) -> None:
     total = Score(0, 0, 0)
     for rec, (sig, fs, ref) in mitdb.items():
         s = score(ref, detect_r_peaks(sig, fs), fs)
-        assert s.se >= 97.0, f"record {rec}: {s}"
+        assert s.se >= 98.5, f"record {rec}: {s}"
         total = total + s
-    assert total.se >= 99.7 and total.ppv >= 99.1, total
+    # measured 99.84 / 99.38 (bench/README-beats.md)
+    assert total.se >= 99.75 and total.ppv >= 99.2, total
 
 
 def test_mitdb_infant_rate_subset(mitdb: dict) -> None:
@@ -138,14 +139,15 @@ def test_mitdb_infant_rate_subset(mitdb: dict) -> None:
         csig, cref, factor = compress(sig, fs, ref)
         assert factor > 1.0 or rec == "215"
         total = total + score(cref, detect_r_peaks(csig, fs), fs)
-    assert total.se >= 99.3 and total.ppv >= 99.7, total
+    # measured 99.79 / 99.95
+    assert total.se >= 99.5 and total.ppv >= 99.8, total
 
 
 def test_noise_stress_118e12_and_muscle_6db(data: Path, mitdb: dict) -> None:
     sig, fs, ref = load_record("118e12", "nstdb")
     s = score(ref, detect_r_peaks(sig, fs), fs)
-    assert s.se >= 99.5 and s.ppv >= 92.0, s
+    assert s.se >= 99.5 and s.ppv >= 91.0, s  # measured 100.0 / 92.2 (peers: +P 95-98)
     sig, fs, ref = mitdb["100"]
     noisy = add_noise(sig, fs, ref, load_noise("ma"), 6.0)
     s = score(ref, detect_r_peaks(noisy, fs), fs)
-    assert s.se >= 99.0 and s.ppv >= 97.0, s
+    assert s.se >= 99.5 and s.ppv >= 96.0, s  # measured 99.96 / 97.2

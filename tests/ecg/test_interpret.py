@@ -143,7 +143,7 @@ def test_st_elevation_needs_two_contiguous_leads():
     assert "STE" not in codes(interpret(detail(st=one), age_days=ADULT))
     two = {"V2": 0.25, "V3": 0.21}
     f = [f for f in interpret(detail(st=two), age_days=ADULT) if f.code == "STE"][0]
-    assert f.severity == "critical" and f.text == "Suspected acute injury — ST elevation"
+    assert f.severity == "critical" and f.text == "suspected acute injury — ST elevation"
     limb = {"II": 0.12, "aVF": 0.11}
     assert codes(interpret(detail(st=limb), age_days=ADULT))["STE"] == "critical"
     via_avr = {"I": 0.12, "aVR": -0.15}  # -aVR is contiguous with I (Cabrera sequence)
@@ -201,3 +201,11 @@ def test_inconsistent_beats_keep_only_a_fast_critical_rate():
     got = codes(interpret(fast, age_days=ADULT))
     assert got == {"POOR_QUALITY": "abnormal", "CRIT_RATE": "critical"}
     assert triage(interpret(fast, age_days=ADULT)) == "stat"
+
+
+def test_non_sinus_p_axis_is_not_called_sinus():
+    d = detail()
+    m = d.measurements.__class__(**{**d.measurements.__dict__, "p_axis_deg": -80.0})
+    d = MeasureDetail(m, d.beats, None, {}, 60.0, d.atrial)
+    c = codes(interpret(d, age_days=ADULT))
+    assert "SR" not in c and c["RHYTHM_UNDET"] == "abnormal" and "NORM" not in c

@@ -118,6 +118,12 @@ def test_header_date_gives_start_time(mit100_files) -> None:
     assert rec.start_time is not None and rec.start_time.isoformat() == "2020-12-25T10:11:12"
 
 
+def test_header_without_length_reads_the_whole_file(data: Path) -> None:
+    hea = (data / "misc/test01_00s.hea").read_bytes().replace(b"test01_00s 4 500 4000", b"test01_00s 4 500")
+    rec = read_recording({"test01_00s.hea": hea, "test01_00s.dat": (data / "misc/test01_00s.dat").read_bytes()})
+    assert rec.signals.shape == (4000, 4)
+
+
 def test_extension_mismatch_is_a_warning(mit100_files) -> None:
     rec = read_recording({"100.txt": mit100_files["100.hea"], "100.dat": mit100_files["100.dat"]})
     assert rec.format == "wfdb"
@@ -292,18 +298,21 @@ def test_zip_of_a_folder_with_macos_junk(mit100_files) -> None:
 # --- EDF --------------------------------------------------------------------------------------
 
 
-def _write_edf(tmp_path: Path, rec, unit: str = "uV", scale: float = 1000.0, plus: bool = True) -> bytes:
+def _write_edf(tmp_path: Path, rec, unit: str = "uV", scale: float = 1000.0, plus: bool = True,
+               bdf: bool = False) -> bytes:
     import datetime as dt
 
     import pyedflib
 
-    path = tmp_path / "out.edf"
-    kind = pyedflib.FILETYPE_EDFPLUS if plus else pyedflib.FILETYPE_EDF
+    path = tmp_path / ("out.bdf" if bdf else "out.edf")
+    kind = {(True, False): pyedflib.FILETYPE_EDFPLUS, (False, False): pyedflib.FILETYPE_EDF,
+            (True, True): pyedflib.FILETYPE_BDFPLUS, (False, True): pyedflib.FILETYPE_BDF}[(plus, bdf)]
+    digital = (1 << 23) if bdf else (1 << 15)
     writer = pyedflib.EdfWriter(str(path), len(rec.leads), file_type=kind)
     try:
         writer.setSignalHeaders([
             {"label": lead, "dimension": unit, "sample_frequency": rec.fs, "physical_min": -10 * scale,
-             "physical_max": 10 * scale, "digital_min": -32768, "digital_max": 32767} for lead in rec.leads])
+             "physical_max": 10 * scale, "digital_min": -digital, "digital_max": digital - 1} for lead in rec.leads])
         writer.setPatientCode("P0042")
         writer.setSex(0)
         writer.setBirthdate(dt.date(2019, 6, 1))
@@ -345,6 +354,23 @@ def test_edf_from_path_mapping_and_misnamed(ludb1_edf: bytes, tmp_path: Path) ->
     rec = read_recording(path)
     assert rec.format == "edf" and any("extension .csv" in w for w in rec.warnings)
     assert read_recording({"upload.edf": ludb1_edf}).warnings == ()
+
+
+def test_bdf_round_trip(ludb1, tmp_path: Path) -> None:
+    rec = read_recording(_write_edf(tmp_path, ludb1, bdf=True))
+    assert rec.format == "edf"
+    np.testing.assert_allclose(rec.signals, ludb1.signals, atol=20.0 / 2**24)
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_non_compliant_edf_is_decoded_directly(ludb1, tmp_path: Path, bdf: bool) -> None:
+    blob = bytearray(_write_edf(tmp_path, ludb1, bdf=bdf))
+    ns = 13  # 12 leads + the EDF+ annotation channel
+    transducer_at = 256 + 16 * ns
+    blob[transducer_at: transducer_at + 5] = "Électrode".encode("latin-1")[:5]  # not ASCII: edflib refuses
+    rec = read_recording(bytes(blob))
+    assert any("not fully standard-compliant" in w for w in rec.warnings)
+    np.testing.assert_allclose(rec.signals, ludb1.signals, atol=20.0 / (2**24 if bdf else 2**16))
 
 
 def test_edf_truncated(ludb1_edf: bytes) -> None:

@@ -1,0 +1,549 @@
+// The clinic console (/clinic/): upload with a real progress bar, the quality verdict, the site's studies,
+// the critical-notice banner, reports and share-link slips. Everything goes through the API (api.js and,
+// for the upload's progress events, XMLHttpRequest) with the session cookie: the API's tenancy, roles and
+// audit apply. Text from the API is always inserted as text, never as HTML (the QR code's SVG, made by the
+// server, is the one exception).
+"use strict";
+(function () {
+  const S = JSON.parse(document.getElementById("strings").textContent);
+  const LANG = (window.ECGHUB && window.ECGHUB.lang) || "zh-CN";
+  const $ = (id) => document.getElementById(id);
+  const t = (key) => (key in S ? S[key] : key);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleString(LANG, {year: "numeric", month: "2-digit", day: "2-digit",
+                                               hour: "2-digit", minute: "2-digit", hour12: false});
+  }
+
+  function fmtMinutes(ms) {
+    const min = Math.max(0, ms) / 60000;
+    if (min < 90) return `${Math.round(min)} ${t("clinic_minutes")}`;
+    return `${(min / 60).toFixed(1)} ${t("clinic_hours")}`;
+  }
+
+  function showError(node, err) {
+    if (!node) return;
+    if (!err) { node.hidden = true; node.textContent = ""; return; }
+    node.textContent = `${t("clinic_error")}: ${err.message || err}`;
+    node.hidden = false;
+  }
+
+  // A random UUID (v4), also where crypto.randomUUID is missing (plain http on a clinic's LAN).
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // ---- the pipeline's quality reasons, in the page's language -------------------------------------
+  // The pipeline (ecg/quality.py) writes English sentences "<lead>: <problem> — <what to do>". Known
+  // sentences are translated; anything else is shown as the pipeline wrote it.
+  function extent(x) {
+    if (!x) return "";
+    if (x.trim() === "throughout") return "（全程）";
+    const m = x.match(/^ in (\d+)% of the record$/);
+    if (m) return `（占记录的 ${m[1]}%）`;
+    const spans = x.match(/^ \((.*)\)$/);
+    if (spans) return `（${spans[1].replace(/ and (\d+) more/, " 等另外 $1 段")}）`;
+    return x;
+  }
+  const LEAD_RULES = [
+    [/^flat signal, electrode off — check the (\S+) electrode and re-record(.*)$/,
+      (m) => `电极脱落（信号平直）${extent(m[2])} — 请检查 ${m[1]} 电极并重新记录`],
+    [/^large movement artefacts(.*?) — ask the patient to lie still and check the electrode contact$/,
+      (m) => `运动伪差较大${extent(m[1])} — 请让患者保持静止，并检查电极接触`],
+    [/^signal clipped — reduce the recorder gain or check the (\S+) electrode$/,
+      (m) => `信号削顶 — 请调低记录仪增益或检查 ${m[1]} 电极`],
+    [/^amplitude (\S+) mV is implausible for an ECG — check the recorder's gain and units setting$/,
+      (m) => `振幅 ${m[1]} mV，不符合心电信号 — 请检查记录仪的增益和单位设置`],
+    [/^strong (\d+) Hz mains interference \(([\d.]+) mV\)(.*?) — check grounding, keep cables away from power lines$/,
+      (m) => `${m[1]} Hz 工频干扰较强（${m[2]} mV）${extent(m[3])} — 请检查接地，导联线远离电源线`],
+    [/^muscle noise(.*?) — ask the patient to relax and keep warm$/,
+      (m) => `肌电干扰${extent(m[1])} — 请让患者放松并注意保暖`],
+    [/^baseline wander(.*?) — ask the patient to lie still and breathe calmly$/,
+      (m) => `基线漂移${extent(m[1])} — 请让患者保持静止、平稳呼吸`],
+    [/^recording too short$/, () => "记录时间过短"],
+  ];
+  const OVERALL_RULES = [
+    [/^no lead is readable — check all electrodes and re-record$/, () => "所有导联均无法判读 — 请检查全部电极并重新记录"],
+    [/^(\d+) of (\d+) leads are unreadable \((.*)\) — re-record$/,
+      (m) => `${m[2]} 个导联中有 ${m[1]} 个无法判读（${m[3]}）— 请重新记录`],
+    [/^recording too short \(([\d.]+) s\): at least (\S+) s are needed — re-record$/,
+      (m) => `记录时间过短（${m[1]} 秒）：至少需要 ${m[2]} 秒 — 请重新记录`],
+  ];
+  function applyRules(rules, text) {
+    for (const [re, fn] of rules) { const m = text.match(re); if (m) return fn(m); }
+    return null;
+  }
+  // One reason, without its "<lead>: " prefix when withLead is false.
+  function reasonText(reason, withLead) {
+    const m = reason.match(/^([^:—]{1,12}): (.*)$/);
+    const lead = m ? m[1] : null;
+    const body = m ? m[2] : reason;
+    const zh = LANG === "zh-CN" ? (m ? applyRules(LEAD_RULES, body) : applyRules(OVERALL_RULES, reason)) : null;
+    const text = zh || body;
+    if (!lead || !withLead) return text;
+    return LANG === "zh-CN" ? `${lead} ${text}` : `${lead}: ${text}`;
+  }
+
+  // ---- quality verdict ------------------------------------------------------------------------------
+  function renderQuality(box, study) {
+    box.replaceChildren();
+    const a = study.analysis;
+    const q = a && a.quality;
+    const status = study.status;
+    if (status === "received") {
+      box.append(el("p", {class: "verdict pending"}, t("clinic_quality_waiting")));
+      return;
+    }
+    const verdict = q ? q.verdict : (status === "unreadable" ? "unreadable" : null);
+    if (verdict) {
+      box.append(el("p", {class: `verdict verdict-${verdict}`, "data-verdict": verdict}, t(`clinic_verdict_${verdict}`)));
+    }
+    if (!q) {
+      if (study.status_reason) box.append(el("p", {class: "reason"}, `${t("clinic_reason")}: ${study.status_reason}`));
+      if (status === "analysis_failed") box.append(el("p", {class: "verdict verdict-unreadable"}, t("clinic_status_analysis_failed")));
+      return;
+    }
+    const leadReasons = new Set(q.leads.flatMap((l) => l.reasons));
+    const overall = q.reasons.filter((r) => !leadReasons.has(r));
+    if (overall.length) {
+      box.append(el("ul", {class: "overall-reasons"}, overall.map((r) => el("li", {}, reasonText(r, true)))));
+    }
+    const bad = q.leads.filter((l) => l.verdict !== "good" || l.reasons.length);
+    if (bad.length) {
+      box.append(el("table", {class: "lead-table"},
+        el("thead", {}, el("tr", {}, el("th", {scope: "col"}, t("clinic_lead")), el("th", {scope: "col"}, t("clinic_quality")),
+          el("th", {scope: "col"}, t("clinic_problem")))),
+        el("tbody", {}, bad.map((l) => el("tr", {class: `lead-${l.verdict}`, "data-lead": l.lead},
+          el("th", {scope: "row"}, l.lead),
+          el("td", {}, el("span", {class: `badge v-${l.verdict}`}, t(`clinic_verdict_${l.verdict}`).split(" — ")[0])),
+          el("td", {}, el("ul", {class: "reasons"}, l.reasons.map((r) => el("li", {}, reasonText(r, true))))))))));
+    } else {
+      box.append(el("p", {}, t("clinic_leads_ok")));
+    }
+    if (status === "awaiting_read" || status === "in_read") {
+      box.append(el("p", {}, t("clinic_verdict_sent"), " ", priorityBadge(study.priority)));
+    }
+    if (a.heart_rate_bpm) box.append(el("p", {}, `${t("clinic_heart_rate")}: ${Math.round(a.heart_rate_bpm)} ${t("bpm")}`));
+  }
+
+  function priorityBadge(p) { return el("span", {class: `badge ${p}`}, t(`clinic_priority_${p}`)); }
+  function statusLabel(s) { return el("span", {class: `status st-${s}`}, t(`clinic_status_${s}`)); }
+
+  // ---- critical notices: a banner that stays until someone acknowledges -----------------------------
+  const notices = {
+    timer: null,
+    async refresh() {
+      const banner = $("notice-banner");
+      if (!banner) return;
+      let list;
+      try { list = await api("/api/v1/notices?unacknowledged=true"); showError($("notice-error"), null); }
+      catch (e) { showError($("notice-error"), e); banner.hidden = false; return; }
+      const ul = $("notice-list");
+      const shown = new Set([...ul.children].map((li) => li.dataset.id));
+      const now = new Set(list.map((n) => String(n.id)));
+      document.body.dataset.noticesLoaded = "1";
+      if (shown.size === now.size && [...now].every((id) => shown.has(id))) { banner.hidden = list.length === 0; return; }
+      ul.replaceChildren(...list.map((n) => el("li", {"data-id": n.id, class: "notice"},
+        el("strong", {}, n.text), " ",
+        el("span", {class: "muted"}, fmtTime(n.raised_at)), " ",
+        el("a", {href: `/clinic/studies/${n.study_id}`}, t("clinic_open_study")), " ",
+        el("button", {type: "button", class: "ack", onclick: (ev) => notices.ack(n.id, ev.currentTarget)}, t("clinic_acknowledge")))));
+      banner.hidden = list.length === 0;
+      document.body.dataset.noticesLoaded = "1";
+      // The tab's title flags open critical results too (seen from another tab or when scrolled away).
+      const base = document.title.replace(/^\(!\d+\) /, "");
+      document.title = list.length ? `(!${list.length}) ${base}` : base;
+    },
+    async ack(id, button) {
+      button.disabled = true;
+      try {
+        await api(`/api/v1/notices/${id}/acknowledge`, {method: "POST"});
+        showError($("notice-error"), null);
+        await notices.refresh();
+        const first = document.querySelector("#notice-list button");
+        (first || $("main")).focus();
+      } catch (e) { showError($("notice-error"), e); button.disabled = false; }
+    },
+    start() {
+      notices.refresh();
+      notices.timer = setInterval(notices.refresh, 10000);
+      document.addEventListener("visibilitychange", () => { if (!document.hidden) notices.refresh(); });
+    },
+  };
+
+  // ---- the site's event stream (long-poll): refresh what an event changes ----------------------------
+  // Events carry ids only (no patient data). At start the page skips the events it has already seen,
+  // then waits for new ones (GET /api/v1/events?after=&wait=).
+  const events = {
+    last: 0,
+    async catchUp() {
+      for (let i = 0; i < 100; i++) {
+        const page = await api(`/api/v1/events?after=${events.last}&limit=500`);
+        events.last = page.last_id;
+        if (page.events.length < 500) return;
+      }
+    },
+    async loop(onEvents) {
+      try { await events.catchUp(); } catch (e) { /* retried below */ }
+      for (;;) {
+        try {
+          const page = await api(`/api/v1/events?after=${events.last}&wait=25`);
+          events.last = page.last_id;
+          if (page.events.length) onEvents(page.events);
+        } catch (e) {
+          await new Promise((r) => setTimeout(r, 5000));
+        }
+      }
+    },
+  };
+
+  // ---- the site's studies -----------------------------------------------------------------------------
+  const signedAt = new Map();  // study id -> first signature time (signed reports never change)
+  const studies = {
+    cursor: null,
+    async load(reset) {
+      const body = $("studies-body");
+      const params = new URLSearchParams({limit: "20"});
+      if (!reset && studies.cursor) params.set("cursor", studies.cursor);
+      let page;
+      try { page = await api(`/api/v1/studies?${params}`); showError($("studies-error"), null); }
+      catch (e) { showError($("studies-error"), e); return; }
+      if (reset) body.replaceChildren();
+      body.append(...page.items.map(studies.row));
+      studies.cursor = page.next_cursor;
+      $("more-studies").hidden = !page.next_cursor;
+      $("no-studies").hidden = body.children.length > 0;
+      document.body.dataset.studiesLoaded = "1";
+    },
+    row(s) {
+      const signed = s.status === "reported" || s.status === "amended";
+      const tat = el("td", {class: "tat"});
+      if (signed) studies.turnaround(s, tat);
+      else if (s.status === "awaiting_read" || s.status === "in_read" || s.status === "received") {
+        tat.textContent = `${t("clinic_waiting_for")} ${fmtMinutes(Date.now() - new Date(s.received_at))}`;
+      } else tat.textContent = "—";
+      return el("tr", {"data-study": s.id},
+        el("td", {}, fmtTime(s.received_at)),
+        el("td", {}, s.patient.name, el("br"), el("span", {class: "muted"}, s.patient.id)),
+        el("td", {}, priorityBadge(s.priority)),
+        el("td", {}, statusLabel(s.status)),
+        tat,
+        el("td", {class: "row-actions"},
+          el("a", {href: `/clinic/studies/${s.id}`}, t("clinic_open")),
+          signed ? el("a", {href: `/api/v1/studies/${s.id}/report.pdf`, target: "_blank", rel: "noopener"}, t("clinic_pdf")) : null));
+    },
+    async turnaround(s, td) {
+      try {
+        if (!signedAt.has(s.id)) {
+          const rep = await api(`/api/v1/studies/${s.id}/report`);
+          const first = rep.versions[rep.versions.length - 1];
+          if (!first) return;
+          signedAt.set(s.id, first.signed_at);
+        }
+        td.textContent = fmtMinutes(new Date(signedAt.get(s.id)) - new Date(s.received_at));
+      } catch (e) { td.textContent = "—"; }
+    },
+  };
+
+  // ---- upload ------------------------------------------------------------------------------------------
+  const upload = {
+    files: [],
+    key: null,          // Idempotency-Key of the current upload, reused by "retry"
+    busy: false,
+    setFiles(list) {
+      const byName = new Map(upload.files.map((f) => [f.name, f]));
+      for (const f of list) byName.set(f.name, f);
+      upload.files = [...byName.values()];
+      upload.key = null;  // a different body needs a new key
+      upload.renderFiles();
+    },
+    renderFiles() {
+      const ul = $("file-list");
+      ul.replaceChildren(...upload.files.map((f) => el("li", {},
+        `${f.name} (${(f.size / 1024).toFixed(0)} KB) `,
+        el("button", {type: "button", class: "link", "aria-label": `${t("clinic_file_remove")} ${f.name}`,
+                      onclick: () => { upload.files = upload.files.filter((x) => x !== f); upload.key = null; upload.renderFiles(); }},
+          t("clinic_file_remove")))));
+      if (!upload.files.length) ul.append(el("li", {class: "muted"}, t("clinic_no_files")));
+    },
+    formData() {
+      const fd = new FormData();
+      for (const f of upload.files) fd.append("files", f, f.name);
+      const form = $("upload-form");
+      for (const name of ["patient_id", "patient_name", "patient_sex", "patient_birth_date", "acquired_at", "indication", "urgency"]) {
+        const v = form.elements[name].value.trim();
+        if (v) fd.append(name, v);
+      }
+      return fd;
+    },
+    setBusy(busy) {
+      upload.busy = busy;
+      for (const n of $("upload-form").querySelectorAll("input, select, textarea, #upload-button")) n.disabled = busy;
+    },
+    submit(ev) {
+      ev.preventDefault();
+      if (upload.busy) return;
+      showError($("upload-error"), null);
+      if (!upload.files.length) { showError($("upload-error"), new Error(t("clinic_need_files"))); $("files").focus(); return; }
+      const form = $("upload-form");
+      for (const name of ["patient_id", "patient_name"]) {
+        if (!form.elements[name].value.trim()) { form.elements[name].focus(); form.elements[name].reportValidity(); return; }
+      }
+      if (!upload.key) upload.key = newKey();
+      upload.send();
+    },
+    send() {
+      const xhr = new XMLHttpRequest();
+      const bar = $("upload-progress"), text = $("progress-text");
+      $("progress-box").hidden = false;
+      $("retry-button").hidden = true;
+      bar.value = 0; bar.removeAttribute("data-done");
+      text.textContent = t("clinic_uploading");
+      upload.setBusy(true);
+      xhr.open("POST", "/api/v1/studies");
+      xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+      xhr.setRequestHeader("Idempotency-Key", upload.key);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", (e) => {
+        if (!e.lengthComputable) return;
+        const pct = Math.floor((e.loaded / e.total) * 100);
+        bar.value = pct;
+        text.textContent = `${pct}% (${(e.loaded / 1024).toFixed(0)} / ${(e.total / 1024).toFixed(0)} KB)`;
+      });
+      xhr.addEventListener("load", () => {
+        upload.setBusy(false);
+        let body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        if (xhr.status === 200 || xhr.status === 202) {
+          bar.value = 100; bar.dataset.done = "1";
+          text.textContent = `100% — ${t("clinic_uploaded")}`;
+          upload.key = null;
+          $("next-button").hidden = false;
+          $("upload-button").hidden = true;
+          quality.watch(body.id);
+          studies.load(true);
+          return;
+        }
+        if (xhr.status === 401) { location.href = "/login?next=/clinic/"; return; }
+        const detail = (body && body.detail) || `${xhr.status} ${xhr.statusText}`;
+        showError($("upload-error"), new Error(detail));
+        text.textContent = "";
+        if (xhr.status >= 500 || xhr.status === 408 || xhr.status === 429) $("retry-button").hidden = false;
+        else upload.key = null;  // the form must change: the next attempt is a new upload
+      });
+      const lost = () => {
+        upload.setBusy(false);
+        showError($("upload-error"), new Error(t("clinic_network_error")));
+        $("retry-button").hidden = false;
+        $("retry-button").focus();
+      };
+      xhr.addEventListener("error", lost);
+      xhr.addEventListener("timeout", lost);
+      xhr.send(upload.formData());
+    },
+    reset() {
+      $("upload-form").reset();
+      upload.files = []; upload.key = null;
+      upload.renderFiles();
+      $("progress-box").hidden = true;
+      $("next-button").hidden = true; $("retry-button").hidden = true;
+      $("upload-button").hidden = false;
+      $("quality-card").hidden = true;
+      showError($("upload-error"), null);
+      $("patient_id").focus();
+    },
+    start() {
+      const zone = $("dropzone"), input = $("files");
+      input.addEventListener("change", () => { upload.setFiles(input.files); input.value = ""; });
+      zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+      zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+      zone.addEventListener("drop", (e) => {
+        e.preventDefault(); zone.classList.remove("over");
+        if (e.dataTransfer && e.dataTransfer.files.length) upload.setFiles(e.dataTransfer.files);
+      });
+      $("upload-form").addEventListener("submit", upload.submit);
+      $("retry-button").addEventListener("click", () => { showError($("upload-error"), null); upload.send(); });
+      $("next-button").addEventListener("click", upload.reset);
+      upload.renderFiles();
+    },
+  };
+
+  // ---- after an upload: poll the study until its quality verdict is known --------------------------------
+  const quality = {
+    async watch(id) {
+      const card = $("quality-card"), box = $("quality");
+      card.hidden = false;
+      box.replaceChildren(el("p", {class: "verdict pending"}, t("clinic_quality_waiting")));
+      const deadline = Date.now() + 90000;
+      for (;;) {
+        let study;
+        try { study = await api(`/api/v1/studies/${id}`); }
+        catch (e) { box.replaceChildren(el("p", {class: "error-box", role: "alert"}, `${t("clinic_error")}: ${e.message}`)); return; }
+        if (study.status !== "received") {
+          renderQuality(box, study);
+          box.append(el("p", {}, el("a", {href: `/clinic/studies/${id}`}, t("clinic_open_study"))));
+          $("quality-h").focus();
+          studies.load(true);
+          return;
+        }
+        if (Date.now() > deadline) { box.replaceChildren(el("p", {}, t("clinic_quality_timeout"))); return; }
+        await new Promise((r) => setTimeout(r, 600));
+      }
+    },
+  };
+
+  // ---- the study page: details, report, share links --------------------------------------------------------
+  async function studyPage(id) {
+    notices.start();
+    let study;
+    try { study = await api(`/api/v1/studies/${id}`); }
+    catch (e) { showError($("study-error"), e); return; }
+    const dl = $("study-summary");
+    const p = study.patient;
+    const rows = [
+      [t("clinic_patient"), `${p.name} (${p.id})`], [t("sex"), t(`sex_${p.sex}`)],
+      [t("clinic_birth_date"), p.birth_date || "—"], [t("clinic_received"), fmtTime(study.received_at)],
+      [t("clinic_priority"), priorityBadge(study.priority)], [t("clinic_status"), statusLabel(study.status)],
+      [t("clinic_indication"), study.indication || "—"],
+    ];
+    if (study.status_reason && study.status !== "unreadable") rows.push([t("clinic_reason"), study.status_reason]);
+    dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+    renderQuality($("quality"), study);
+    await reportBox(id);
+  }
+
+  async function reportBox(id) {
+    const box = $("report");
+    let rep;
+    try { rep = await api(`/api/v1/studies/${id}/report`); }
+    catch (e) { box.replaceChildren(el("p", {class: "error-box", role: "alert"}, `${t("clinic_error")}: ${e.message}`)); return; }
+    if (!rep.versions.length) { box.replaceChildren(el("p", {}, t("clinic_no_report"))); return; }
+    const latest = rep.versions[0];
+    const name = LANG === "zh-CN" ? "zh" : "en";
+    box.replaceChildren(...[
+      el("p", {}, `${t("clinic_version")} ${latest.version} · ${t("clinic_signed")} ${fmtTime(latest.signed_at)}`,
+        latest.amendment_reason ? ` · ${t("amendment_reason")}: ${latest.amendment_reason}` : ""),
+      el("ul", {class: "statements"}, latest.statements.map((st) =>
+        el("li", {class: st.severity === "critical" ? "critical" : ""}, st[name] || st.code))),
+      latest.free_text ? el("p", {}, latest.free_text) : null,
+      el("p", {class: "links"},
+        el("a", {href: `/api/v1/studies/${id}/report.pdf`, target: "_blank", rel: "noopener", class: "button-link"}, t("clinic_open_pdf")),
+        " ",
+        el("a", {href: `/api/v1/studies/${id}/report.png`, target: "_blank", rel: "noopener", class: "button-link secondary"}, t("clinic_open_png"))),
+      rep.versions.length > 1 ? el("details", {}, el("summary", {}, t("history")),
+        el("ul", {}, rep.versions.slice(1).map((v) => el("li", {},
+          `${t("clinic_version")} ${v.version} · ${fmtTime(v.signed_at)}: ${v.statements.map((st) => st[name] || st.code).join("；")}`)))) : null,
+    ].filter(Boolean));
+    $("share-card").hidden = false;
+    share.start(id);
+  }
+
+  const share = {
+    id: null,
+    start(id) {
+      share.id = id;
+      $("share-form").addEventListener("submit", share.create);
+      share.list();
+    },
+    async create(ev) {
+      ev.preventDefault();
+      const button = $("share-create");
+      button.disabled = true;
+      try {
+        const link = await api(`/api/v1/studies/${share.id}/share-links`, {method: "POST", json: {hours: Number($("share-hours").value)}});
+        showError($("share-error"), null);
+        sessionStorage.setItem(`ecghub.slip.${link.id}`, JSON.stringify({
+          study_id: share.id, url: link.url, qr_svg: link.qr_svg, expires_at: link.expires_at}));
+        const qr = el("div", {class: "qr", role: "img", "aria-label": "QR"});
+        qr.innerHTML = link.qr_svg;  // SVG generated by the server (segno), not user input
+        $("share-new").replaceChildren(
+          el("p", {}, t("clinic_share_created"), " ", `${t("clinic_share_expires")}: ${fmtTime(link.expires_at)}`),
+          qr,
+          el("p", {class: "slip-url"}, link.url),
+          el("p", {}, el("a", {href: `/clinic/studies/${share.id}/slip?link=${link.id}`, class: "button-link", id: "print-slip"},
+            t("clinic_share_print"))));
+        share.list();
+      } catch (e) { showError($("share-error"), e); }
+      button.disabled = false;
+    },
+    async list() {
+      let links;
+      try { links = await api(`/api/v1/studies/${share.id}/share-links`); }
+      catch (e) { showError($("share-error"), e); return; }
+      const now = Date.now();
+      $("share-list").replaceChildren(...(links.length ? links.map((l) => {
+        const state = l.revoked_at ? "revoked" : (new Date(l.expires_at) <= now ? "expired" : "active");
+        return el("li", {},
+          `#${l.id} · ${fmtTime(l.created_at)} · ${t("clinic_share_expires")} ${fmtTime(l.expires_at)} · `,
+          el("span", {class: `share-${state}`}, t(`clinic_share_${state}`)), " ",
+          state === "active" ? el("button", {type: "button", class: "secondary small", onclick: () => share.revoke(l.id)},
+            t("clinic_share_revoke")) : null);
+      }) : [el("li", {class: "muted"}, t("clinic_share_none"))]));
+    },
+    async revoke(linkId) {
+      try { await api(`/api/v1/share-links/${linkId}/revoke`, {method: "POST"}); sessionStorage.removeItem(`ecghub.slip.${linkId}`); }
+      catch (e) { showError($("share-error"), e); }
+      share.list();
+    },
+  };
+
+  // ---- the printable slip ----------------------------------------------------------------------------------
+  async function slipPage(studyId, linkId) {
+    const raw = linkId !== null ? sessionStorage.getItem(`ecghub.slip.${linkId}`) : null;
+    const saved = raw ? JSON.parse(raw) : null;
+    if (!saved || saved.study_id !== studyId) { $("slip-missing").hidden = false; return; }
+    let study;
+    try { study = await api(`/api/v1/studies/${studyId}`); }
+    catch (e) { $("slip-missing").textContent = `${t("clinic_error")}: ${e.message}`; $("slip-missing").hidden = false; return; }
+    const p = study.patient;
+    $("slip-patient").replaceChildren(
+      el("dt", {}, t("clinic_patient")), el("dd", {}, `${p.name} (${p.id})`),
+      el("dt", {}, t("acquired")), el("dd", {}, fmtTime(study.acquired_at)));
+    $("slip-qr").innerHTML = saved.qr_svg;  // server-made SVG
+    $("slip-expires").textContent = fmtTime(saved.expires_at);
+    $("slip-url").textContent = saved.url;
+    $("slip-body").hidden = false;
+    const button = $("slip-print");
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  }
+
+  window.ClinicConsole = {
+    start() {
+      notices.start();
+      upload.start();
+      studies.load(true);
+      $("refresh-studies").addEventListener("click", () => studies.load(true));
+      $("more-studies").addEventListener("click", () => studies.load(false));
+      let pending = null;  // one list refresh for a burst of events
+      events.loop((evs) => {
+        if (evs.some((e) => e.type === "notice.raised")) notices.refresh();
+        if (!pending) pending = setTimeout(() => { pending = null; studies.load(true); }, 300);
+      });
+    },
+    study: studyPage,
+    slip: slipPage,
+    reasonText,
+  };
+})();

@@ -1,0 +1,305 @@
+"""Global PR/QRS/QT, AF/flutter and QRS-axis class against LUDB's cardiologists.
+
+Run: ``.venv/bin/python -m bench.intervals [--verbose] [--reference-peaks] [--no-nk]``
+
+Reference (README of the data folder, IEC 60601-2-25 style): for each annotated
+beat, the earliest onset and the latest offset over the 12 leads; PR = QRS
+onset - P onset, QRS = QRS offset - QRS onset, QT = T offset - QRS onset. The
+record's reference is the MEDIAN over its annotated beats, compared with our
+single global (median-beat) measurement. Records whose rhythm is atrial
+fibrillation or flutter are excluded from PR and scored separately on whether
+we reported the P wave absent.
+
+NeuroKit2's DWT delineation on lead II is scored the same way (per beat:
+PR = R onset - P onset, QRS = R offset - R onset, QT = T offset - R onset;
+record median) for comparison.
+
+By default the real pipeline runs end to end (``ecg.analyze.analyze_recording``
+on the file, with the team's reader, quality and detector); ``--reference-peaks``
+instead feeds the annotated R peaks to ``ecg.measure`` (development mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import data_dir
+
+LUDB_LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
+STD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Cardiologists' global reference for one LUDB record (ms; None if not annotated)."""
+
+    record: str
+    fs: float
+    r_peaks: np.ndarray
+    pr_ms: float | None
+    qrs_ms: float | None
+    qt_ms: float | None
+    rhythm: str
+    axis: str  # "normal" | "left" | "right" (horizontal/vertical count as normal)
+    age_years: int | None
+    fiducials_ms: dict  # median offset from the anchor R of p_on, p_off, qrs_on, qrs_off, t_end (ms)
+
+    @property
+    def af_or_flutter(self) -> bool:
+        return "fibrillation" in self.rhythm or "flutter" in self.rhythm
+
+
+def _waves(ann) -> list[tuple[str, int, int, int]]:
+    """(kind, onset, peak, offset) triplets from one lead's annotation."""
+    out, sym, smp = [], list(ann.symbol), np.asarray(ann.sample)
+    for i, s in enumerate(sym):
+        if s in ("p", "N", "t") and 0 < i < len(sym) - 1 and sym[i - 1] == "(" and sym[i + 1] == ")":
+            out.append((s, int(smp[i - 1]), int(smp[i]), int(smp[i + 1])))
+    return out
+
+
+def _header_diagnoses(path: Path) -> tuple[str, str, int | None]:
+    rhythm, axis, age = "", "normal", None
+    for line in path.with_suffix(".hea").read_text().splitlines():
+        low = line.lower()
+        if low.startswith("#rhythm:"):
+            rhythm = low.split(":", 1)[1].strip().rstrip(".")
+        elif low.startswith("#electric axis"):
+            axis = "left" if "left" in low else "right" if "right" in low else "normal"
+        elif low.startswith("#<age>:"):
+            txt = low.split(":", 1)[1].strip()
+            age = int(txt) if txt.isdigit() else None
+    return rhythm, axis, age
+
+
+def load_reference(record: Path) -> Reference:
+    """Per-beat global fiducials over the 12 leads, reduced to the record's median intervals."""
+    import wfdb
+
+    per_lead = {ld: _waves(wfdb.rdann(str(record), ld)) for ld in LUDB_LEADS}
+    anchor_lead = max(per_lead, key=lambda ld: sum(w[0] == "N" for w in per_lead[ld]))
+    anchors = np.array([w[2] for w in per_lead[anchor_lead] if w[0] == "N"])
+    fs = 500.0
+    pr, qrs, qt = [], [], []
+    rel: dict[str, list[int]] = {"p_on": [], "p_off": [], "qrs_on": [], "qrs_off": [], "t_end": []}
+    for k, a in enumerate(anchors):
+        nxt = anchors[k + 1] if k + 1 < len(anchors) else a + int(1.5 * fs)
+        q_on, q_off, p_on, p_off, t_off = [], [], [], [], []
+        for waves in per_lead.values():
+            q = [w for w in waves if w[0] == "N" and abs(w[2] - a) < 0.1 * fs]
+            if not q:
+                continue
+            q_on.append(q[0][1])
+            q_off.append(q[0][3])
+            pw = [w for w in waves if w[0] == "p" and q[0][1] - 0.45 * fs < w[2] < q[0][1]]
+            p_on += [w[1] for w in pw]
+            p_off += [w[3] for w in pw]
+            t_off += [w[3] for w in waves if w[0] == "t" and q[0][3] < w[2] < nxt]
+        if not q_on:
+            continue
+        on, off = min(q_on), max(q_off)
+        qrs.append(off - on)
+        rel["qrs_on"].append(on - a)
+        rel["qrs_off"].append(off - a)
+        if p_on:
+            pr.append(on - min(p_on))
+            rel["p_on"].append(min(p_on) - a)
+            rel["p_off"].append(max(p_off) - a)
+        if t_off:
+            qt.append(max(t_off) - on)
+            rel["t_end"].append(max(t_off) - a)
+    ms = 1000.0 / fs
+    med = lambda v: float(np.median(v)) * ms if v else None  # noqa: E731
+    rhythm, axis, age = _header_diagnoses(record)
+    fid = {k: med(v) for k, v in rel.items()}
+    return Reference(record.name, fs, anchors, med(pr), med(qrs), med(qt), rhythm, axis, age, fid)
+
+
+def ludb_records(root: Path | None = None) -> list[Path]:
+    """LUDB record paths (without suffix), numerically sorted."""
+    root = (root or data_dir()) / "ludb"
+    return sorted((p.with_suffix("") for p in root.glob("*.hea")), key=lambda p: int(p.stem))
+
+
+def read_ludb(record: Path) -> tuple[np.ndarray, float, tuple[str, ...]]:
+    """Signals (n, 12) mV, fs Hz and standard lead names straight from wfdb."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(record))
+    names = tuple(STD_LEADS[LUDB_LEADS.index(n.lower())] for n in rec.sig_name)
+    return np.asarray(rec.p_signal, dtype=float), float(rec.fs), names
+
+
+# ------------------------------------------------------------------ scoring
+
+@dataclass
+class Row:
+    """One record's reference and measured values (ms; None = not measured)."""
+
+    record: str
+    rhythm: str
+    ref: tuple
+    ours: tuple
+    nk: tuple
+    af_ref: bool
+    af_ours: bool
+    p_absent_ok: bool | None
+    axis_ref: str
+    axis_ours: str | None
+    qrs_axis: float | None
+    seconds: float
+
+
+def _ours_pipeline(record: Path, reference_peaks: Reference | None):
+    """(pr, qrs, qt), AF call, P-absent reason ok, axis class, axis, seconds."""
+    from ecg.analyze import analyze_detail
+    from ecg.interpret import axis_class, interpret
+    from ecg.measure import NO_P_AF, measure_detail
+
+    t0 = time.perf_counter()
+    if reference_peaks is None:
+        from ecg.io import read_recording
+
+        rec = read_recording(str(record) + ".hea")
+        t0 = time.perf_counter()
+        res = analyze_detail(rec)
+        m, findings, age = res.analysis.measurements, res.analysis.findings, rec.demographics.age_days
+    else:
+        x, fs, leads = read_ludb(record)
+        t0 = time.perf_counter()
+        detail = measure_detail(x, fs, leads, reference_peaks.r_peaks)
+        age = None if reference_peaks.age_years is None else int(reference_peaks.age_years * 365.25)
+        m, findings = detail.measurements, interpret(detail, age_days=age)
+    secs = time.perf_counter() - t0
+    af = any(f.code in ("AFIB", "AFLT") for f in findings)
+    p_ok = m.pr_ms is None and m.missing.get("pr_ms") == NO_P_AF
+    axis = None if m.qrs_axis_deg is None else axis_class(m.qrs_axis_deg, age)[0]
+    return (m.pr_ms, m.qrs_ms, m.qt_ms), af, p_ok, axis, m.qrs_axis_deg, secs
+
+
+def _nk(record: Path) -> tuple:
+    """NeuroKit2 DWT delineation on lead II, record medians of per-beat PR, QRS, QT (ms)."""
+    import neurokit2 as nk
+
+    x, fs, leads = read_ludb(record)
+    sig = x[:, leads.index("II")]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cleaned = nk.ecg_clean(sig, sampling_rate=int(fs))
+            _, info = nk.ecg_peaks(cleaned, sampling_rate=int(fs))
+            _, w = nk.ecg_delineate(cleaned, info["ECG_R_Peaks"], sampling_rate=int(fs), method="dwt")
+    except Exception:  # noqa: BLE001 - NK fails on some records; count as not measured
+        return (None, None, None)
+    g = {k: np.asarray(v, dtype=float) for k, v in w.items()}
+    ms = 1000.0 / fs
+
+    def med(a, b):
+        v = (g[b] - g[a]) * ms
+        v = v[np.isfinite(v) & (v > 0)]
+        return float(np.median(v)) if len(v) else None
+
+    return (med("ECG_P_Onsets", "ECG_R_Onsets"), med("ECG_R_Onsets", "ECG_R_Offsets"),
+            med("ECG_R_Onsets", "ECG_T_Offsets"))
+
+
+def _stats(rows: list[Row], which: str, k: int) -> tuple[float, float, float, int, int]:
+    """mean, SD, mean |error| (ms), n scored, n not measured for interval k (0 PR, 1 QRS, 2 QT)."""
+    errs, missing = [], 0
+    for r in rows:
+        if k == 0 and (r.af_ref or r.ref[0] is None):
+            continue
+        if r.ref[k] is None:
+            continue
+        v = getattr(r, which)[k]
+        if v is None:
+            missing += 1
+        else:
+            errs.append(v - r.ref[k])
+    e = np.asarray(errs)
+    if len(e) == 0:
+        return float("nan"), float("nan"), float("nan"), 0, missing
+    return float(e.mean()), float(e.std(ddof=1)), float(np.abs(e).mean()), len(e), missing
+
+
+def score(rows: list[Row]) -> dict:
+    """Totals: interval errors (ours and NK), AF/flutter Se/Sp, P-absent, axis-class accuracy."""
+    out = {}
+    for which in ("ours", "nk"):
+        for k, name in enumerate(("PR", "QRS", "QT")):
+            out[f"{which}_{name}"] = _stats(rows, which, k)
+    pos = [r for r in rows if r.af_ref]
+    neg = [r for r in rows if not r.af_ref]
+    out["af_se"] = (sum(r.af_ours for r in pos), len(pos))
+    out["af_sp"] = (sum(not r.af_ours for r in neg), len(neg))
+    out["p_absent"] = (sum(bool(r.p_absent_ok) for r in pos), len(pos))
+    scored = [r for r in rows if r.axis_ours is not None]
+    out["axis"] = (sum(r.axis_ours == r.axis_ref for r in scored), len(scored), len(rows) - len(scored))
+    out["seconds"] = float(np.median([r.seconds for r in rows]))
+    return out
+
+
+def run(reference_peaks: bool = False, with_nk: bool = True, verbose: bool = False) -> dict:
+    """Score every LUDB record; print per-record rows when ``verbose``; return totals."""
+    rows = []
+    for rec in ludb_records():
+        ref = load_reference(rec)
+        ours, af, p_ok, axis, axis_deg, secs = _ours_pipeline(rec, ref if reference_peaks else None)
+        nk = _nk(rec) if with_nk else (None, None, None)
+        rows.append(Row(rec.name, ref.rhythm, (ref.pr_ms, ref.qrs_ms, ref.qt_ms), ours, nk,
+                        ref.af_or_flutter, af, p_ok if ref.af_or_flutter else None, ref.axis, axis,
+                        axis_deg, secs))
+        if verbose:
+            _print_row(rows[-1])
+    totals = score(rows)
+    _print_totals(totals, reference_peaks, with_nk)
+    return totals
+
+
+def _f(v) -> str:
+    return "   -" if v is None else f"{v:4.0f}"
+
+
+def _print_row(r: Row) -> None:
+    print(f"{r.record:>4} {r.rhythm[:22]:22} PR {_f(r.ref[0])} {_f(r.ours[0])} {_f(r.nk[0])} | "
+          f"QRS {_f(r.ref[1])} {_f(r.ours[1])} {_f(r.nk[1])} | QT {_f(r.ref[2])} {_f(r.ours[2])} "
+          f"{_f(r.nk[2])} | AF {int(r.af_ref)}{int(r.af_ours)} | axis {r.axis_ref[:5]:5} "
+          f"{(r.axis_ours or '-')[:5]:5} {_f(r.qrs_axis)}")
+
+
+def _print_totals(t: dict, reference_peaks: bool, with_nk: bool) -> None:
+    mode = "reference R peaks + ecg.measure" if reference_peaks else "end-to-end ecg.analyze.analyze_recording"
+    print(f"\nTOTAL over LUDB ({mode}); error = ours - cardiologists (ms)")
+    print("          mean    SD   |err|   n  not-measured   (IEC 60601-2-25 target mean/SD)")
+    targets = {"PR": "10/10", "QRS": "6/10", "QT": "12/30"}
+    for which in ("ours", "nk") if with_nk else ("ours",):
+        for name in ("PR", "QRS", "QT"):
+            m, s, a, n, miss = t[f"{which}_{name}"]
+            print(f"{which:4} {name:3} {m:6.1f} {s:6.1f} {a:6.1f} {n:4d} {miss:4d}            ({targets[name]})")
+    se, sp, pa, ax = t["af_se"], t["af_sp"], t["p_absent"], t["axis"]
+    print(f"AF/flutter: Se {se[0]}/{se[1]} = {se[0] / max(se[1], 1):.2f}, "
+          f"Sp {sp[0]}/{sp[1]} = {sp[0] / max(sp[1], 1):.2f}; P reported absent (AF reason) in "
+          f"{pa[0]}/{pa[1]} AF/flutter records")
+    print(f"QRS axis class (normal/left/right, LUDB horizontal+vertical = normal): "
+          f"{ax[0]}/{ax[1]} = {ax[0] / max(ax[1], 1):.2f} ({ax[2]} without axis)")
+    print(f"median time per record (analysis only): {t['seconds'] * 1000:.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--verbose", "-v", action="store_true", help="one row per record")
+    ap.add_argument("--reference-peaks", action="store_true", help="use annotated R peaks (dev mode)")
+    ap.add_argument("--no-nk", action="store_true", help="skip NeuroKit2 comparison")
+    a = ap.parse_args()
+    run(reference_peaks=a.reference_peaks, with_nk=not a.no_nk, verbose=a.verbose)
+
+
+if __name__ == "__main__":
+    main()

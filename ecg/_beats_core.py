@@ -1,0 +1,444 @@
+"""Building blocks of :func:`ecg.beats.detect_r_peaks` (see its module docstring).
+
+Private: signatures may change. Arrays are lead-major, (leads, samples), so
+per-lead operations run on contiguous memory. Units: envelopes in mV/s,
+times in s; ``fd`` is the decimated feature rate in Hz; positions are
+samples at fd unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import signal as sps
+from scipy.ndimage import uniform_filter1d
+
+#: Per-position measure at feature-rate positions: maximal QRS slope (mV/s) or shape similarity (0..1).
+PosFn = Callable[[np.ndarray], np.ndarray]
+
+#: Feature rate (Hz, lower bound): the input is decimated by fs // FEATURE_HZ.
+FEATURE_HZ = 150.0
+#: QRS band (Hz): narrow neonatal QRS has energy up to ~40 Hz, adult 5-25 Hz.
+BAND_HZ = (6.0, 32.0)
+#: Envelope window (s): about one (narrow) QRS; shorter than the 200 ms RR at 300/min.
+ENVELOPE_S = 0.07
+#: Block length (s) for local level statistics and blocks per rolling median (~14 s).
+BLOCK_S = 2.0
+BLOCKS_MEDIAN = 7
+#: Minimum QRS envelope (mV/s) for a lead to count as conducting (flat-line guard).
+MIN_LEVEL_MV_S = 2.0
+#: A lead block is usable when its QRS level exceeds this multiple of its background.
+MIN_QUALITY = 4.0
+#: Threshold: NPK + ALPHA (SPK - NPK); peaks below NOISE_CUT x SPK count as noise peaks.
+ALPHA = 0.2
+NOISE_CUT = 0.5
+#: In noisy stretches ALPHA grows by ALPHA_NOISE x (NPK / SPK - NOISE_FREE), at most to 0.7.
+ALPHA_NOISE = 0.0
+NOISE_FREE = 0.1
+#: Local contrast: a beat exceeds GAMMA x the local SHORT_PCT percentile of the feature
+#: (per SHORT_BLOCK_S block, rolling median over SHORT_BLOCKS blocks).
+GAMMA = 3.0
+SHORT_PCT = 0.25
+SHORT_BLOCK_S = 0.25
+SHORT_BLOCKS = 5
+#: Refractory period (s): two QRS cannot be closer (300/min -> 200 ms RR).
+REFRACTORY_S = 0.14
+#: RR is estimated from kept peaks above STRONG x SPK that dominate +-RR_NMS_S.
+STRONG = 0.3
+RR_NMS_S = 0.2
+#: P/T rule windows (s, and fraction of RR) and ratios: slope below SLOPE_RATIO and feature
+#: below H_RATIO x the beat's for a T wave; P_SLOPE_RATIO and P_H_RATIO for a P wave.
+T_WINDOW_S = 0.36
+T_RR = 0.7
+P_WINDOW_S = 0.25
+P_RR = 0.4
+SLOPE_RATIO = 0.5
+H_RATIO = 1.0
+P_SLOPE_RATIO = 0.8
+P_H_RATIO = 0.8
+#: Peaks below DOUBT x SPK (and search-back picks) must resemble a QRS template (>= SHAPE_MIN).
+DOUBT = 0.6
+SHAPE_MIN = 0.7
+#: ... only where the local noise-peak level NPK exceeds NOISY x SPK (noisy stretches).
+NOISY = 0.15
+#: Doubtful peaks need a maximal slope >= SLOPE_GATE x that of the local confident beats.
+SLOPE_GATE = 0.0
+#: Interloper rule: regular enclosing interval (relative tolerance) and template similarity below.
+INTERLOPER_RR = 0.2
+INTERLOPER_SHAPE = 0.9
+INTERLOPER_NOISY = 0.12
+#: Search-back: RR gap longer than this multiple of the local median RR is re-searched at half threshold.
+SEARCHBACK_RR = 1.66
+#: R-peak search half-window (s) around the feature peak; half-window for the slope measure.
+R_HALF_S = 0.07
+SLOPE_HALF_S = 0.05
+#: Quick first-pass beats (template learning): above QUICK_LEVEL x SPK, dominant within +-QUICK_NMS_S.
+QUICK_LEVEL = 0.3
+QUICK_NMS_S = 0.25
+
+
+def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
+    """Validate input; return ((leads, n) float64 with NaN -> 0, fs) or None if nothing to detect."""
+    fs = float(fs)
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"sampling rate must be positive, got {fs} Hz")
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise ValueError(f"signal must be (n,) or (n, leads), got shape {x.shape}")
+    if x.shape[0] < int(0.5 * fs) or x.shape[1] == 0 or x.shape[0] < 16:
+        return None
+    x = np.ascontiguousarray(x.T)
+    if not np.all(np.isfinite(x)):
+        x = np.where(np.isfinite(x), x, 0.0)
+    if np.all(x.max(axis=1) == x.min(axis=1)):
+        return None
+    return x, fs
+
+
+@lru_cache(maxsize=32)
+def _band_ba(fd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Butterworth band-pass (b, a, steady-state zi) at fd; order 2 per edge (4 poles)."""
+    high = min(BAND_HZ[1], 0.45 * fd)
+    b, a = sps.butter(2, [BAND_HZ[0], high], btype="bandpass", fs=fd)
+    f32 = np.float32
+    return b.astype(f32), a.astype(f32), sps.lfilter_zi(b, a).astype(f32)
+
+
+def _filtfilt(x: np.ndarray, fd: float) -> np.ndarray:
+    """Zero-phase band-pass along axis 1, both passes started in steady state (no transient)."""
+    b, a, zi = _band_ba(fd)
+    x = x.astype(np.float32)
+    y = sps.lfilter(b, a, x, axis=1, zi=zi[None, :] * x[:, :1])[0]
+    y = sps.lfilter(b, a, y[:, ::-1], axis=1, zi=zi[None, :] * y[:, -1:])[0]
+    return np.ascontiguousarray(y[:, ::-1])
+
+
+def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving mean over n samples along the last axis (zero padded), float32."""
+    return uniform_filter1d(np.asarray(v, dtype=np.float32), n, axis=-1, mode="constant")
+
+
+def band_envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Band-passed signal (mV) and QRS envelope (mV/s), (leads, m) at fs/decim; returns (y, env, decim).
+
+    Decimation by ``decim`` = fs // FEATURE_HZ with block means (a boxcar
+    anti-alias filter with nulls at multiples of fs/decim), then a zero-phase
+    band-pass at the feature rate. The envelope is the RMS of the slope over
+    a centred ENVELOPE_S window.
+    """
+    decim = max(1, int(fs // FEATURE_HZ))
+    fd = fs / decim
+    m = x.shape[1] // decim
+    xd = x[:, 0: m * decim: decim].copy()
+    for k in range(1, decim):
+        xd += x[:, k: m * decim: decim]
+    y = _filtfilt(xd / decim, fd)
+    slope = np.zeros_like(y)
+    np.subtract(y[:, 2:], y[:, :-2], out=slope[:, 1:-1])
+    np.multiply(slope, slope, out=slope)
+    env = moving_mean(slope, max(1, 2 * int(round(ENVELOPE_S * fd / 2)) + 1))
+    np.sqrt(np.maximum(env, 0.0, out=env), out=env)
+    env *= np.float32(fd / 2.0)
+    return y, env, decim
+
+
+def _rolling_median(v: np.ndarray) -> np.ndarray:
+    """Centred rolling median over BLOCKS_MEDIAN entries of the last axis (edges reuse edge windows)."""
+    nb = v.shape[-1]
+    if nb <= BLOCKS_MEDIAN:
+        return np.repeat(np.median(v, axis=-1, keepdims=True), nb, axis=-1)
+    med = np.median(sliding_window_view(v, BLOCKS_MEDIAN, axis=-1), axis=-1)
+    h = BLOCKS_MEDIAN // 2
+    pad = [(0, 0)] * (v.ndim - 1) + [(h, nb - med.shape[-1] - h)]
+    return np.pad(med, pad, mode="edge")
+
+
+def fuse(cols: np.ndarray, fd: float, floors: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Fuse envelopes (columns, m) into one feature whose local QRS level is ~1.
+
+    Per 2-s block, each column's QRS level is the rolling median of its block
+    maxima and its background the rolling median of block 20th percentiles;
+    a column is divided by its level and weighted by its quality (level /
+    background - MIN_QUALITY, clipped to 0..50), or 0 where its level is below
+    its ``floors`` entry (flat, disconnected lead). Returns (feature or None
+    when nothing conducts, mean weight per column).
+    """
+    ncol, m = cols.shape
+    blen = max(1, min(m, int(round(BLOCK_S * fd))))
+    nb = max(1, m // blen)
+    blocks = cols[:, : nb * blen].reshape(ncol, nb, blen)
+    sub = blocks[:, :, ::4]  # background percentile from every 4th sample (speed)
+    k = int(0.2 * (sub.shape[2] - 1))
+    level = _rolling_median(blocks.max(axis=2))
+    bg = _rolling_median(np.partition(sub, k, axis=2)[:, :, k])
+    fl = floors[:, None]
+    quality = level / np.maximum(bg, 1e-3 * fl)
+    weight = np.clip(quality - MIN_QUALITY, 0.0, 50.0) * (level >= fl)
+    wsum = weight.sum(axis=0)
+    if not np.any(wsum > 0):
+        return None, weight.mean(axis=1)
+    coef = (weight / (np.maximum(level, fl) * np.maximum(wsum, 1e-12))).astype(np.float32)
+    # piecewise-constant per block: levels change slowly (14-s rolling medians), steps are small
+    fused = np.empty(m, dtype=np.float32)
+    head = fused[: nb * blen].reshape(nb, blen)
+    np.multiply(blocks[0], coef[0][:, None], out=head)
+    fused[nb * blen:] = cols[0, nb * blen:] * coef[0, -1]
+    for j in range(1, ncol):
+        head += blocks[j] * coef[j][:, None]
+        fused[nb * blen:] += cols[j, nb * blen:] * coef[j, -1]
+    return fused, weight.mean(axis=1)
+
+
+def _peak_levels(cand: np.ndarray, h: np.ndarray, m: int, fd: float) -> tuple[np.ndarray, np.ndarray]:
+    """Local QRS level (SPK) from peak heights: rolling median of per-block maxima (BLOCK_S)."""
+    blen = max(1, min(m, int(round(BLOCK_S * fd))))
+    nb = max(1, m // blen)
+    bmax = np.zeros(nb)
+    np.maximum.at(bmax, np.minimum(cand // blen, nb - 1), h)
+    return (np.arange(nb) + 0.5) * blen, _rolling_median(bmax)
+
+
+def quick_beats(feat: np.ndarray, fd: float) -> np.ndarray:
+    """Confident beats for template learning: peaks above QUICK_LEVEL x local QRS level that
+    dominate +-QUICK_NMS_S (may miss beats; must rarely be noise)."""
+    cand = sps.find_peaks(feat)[0]
+    if cand.size == 0:
+        return cand
+    h = feat[cand].astype(np.float64)
+    centres, level = _peak_levels(cand, h, len(feat), fd)
+    keep = h > QUICK_LEVEL * np.interp(cand, centres, level)
+    keep &= _local_max(cand, h, keep, int(round(QUICK_NMS_S * fd)))
+    return cand[keep]
+
+
+def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None = None) -> np.ndarray:
+    """Beat positions (samples at fd) from a normalised feature (local QRS level ~1).
+
+    Candidates are the feature's local maxima above an adaptive threshold
+    (Pan & Tompkins' NPK + ALPHA (SPK - NPK), with SPK the local QRS level and
+    NPK the local noise-peak level, and at least GAMMA x the local median),
+    then a refractory non-maximum suppression, the P/T-wave slope rule and a
+    search-back at half threshold in long RR gaps. ``slope(pos)`` gives the
+    maximal QRS slope (mV/s) at feature positions ``pos``; ``shape(pos)`` the
+    similarity (0..1) to the record's QRS templates: in noisy stretches
+    (NPK > NOISY x SPK) doubtful peaks (below DOUBT x SPK) must reach
+    SHAPE_MIN, as must search-back picks.
+    """
+    cand = sps.find_peaks(feat)[0]
+    if cand.size == 0:
+        return cand.astype(np.int64)
+    h = feat[cand].astype(np.float64)
+    centres, level = _peak_levels(cand, h, len(feat), fd)
+    lv = np.interp(cand, centres, level)
+    blen = len(feat) // max(1, len(centres))
+    npk = np.interp(cand, centres, _noise_peaks(cand, h, lv, len(centres), blen))
+    alpha = ALPHA + ALPHA_NOISE * np.clip(npk / np.maximum(lv, 1e-9) - NOISE_FREE, 0.0, None)
+    thr = npk + np.minimum(alpha, 0.7) * np.maximum(lv - npk, 0.0)
+    lc, lmed = _short_median(feat, fd)
+    thr = np.maximum(np.maximum(thr, GAMMA * np.interp(cand, lc, lmed)), 1e-6)
+    keep = h > thr
+    keep &= _local_max(cand, h, keep, int(round(REFRACTORY_S * fd)))
+    ok_shape = np.ones(len(cand), dtype=bool)
+    if shape is not None:
+        doubt = keep & (h < DOUBT * lv) & (npk > NOISY * lv)
+        ok_shape[doubt] = shape(cand[doubt]) >= SHAPE_MIN
+        keep &= ok_shape
+    strong = keep & _local_max(cand, h, keep & (h > STRONG * lv), int(round(RR_NMS_S * fd)))
+    rr = _local_rr(cand, cand[strong], fd)
+    sl = np.zeros(len(cand))
+    sl[keep] = slope(cand[keep])
+    keep &= ~_weak_slope(cand, h, sl, keep, lv)
+    for _ in range(2):
+        keep = _drop_p_t_waves(cand, h, sl, keep, rr, fd)
+    keep &= ~(_interlopers(cand, h, keep, lv, shape) & (npk > INTERLOPER_NOISY * lv))
+    keep = _search_back(cand, h, thr, keep, rr, fd, shape)
+    return cand[keep].astype(np.int64)
+
+
+def _weak_slope(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Doubtful kept peaks (below DOUBT x SPK) whose maximal slope is below SLOPE_GATE x the
+    local typical slope (rolling median over 15 confident beats): slow deflections such as
+    electrode-motion artefacts, not QRS complexes."""
+    conf = np.flatnonzero(keep & (h >= DOUBT * lv))
+    weak = keep & (h < DOUBT * lv)
+    if SLOPE_GATE <= 0 or conf.size < 3 or not weak.any():
+        return np.zeros_like(keep)
+    win = min(15, conf.size)
+    v = np.pad(sl[conf], (win // 2, win - 1 - win // 2), mode="edge")
+    typical = np.median(sliding_window_view(v, win), axis=1)
+    return weak & (sl < SLOPE_GATE * np.interp(pos, pos[conf], typical))
+
+
+def _interlopers(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, lv: np.ndarray,
+                 shape: PosFn | None) -> np.ndarray:
+    """Doubtful peaks (below DOUBT x SPK) that sit inside an otherwise regular RR interval
+    (the confident neighbours are INTERLOPER_RR of the local confident RR apart) and do not
+    closely resemble a QRS template (similarity < INTERLOPER_SHAPE): artefact between beats.
+    A premature beat instead shortens one interval and lengthens the next."""
+    out = np.zeros_like(keep)
+    if INTERLOPER_RR <= 0:
+        return out
+    conf = np.flatnonzero(keep & (h >= DOUBT * lv))
+    weak = np.flatnonzero(keep & (h < DOUBT * lv))
+    if conf.size < 4 or weak.size == 0:
+        return out
+    rr = np.diff(pos[conf]).astype(np.float64)
+    win = min(9, rr.size)
+    med = np.median(sliding_window_view(np.pad(rr, (win // 2, win - 1 - win // 2), mode="edge"), win), axis=1)
+    k = np.searchsorted(pos[conf], pos[weak])  # confident neighbours conf[k-1] < weak < conf[k]
+    inside = (k > 0) & (k < conf.size)
+    k = np.clip(k, 1, conf.size - 1)
+    span = pos[conf[k]] - pos[conf[k - 1]]
+    regular = inside & (np.abs(span / np.maximum(med[k - 1], 1.0) - 1.0) < INTERLOPER_RR)
+    cand = weak[regular]
+    if shape is not None and cand.size:
+        cand = cand[shape(pos[cand]) < INTERLOPER_SHAPE]
+    out[cand] = True
+    return out
+
+
+def _short_median(feat: np.ndarray, fd: float) -> tuple[np.ndarray, np.ndarray]:
+    """Local low percentile (SHORT_PCT) of the feature per SHORT_BLOCK_S block, then rolling
+    median over SHORT_BLOCKS blocks: the background a QRS must stand out of."""
+    blen = max(1, min(len(feat), int(round(SHORT_BLOCK_S * fd))))
+    nb = max(1, len(feat) // blen)
+    k = int(SHORT_PCT * (blen - 1))
+    med = np.partition(feat[: nb * blen].reshape(nb, blen), k, axis=1)[:, k]
+    if nb > SHORT_BLOCKS:
+        w = np.median(sliding_window_view(med, SHORT_BLOCKS), axis=1)
+        h = SHORT_BLOCKS // 2
+        med = np.concatenate([np.full(h, w[0]), w, np.full(nb - len(w) - h, w[-1])])
+    return (np.arange(nb) + 0.5) * blen, med
+
+
+def _noise_peaks(cand: np.ndarray, h: np.ndarray, lv: np.ndarray, nb: int, blen: int) -> np.ndarray:
+    """Noise peak level per block (Pan & Tompkins' NPK): rolling median over blocks of the
+    mean height of the feature peaks below NOISE_CUT x local QRS level."""
+    b = np.minimum(cand // blen, nb - 1)
+    low = h < NOISE_CUT * lv
+    cnt = np.bincount(b[low], minlength=nb)
+    tot = np.bincount(b[low], weights=h[low], minlength=nb)
+    return _rolling_median(tot / np.maximum(cnt, 1))
+
+
+def _local_rr(at: np.ndarray, beats: np.ndarray, fd: float) -> np.ndarray:
+    """Local median RR (samples) at positions ``at`` from strong beats (rolling median of 9 RR)."""
+    if beats.size < 3:
+        return np.full(at.shape, 1.0 * fd)
+    rr = np.diff(beats).astype(np.float64)
+    win = min(9, len(rr))
+    med = np.median(sliding_window_view(np.pad(rr, (win // 2, win - 1 - win // 2), mode="edge"), win), axis=1)
+    return np.interp(at, (beats[1:] + beats[:-1]) / 2.0, med)
+
+
+def _local_max(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, radius: int) -> np.ndarray:
+    """Non-maximum suppression: True where a kept peak is the highest kept one within +-radius."""
+    idx = np.flatnonzero(keep)
+    p, hh = pos[idx], h[idx]
+    ok = np.ones(len(idx), dtype=bool)
+    for k in range(1, len(idx)):
+        close = (p[k:] - p[:-k]) < radius
+        if not close.any():
+            break
+        a, b = hh[:-k], hh[k:]
+        ok[:-k] &= ~(close & (b > a))
+        ok[k:] &= ~(close & (b <= a))
+    out = np.zeros_like(keep)
+    out[idx[ok]] = True
+    return out
+
+
+def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.ndarray,
+                    rr: np.ndarray, fd: float) -> np.ndarray:
+    """Pan & Tompkins' slope rule, both sides: drop a kept peak within min(T_WINDOW_S, T_RR x RR)
+    after a beat whose slope is below SLOPE_RATIO x and feature below H_RATIO x the beat's
+    (T wave); likewise within min(P_WINDOW_S, P_RR x RR) before a beat with P_SLOPE_RATIO and
+    P_H_RATIO (tall P waves, e.g. MIT-BIH 108). RR is the local median RR (samples)."""
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        return keep
+    p, hh, ss, r = pos[idx], h[idx], sl[idx], rr[idx]
+    gap = np.diff(p)
+    weak_after = (ss[1:] < SLOPE_RATIO * ss[:-1]) & (hh[1:] < H_RATIO * hh[:-1])
+    weak_before = (ss[:-1] < P_SLOPE_RATIO * ss[1:]) & (hh[:-1] < P_H_RATIO * hh[1:])
+    drop = np.zeros(len(idx), dtype=bool)
+    drop[1:] |= (gap < np.minimum(T_WINDOW_S * fd, T_RR * r[1:])) & weak_after
+    drop[:-1] |= (gap < np.minimum(P_WINDOW_S * fd, P_RR * r[:-1])) & weak_before
+    out = keep.copy()
+    out[idx[drop]] = False
+    return out
+
+
+def _search_back(pos: np.ndarray, h: np.ndarray, thr: np.ndarray, keep: np.ndarray,
+                 rr: np.ndarray, fd: float, shape: PosFn | None = None) -> np.ndarray:
+    """Hamilton-style search-back: in RR gaps > SEARCHBACK_RR x local median RR, accept the
+    highest candidate above half threshold that respects the refractory period (and, with
+    ``shape``, resembles a QRS template: similarity >= SHAPE_MIN)."""
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        return keep
+    p = pos[idx]
+    gaps = np.flatnonzero(np.diff(p) > SEARCHBACK_RR * rr[idx[:-1]])
+    out = keep.copy()
+    refr = REFRACTORY_S * fd
+    lo = np.searchsorted(pos, p[gaps] + np.maximum(refr, 0.5 * rr[idx[gaps]]), side="right")
+    hi = np.searchsorted(pos, p[gaps + 1] - refr, side="left")
+    ok = h > 0.5 * thr
+    picks = []
+    for a, b in zip(lo, hi):
+        sel = a + np.flatnonzero(ok[a:b])
+        if sel.size:
+            picks.append(sel[np.argmax(h[sel])])
+    picks = np.asarray(picks, dtype=np.int64)
+    if shape is not None and picks.size:
+        picks = picks[shape(pos[picks]) >= SHAPE_MIN]
+    out[picks] = True
+    return out
+
+
+class Smoothed:
+    """Mains-smoothed windows of x (leads, n) at fs: a 1/50 s boxcar (nulls 50 Hz and its
+    harmonics), computed only on the requested windows (a few thousand beats)."""
+
+    def __init__(self, x: np.ndarray, fs: float) -> None:
+        self.x, self.fs = x, fs
+        self.box = max(1, int(round(fs / 50.0)))
+
+    def windows(self, centres: np.ndarray, half_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """(indices (k, w), smoothed segments (leads, k, w)) of +-half_s around ``centres``."""
+        n, box = self.x.shape[1], self.box
+        half = max(1, int(round(half_s * self.fs)))
+        ext = np.clip(centres[:, None] + np.arange(-half - box // 2, half + box - box // 2)[None, :], 0, n - 1)
+        cs = np.cumsum(np.take(self.x, ext, axis=1), axis=2)
+        seg = np.empty(cs.shape[:2] + (2 * half + 1,))
+        seg[..., 0] = cs[..., box - 1]
+        np.subtract(cs[..., box:], cs[..., :-box], out=seg[..., 1:])
+        seg /= box
+        return ext[:, box // 2: box // 2 + 2 * half + 1], seg
+
+    def max_slope(self, centres: np.ndarray) -> np.ndarray:
+        """Largest |dx/dt| (mV/s) within +-SLOPE_HALF_S of each centre, over leads."""
+        if centres.size == 0:
+            return np.zeros(0)
+        _, seg = self.windows(centres, SLOPE_HALF_S)
+        return np.abs(np.diff(seg, axis=2)).max(axis=(0, 2)) * self.fs
+
+
+def locate_r(sm: Smoothed, centres: np.ndarray) -> np.ndarray:
+    """R peak per beat: largest |deviation| from the local median baseline within +-R_HALF_S.
+
+    Uses the mains-smoothed signal ``sm`` (mV); the argmax is taken over
+    samples and leads, so the index is the largest absolute deflection of the
+    QRS over the given leads. Returns sorted unique int64 indices.
+    """
+    if centres.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx, seg = sm.windows(centres, R_HALF_S)
+    dev = np.abs(seg - np.median(seg, axis=2, keepdims=True)).max(axis=0)
+    r = idx[np.arange(len(idx)), np.argmax(dev, axis=1)]
+    return np.unique(r).astype(np.int64)

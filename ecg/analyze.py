@@ -1,0 +1,80 @@
+"""Orchestrator: quality -> beats -> measurement -> interpretation -> triage.
+
+``analyze_recording(recording)`` is the one call the service and the CLI use.
+Leads judged unreadable by ``assess_quality`` are left out of beat detection
+and measurement (their absence shows in ``missing`` when, e.g., the axes need
+them). An unreadable recording still gives an Analysis: no beats, every
+measurement missing with the quality reasons, one technical finding
+``POOR_QUALITY`` and priority "routine" (the clinic is asked at upload to
+re-record; see ``ecg.triage``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecg.beats import detect_r_peaks
+from ecg.criteria import DEFAULT_RATE_TABLE
+from ecg.interpret import interpret
+from ecg.measure import MeasureDetail, measure_detail, no_measurements
+from ecg.quality import assess_quality
+from ecg.triage import triage
+from ecg.types import Analysis, Finding, Quality, Recording
+from ecg.version import PIPELINE_VERSION
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisDetail:
+    """The Analysis plus the measurement detail (median beats, fiducials) for viewers/benchmarks."""
+
+    analysis: Analysis
+    detail: MeasureDetail | None
+    leads_used: tuple[str, ...]
+
+
+def _unreadable(recording: Recording, quality: Quality) -> AnalysisDetail:
+    why = "; ".join(quality.reasons) or "no usable lead"
+    m = no_measurements(f"recording unreadable: {why}")
+    findings = (Finding("POOR_QUALITY", "Recording unreadable — please re-record", "abnormal", why),)
+    a = Analysis(PIPELINE_VERSION, float(recording.fs), quality, np.zeros(0, dtype=np.int64), m,
+                 findings, triage(findings))
+    return AnalysisDetail(a, None, ())
+
+
+def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: str | None = None,
+                   mains_hz: float = 50.0, rate_table: str = DEFAULT_RATE_TABLE,
+                   clinic_urgency: str | None = None) -> AnalysisDetail:
+    """``analyze_recording`` that also returns the measurement detail."""
+    demo = recording.demographics
+    age_days = demo.age_days if age_days is None else age_days
+    sex = demo.sex if sex is None else sex
+    fs = float(recording.fs)
+    signals = np.nan_to_num(np.asarray(recording.signals, dtype=np.float64))
+    if signals.ndim == 1:
+        signals = signals[:, None]
+    quality = assess_quality(signals, fs, recording.leads)
+    usable = [i for i, lq in enumerate(quality.leads) if lq.verdict != "unreadable"]
+    if quality.verdict == "unreadable" or not usable:
+        return _unreadable(recording, quality)
+    x = signals[:, usable]
+    leads = tuple(recording.leads[i] for i in usable)
+    r = detect_r_peaks(x, fs)
+    detail = measure_detail(x, fs, leads, r, mains_hz=mains_hz)
+    findings = interpret(detail, age_days=age_days, sex=sex, rate_table=rate_table)
+    priority = triage(findings, clinic_urgency=clinic_urgency, age_days=age_days)
+    a = Analysis(PIPELINE_VERSION, fs, quality, np.asarray(r, dtype=np.int64), detail.measurements,
+                 findings, priority)
+    return AnalysisDetail(a, detail, leads)
+
+
+def analyze_recording(recording: Recording, *, age_days: int | None = None, sex: str | None = None,
+                      mains_hz: float = 50.0, rate_table: str = DEFAULT_RATE_TABLE) -> Analysis:
+    """Full analysis of one recording. Age/sex default to the file's demographics.
+
+    ``rate_table``: sinus brady/tachycardia criteria by age (``ecg.criteria``;
+    default the Chinese pediatric table; "adult", "aha_pals" or a JSON path).
+    """
+    return analyze_detail(recording, age_days=age_days, sex=sex, mains_hz=mains_hz,
+                          rate_table=rate_table).analysis

@@ -1,0 +1,181 @@
+"""``read_recording``: one entry point for every accepted source and format.
+
+Sources: a path (WFDB ``.hea``, WFDB record name without extension, zip,
+EDF, CSV), raw ``bytes`` of one file, or a ``Mapping[str, bytes]`` upload of
+several files. The format is always detected from content. Any failure is an
+``UnreadableRecording`` with a technician-readable message; no other
+exception escapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Mapping, Union
+
+from ecg.io import limits
+from ecg.io.archive import unzip
+from ecg.io.csv_reader import read_csv
+from ecg.io.detect import content_lines, detect_format, extension_warning
+from ecg.io.edf import read_edf
+from ecg.io.names import safe_name
+from ecg.io.wfdb_reader import read_wfdb
+from ecg.types import Recording, UnreadableRecording
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[str, bytes]]
+
+
+def _with_extension_check(rec: Recording, kind: str, name: str | None) -> Recording:
+    """Prepend a warning when ``name``'s extension does not fit the detected ``kind``."""
+    warning = extension_warning(kind, name)
+    return dataclasses.replace(rec, warnings=(warning,) + rec.warnings) if warning else rec
+
+
+def _kind(data: bytes, name: str) -> str | None:
+    """Detected kind of ``data``, or None when it is not a recording file (e.g. an annotation file)."""
+    try:
+        return detect_format(data, name)
+    except UnreadableRecording:
+        return None
+
+
+def _read_single(data: bytes, name: str | None, fs: float | None, kind: str) -> Recording:
+    """Read one EDF or CSV file."""
+    rec = read_edf(data, name) if kind == "edf" else read_csv(data, name, fs=fs)
+    return _with_extension_check(rec, kind, name)
+
+
+def _check_upload(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Validate an upload mapping: safe names, bytes content, file count and total size."""
+    if not files:
+        raise UnreadableRecording("no files were uploaded")
+    if len(files) > limits.MAX_FILES:
+        raise UnreadableRecording(f"{len(files)} files uploaded; at most {limits.MAX_FILES} are accepted")
+    out: dict[str, bytes] = {}
+    for name, content in files.items():
+        safe_name(name)
+        if not isinstance(content, (bytes, bytearray, memoryview)):
+            raise UnreadableRecording(f"{name}: the upload content is not bytes")
+        out[name] = bytes(content)
+    total = sum(len(c) for c in out.values())
+    if total > limits.MAX_UPLOAD_BYTES:
+        raise UnreadableRecording(
+            f"the upload is {total / 2**20:.0f} MiB; at most {limits.MAX_UPLOAD_BYTES / 2**20:.0f} MiB are accepted")
+    return out
+
+
+def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: bool = False) -> Recording:
+    """Read a multi-file upload: a WFDB header wins; else one zip (unpacked), EDF or CSV."""
+    files = _check_upload(files)
+    kinds = {name: _kind(data, name) for name, data in files.items()}
+    headers = [n for n, k in kinds.items() if k == "wfdb"]
+    if len(headers) > 1:
+        raise UnreadableRecording(
+            f"several WFDB headers were uploaded ({', '.join(sorted(headers))}); upload one record at a time")
+    if headers:
+        return _with_extension_check(read_wfdb(files, headers[0]), "wfdb", headers[0])
+    zips = [n for n, k in kinds.items() if k == "zip"]
+    if zips and not from_zip and len(files) == 1:
+        return _with_extension_check(_read_mapping(unzip(files[zips[0]]), fs, from_zip=True), "zip", zips[0])
+    if zips:
+        raise UnreadableRecording("upload either one zip archive or the individual files, not both")
+    singles = [n for n, k in kinds.items() if k in ("edf", "csv")]
+    if len(singles) > 1:
+        raise UnreadableRecording(
+            f"several recordings were uploaded ({', '.join(sorted(singles))}); upload one recording at a time")
+    if singles:
+        return _read_single(files[singles[0]], singles[0], fs, kinds[singles[0]])  # type: ignore[arg-type]
+    return _explain_nothing(files)
+
+
+def _explain_nothing(files: dict[str, bytes]) -> Recording:
+    """No readable recording among ``files``: raise the most useful reason."""
+    if all(len(d) == 0 for d in files.values()):
+        raise UnreadableRecording("empty file")
+    broken_header = next((n for n, d in files.items() if n.lower().endswith(".hea") and d), None)
+    if len(files) == 1:
+        name, data = next(iter(files.items()))
+        try:
+            detect_format(data, name)
+        except UnreadableRecording as exc:
+            if broken_header is None or "not a recognised" not in str(exc):
+                raise
+    if broken_header is not None:
+        raise UnreadableRecording(
+            f"{broken_header} is not a valid WFDB header: its first line must read 'record nsig fs nsamp', "
+            "followed by one line per signal")
+    if any(n.lower().endswith(".dat") for n in files):
+        raise UnreadableRecording("no WFDB header (.hea) among the uploaded files; upload the .hea with its .dat")
+    raise UnreadableRecording("not a recognised ECG format (looked for WFDB, EDF, CSV) in any uploaded file")
+
+
+def _read_bytes(data: bytes, name: str | None, fs: float | None) -> Recording:
+    """Read one file given as bytes (``name`` only words warnings and errors)."""
+    if len(data) > limits.MAX_UPLOAD_BYTES:
+        raise UnreadableRecording(
+            f"the file is {len(data) / 2**20:.0f} MiB; at most {limits.MAX_UPLOAD_BYTES / 2**20:.0f} MiB are accepted")
+    kind = detect_format(data, name)
+    if kind == "zip":
+        return _read_mapping(unzip(data), fs, from_zip=True)
+    if kind == "wfdb":
+        return _read_mapping({safe_name(name) if name else "upload.hea": data}, fs)
+    return _read_single(data, name, fs, kind)
+
+
+def _read_file(path: Path) -> bytes:
+    """Bytes of ``path`` after checking its size."""
+    size = path.stat().st_size
+    if size > limits.MAX_UPLOAD_BYTES:
+        raise UnreadableRecording(
+            f"{path.name} is {size / 2**20:.0f} MiB; at most {limits.MAX_UPLOAD_BYTES / 2**20:.0f} MiB are accepted")
+    return path.read_bytes()
+
+
+def _signal_file_names(header: bytes) -> list[str]:
+    """File names on a WFDB header's signal lines (first token of each line after the record line)."""
+    lines = content_lines(header.decode("utf-8", errors="replace"))
+    return sorted({ln.split()[0] for ln in lines[1:]})
+
+
+def _read_path(source: str | os.PathLike[str], fs: float | None) -> Recording:
+    """Read a path: a WFDB header (or record name, or .dat) with its sibling signal files, or one file."""
+    path = Path(source)
+    if not path.is_file() and path.with_name(path.name + ".hea").is_file():
+        path = path.with_name(path.name + ".hea")  # a WFDB record name without extension
+    if not path.is_file():
+        raise UnreadableRecording(f"file not found: {path.name}")
+    data = _read_file(path)
+    kind = _kind(data, path.name)
+    sibling_header = path.with_suffix(".hea")
+    if kind is None and path.suffix.lower() != ".hea" and sibling_header.is_file():
+        path, data = sibling_header, _read_file(sibling_header)  # e.g. "100.dat" given: read its record
+        kind = _kind(data, path.name)
+    if kind != "wfdb":
+        return _read_bytes(data, path.name, fs)
+    files = {path.name: data}
+    for fname in _signal_file_names(data):
+        sibling = path.parent / safe_name(fname)
+        if sibling.is_file():
+            files[fname] = _read_file(sibling)
+    return _read_mapping(files, fs)
+
+
+def read_recording(source: Source, *, fs: float | None = None) -> Recording:
+    """Read an ECG recording from a path, raw bytes or a ``{file name: bytes}`` upload.
+
+    ``fs`` (Hz) is only used for CSV files that do not state their rate.
+    Raises ``UnreadableRecording`` (and nothing else) when the input cannot be read.
+    """
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return _read_bytes(bytes(source), None, fs)
+        if isinstance(source, Mapping):
+            return _read_mapping(source, fs)
+        if isinstance(source, (str, os.PathLike)):
+            return _read_path(source, fs)
+        raise UnreadableRecording(f"cannot read a recording from a {type(source).__name__}")
+    except UnreadableRecording:
+        raise
+    except Exception as exc:  # the boundary: nothing untyped may reach the API
+        raise UnreadableRecording(f"the recording could not be read ({type(exc).__name__}: {exc})") from exc
