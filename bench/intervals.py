@@ -22,7 +22,6 @@ instead feeds the annotated R peaks to ``ecg.measure`` (development mode).
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 import warnings
 from dataclasses import dataclass

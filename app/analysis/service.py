@@ -26,7 +26,7 @@ from storage.blobs import BlobStore
 from app.notices.service import raise_notice
 from app.observability import ANALYSIS_SECONDS
 from app.notify.service import emit
-from storage.models import PRIORITY_RANK, Analysis, ReaderPool, StudyStatus, Urgency, utcnow_aware
+from storage.models import PRIORITY_RANK, Analysis, ReaderPool, StudyStatus, Urgency
 from storage.repositories import AuditRepository, StudyRepository
 
 log = logging.getLogger(__name__)
