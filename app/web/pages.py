@@ -44,8 +44,11 @@ def render(request: Request, template: str, principal: Principal | None = None, 
     lang = pick_lang(request)
     base = {"request": request, "lang": lang, "s": strings(lang), "principal": principal,
             "role": principal.role.value if principal else None}
-    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code,
+    resp = templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code,
                                       headers={"Cache-Control": "no-store"})
+    if request.query_params.get("lang") == lang:  # remember an explicit choice for the next pages
+        resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return resp
 
 
 def guard(request: Request, *roles: Role) -> Principal | Response:

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect, sync_playwright
@@ -26,32 +21,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 from app.main import create_app
 from app.settings import Settings
 from tests.app.factories import PASSWORD, make_world, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, serve
 
 TABLET = {"width": 768, "height": 1024}
-
-
-@contextmanager
-def _serve(app) -> Iterator[str]:
-    """Like ``tests.app.live.serve``, but shutdown does not wait for the page's event long-poll
-    (GET /api/v1/events?wait=25) to run out: the server gives open requests 1 s."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +35,7 @@ def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):
                         sweep_interval_s=0.5, sweep_grace_s=0)
     app = create_app(settings)
     world = make_world(TestClient(app))  # setup only: seeds accounts through the app's own services
-    with _serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
         world.client = client
         yield base, world
 

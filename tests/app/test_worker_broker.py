@@ -74,3 +74,50 @@ def test_sweeper_recovers_a_study_whose_job_could_not_be_published(broker_settin
     finally:
         worker.terminate()
         worker.communicate(timeout=30)
+
+
+def test_worker_killed_mid_job_loses_nothing(broker_settings, data):
+    """SIGKILL a worker while it analyses: RabbitMQ redelivers the unacknowledged jobs to a new worker,
+    and every study ends analysed exactly once."""
+    import signal
+    import time
+
+    from sqlalchemy import select
+
+    from storage.models import Study, StudyStatus
+
+    records = ["mitdb/100", "mitdb/101", "mitdb/106", "mitdb/108", "mitdb/109", "mitdb/112"]
+    with TestClient(create_app(broker_settings)) as client:
+        world = make_world(client)
+        ids = []
+        for i, rec in enumerate(records):
+            resp = upload(client, world.a.auth, wfdb_files(data, rec), form=None, key=f"kill-{i}")
+            assert resp.status_code == 202
+            ids.append(uuid.UUID(resp.json()["id"]))
+        sf = client.app.state.ctx.session_factory
+        first = _start_worker(broker_settings)
+        deadline, killed = time.monotonic() + 60, False
+        while time.monotonic() < deadline and not killed:
+            with sf() as s:  # a job has started (attempt counted) but not finished
+                busy = s.scalar(select(Study.id).where(Study.id.in_(ids), Study.status == StudyStatus.received,
+                                                       Study.analysis_attempts > 0))
+            if busy is not None:
+                first.send_signal(signal.SIGKILL)
+                killed = True
+            time.sleep(0.01)
+        first.wait(timeout=10)
+        assert killed, "the worker never started a job"
+        with sf() as s:
+            left = s.scalar(select(Study.id).where(Study.id.in_(ids), Study.status == StudyStatus.received))
+        assert left is not None, "all jobs finished before the kill: the test proved nothing"
+        second = _start_worker(broker_settings)
+        try:
+            for sid in ids:
+                study = wait_for_status(client, world.a.auth, str(sid), timeout_s=120)
+                assert study["status"] == "awaiting_read", study
+        finally:
+            second.terminate()
+            second.communicate(timeout=30)
+        with sf() as s:
+            for sid in ids:
+                assert s.query(Analysis).filter_by(study_id=sid).count() == 1

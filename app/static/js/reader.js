@@ -8,8 +8,8 @@
   const $ = (id) => document.getElementById(id);
   const MARKS = ["p_on", "p_off", "qrs_on", "qrs_off", "t_end"];
   const MARK_LANE = {p_on: 0, p_off: 1, qrs_on: 2, qrs_off: 0, t_end: 1};  // label rows: neighbours never share one
-  const MEAS_KEYS = ["heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"];
-  const DEPENDS = {p_on: ["pr_ms"], p_off: [], qrs_on: ["pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"],
+  const MEAS_KEYS = ["heart_rate_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"];
+  const DEPENDS = {p_on: ["p_ms", "pr_ms"], p_off: ["p_ms"], qrs_on: ["pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"],
                    qrs_off: ["qrs_ms"], t_end: ["qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"]};
 
   const S = {
@@ -177,10 +177,13 @@
     const wave = loadWave();
     renderSide(b);
     resetReport(b);
+    // The tracing first; the median beats, the prior study and the worklist only once it is drawn,
+    // so that they do not compete with it for the server (the N-to-drawn time is what the reader waits for).
+    await wave;
+    if (seq !== S.opening) return;
     const beats = api(`/api/v1/reader/studies/${b.study.id}/beats`).then((x) => { if (seq === S.opening) { S.beats = x; onBeats(); } })
       .catch((e) => { if (seq === S.opening) { $("rd-median-note").textContent = e.message; } });
     loadPrior(b);
-    await wave;
     refreshWorklist();
     await beats;
   }
@@ -582,7 +585,7 @@
     $("rd-stmt-input").value = "";
     closeList();
     const a = b.analysis || {}, iv = a.intervals_ms || {};
-    const machine = {heart_rate_bpm: a.heart_rate_bpm, pr_ms: iv.pr, qrs_ms: iv.qrs, qt_ms: iv.qt,
+    const machine = {heart_rate_bpm: a.heart_rate_bpm, p_ms: iv.p, pr_ms: iv.pr, qrs_ms: iv.qrs, qt_ms: iv.qt,
                      qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia};
     for (const k of MEAS_KEYS) {
       const input = $("m-" + k);
