@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -16,10 +17,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.observability import configure_logging
-
-    configure_logging()
     from storage.migrations import upgrade
 
+    configure_logging()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     settings = Settings()
     upgrade(settings.resolved_database_url)
     if args.demo:

@@ -6,12 +6,16 @@ every one the same way. A problem body never carries patient data.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -101,6 +105,17 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _validation_detail(exc)
         return problem(422, "Invalid request", detail, "/problems/validation", errors=errors)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        # Database unreachable, restarting, or (SQLite) busy beyond the timeout: the transaction
+        # was rolled back, nothing half-written; the client may retry.
+        log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+        resp = problem(503, "Service temporarily unavailable",
+                       "the database is not available right now; nothing was changed, try again shortly",
+                       "/problems/unavailable")
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

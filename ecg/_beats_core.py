@@ -35,9 +35,6 @@ MIN_QUALITY = 4.0
 #: Threshold: NPK + ALPHA (SPK - NPK); peaks below NOISE_CUT x SPK count as noise peaks.
 ALPHA = 0.2
 NOISE_CUT = 0.5
-#: In noisy stretches ALPHA grows by ALPHA_NOISE x (NPK / SPK - NOISE_FREE), at most to 0.7.
-ALPHA_NOISE = 0.0
-NOISE_FREE = 0.1
 #: Local contrast: a beat exceeds GAMMA x the local SHORT_PCT percentile of the feature
 #: (per SHORT_BLOCK_S block, rolling median over SHORT_BLOCKS blocks).
 GAMMA = 3.0
@@ -59,14 +56,13 @@ SLOPE_RATIO = 0.5
 H_RATIO = 1.0
 P_SLOPE_RATIO = 0.8
 P_H_RATIO = 0.8
-#: Peaks below DOUBT x SPK (and search-back picks) must resemble a QRS template (>= SHAPE_MIN).
+#: Where the local noise-peak level NPK exceeds NOISY x SPK, peaks below DOUBT x SPK must
+#: resemble a QRS template (similarity >= SHAPE_MIN); search-back picks always must.
 DOUBT = 0.6
 SHAPE_MIN = 0.7
-#: ... only where the local noise-peak level NPK exceeds NOISY x SPK (noisy stretches).
 NOISY = 0.15
-#: Doubtful peaks need a maximal slope >= SLOPE_GATE x that of the local confident beats.
-SLOPE_GATE = 0.0
-#: Interloper rule: regular enclosing interval (relative tolerance) and template similarity below.
+#: Interloper rule (where NPK > INTERLOPER_NOISY x SPK): a peak below DOUBT x SPK whose confident
+#: neighbours are one local RR apart (+-INTERLOPER_RR) and similarity < INTERLOPER_SHAPE is dropped.
 INTERLOPER_RR = 0.2
 INTERLOPER_SHAPE = 0.9
 INTERLOPER_NOISY = 0.12
@@ -93,11 +89,9 @@ def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
     if x.shape[0] < int(0.5 * fs) or x.shape[1] == 0 or x.shape[0] < 16:
         return None
     x = np.ascontiguousarray(x.T)
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x.sum()):  # any NaN/inf: lead-off samples -> 0 mV
         x = np.where(np.isfinite(x), x, 0.0)
-    if np.all(x.max(axis=1) == x.min(axis=1)):
-        return None
-    return x, fs
+    return x, fs  # flat or constant leads are rejected later by the level floor
 
 
 @lru_cache(maxsize=32)
@@ -110,9 +104,8 @@ def _band_ba(fd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _filtfilt(x: np.ndarray, fd: float) -> np.ndarray:
-    """Zero-phase band-pass along axis 1, both passes started in steady state (no transient)."""
+    """Zero-phase band-pass of float32 x along axis 1, both passes started in steady state."""
     b, a, zi = _band_ba(fd)
-    x = x.astype(np.float32)
     y = sps.lfilter(b, a, x, axis=1, zi=zi[None, :] * x[:, :1])[0]
     y = sps.lfilter(b, a, y[:, ::-1], axis=1, zi=zi[None, :] * y[:, -1:])[0]
     return np.ascontiguousarray(y[:, ::-1])
@@ -134,10 +127,11 @@ def band_envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, int
     decim = max(1, int(fs // FEATURE_HZ))
     fd = fs / decim
     m = x.shape[1] // decim
-    xd = x[:, 0: m * decim: decim].copy()
+    xd = x[:, 0: m * decim: decim].astype(np.float32)
     for k in range(1, decim):
         xd += x[:, k: m * decim: decim]
-    y = _filtfilt(xd / decim, fd)
+    xd *= np.float32(1.0 / decim)
+    y = _filtfilt(xd, fd)
     slope = np.zeros_like(y)
     np.subtract(y[:, 2:], y[:, :-2], out=slope[:, 1:-1])
     np.multiply(slope, slope, out=slope)
@@ -237,10 +231,11 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
     lv = np.interp(cand, centres, level)
     blen = len(feat) // max(1, len(centres))
     npk = np.interp(cand, centres, _noise_peaks(cand, h, lv, len(centres), blen))
-    alpha = ALPHA + ALPHA_NOISE * np.clip(npk / np.maximum(lv, 1e-9) - NOISE_FREE, 0.0, None)
-    thr = npk + np.minimum(alpha, 0.7) * np.maximum(lv - npk, 0.0)
+    thr = npk + ALPHA * np.maximum(lv - npk, 0.0)
     lc, lmed = _short_median(feat, fd)
     thr = np.maximum(np.maximum(thr, GAMMA * np.interp(cand, lc, lmed)), 1e-6)
+    sub = h > 0.5 * thr  # nothing below half threshold can become a beat (search-back floor)
+    cand, h, thr, lv, npk = cand[sub], h[sub], thr[sub], lv[sub], npk[sub]
     keep = h > thr
     keep &= _local_max(cand, h, keep, int(round(REFRACTORY_S * fd)))
     ok_shape = np.ones(len(cand), dtype=bool)
@@ -252,26 +247,11 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
     rr = _local_rr(cand, cand[strong], fd)
     sl = np.zeros(len(cand))
     sl[keep] = slope(cand[keep])
-    keep &= ~_weak_slope(cand, h, sl, keep, lv)
     for _ in range(2):
         keep = _drop_p_t_waves(cand, h, sl, keep, rr, fd)
     keep &= ~(_interlopers(cand, h, keep, lv, shape) & (npk > INTERLOPER_NOISY * lv))
     keep = _search_back(cand, h, thr, keep, rr, fd, shape)
     return cand[keep].astype(np.int64)
-
-
-def _weak_slope(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.ndarray, lv: np.ndarray) -> np.ndarray:
-    """Doubtful kept peaks (below DOUBT x SPK) whose maximal slope is below SLOPE_GATE x the
-    local typical slope (rolling median over 15 confident beats): slow deflections such as
-    electrode-motion artefacts, not QRS complexes."""
-    conf = np.flatnonzero(keep & (h >= DOUBT * lv))
-    weak = keep & (h < DOUBT * lv)
-    if SLOPE_GATE <= 0 or conf.size < 3 or not weak.any():
-        return np.zeros_like(keep)
-    win = min(15, conf.size)
-    v = np.pad(sl[conf], (win // 2, win - 1 - win // 2), mode="edge")
-    typical = np.median(sliding_window_view(v, win), axis=1)
-    return weak & (sl < SLOPE_GATE * np.interp(pos, pos[conf], typical))
 
 
 def _interlopers(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, lv: np.ndarray,
@@ -388,13 +368,20 @@ def _search_back(pos: np.ndarray, h: np.ndarray, thr: np.ndarray, keep: np.ndarr
     refr = REFRACTORY_S * fd
     lo = np.searchsorted(pos, p[gaps] + np.maximum(refr, 0.5 * rr[idx[gaps]]), side="right")
     hi = np.searchsorted(pos, p[gaps + 1] - refr, side="left")
-    ok = h > 0.5 * thr
-    picks = []
-    for a, b in zip(lo, hi):
-        sel = a + np.flatnonzero(ok[a:b])
-        if sel.size:
-            picks.append(sel[np.argmax(h[sel])])
-    picks = np.asarray(picks, dtype=np.int64)
+    vals = np.where(h > 0.5 * thr, h, -np.inf)
+    valid = hi > lo
+    lo, hi = lo[valid], hi[valid]
+    picks = np.zeros(0, dtype=np.int64)
+    if lo.size:
+        seg = np.zeros(len(pos) + 1, dtype=np.int64)  # segment id per candidate (0: outside gaps)
+        np.add.at(seg, lo, np.arange(1, lo.size + 1))
+        np.add.at(seg, hi, -np.arange(1, lo.size + 1))
+        seg = np.cumsum(seg)[:-1]
+        inside = np.flatnonzero((seg > 0) & np.isfinite(vals))
+        if inside.size:
+            order = np.lexsort((-vals[inside], seg[inside]))  # by segment, highest first
+            first = np.r_[True, np.diff(seg[inside][order]) != 0]
+            picks = inside[order][first]
     if shape is not None and picks.size:
         picks = picks[shape(pos[picks]) >= SHAPE_MIN]
     out[picks] = True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,15 +22,40 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    """Take SQLite's write lock at BEGIN: one writer at a time, no upgrade deadlocks.
+class _WriterGate:
+    """A process-wide queue for SQLite's single writer.
 
-    pysqlite's own deferred BEGIN lets two transactions read then both try to
-    write; one then fails with "database is locked". Serialising writers at
-    BEGIN gives the single-writer transaction the design relies on (e.g. for
-    exactly-once claims).
+    SQLite's busy handler polls with growing sleeps and no order: under load
+    (tens of requests per second) some waiters starve past any timeout and fail
+    with "database is locked". Waiting on a Python lock first hands the write
+    lock over at once, in near-arrival order. SQLite is the embedded default:
+    one process; across processes its own busy timeout still applies.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def __init__(self, timeout_s: float) -> None:
+        self.lock = threading.Lock()
+        self.timeout_s = timeout_s
+
+    def begin(self, conn: Any) -> None:
+        """Take SQLite's write lock at BEGIN: one writer at a time, no upgrade deadlocks.
+
+        pysqlite's deferred BEGIN lets two transactions read then both try to
+        write; one then fails with "database is locked". Serialising writers
+        at BEGIN gives the single-writer transaction the design relies on
+        (e.g. for exactly-once claims).
+        """
+        if not self.lock.acquire(timeout=self.timeout_s):
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database busy: writer queue timed out"))
+        conn.info["ecghub_gate"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(conn)
+            raise
+
+    def end(self, conn: Any) -> None:
+        if conn.info.pop("ecghub_gate", False):
+            self.lock.release()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -41,7 +68,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # Let SQLAlchemy, not pysqlite, emit BEGIN (documented recipe).
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "connect", lambda c, r: setattr(c, "isolation_level", None))
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        gate = _WriterGate(timeout_s=30.0)
+        event.listen(engine, "begin", gate.begin)
+        event.listen(engine, "commit", gate.end)
+        event.listen(engine, "rollback", gate.end)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

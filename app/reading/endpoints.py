@@ -73,6 +73,7 @@ def get_waveform(
 ) -> dict[str, Any]:
     """Leads in integer microvolts, downsampled to ``fs`` Hz, for a viewer (window of at most 60 s)."""
     study = views.readable_study(session, reader, study_id, "study.waveform_read")
+    _ = study.recording.files  # loaded inside this transaction, not lazily after the commit
     session.commit()
     return views.waveform(ctx.blobs, study, start_s, duration_s, fs, filtered)
 

@@ -48,6 +48,7 @@ class ReportDoc:
 
 def load(session: Session, study: Study) -> ReportDoc:
     reports = ReadingRepository(session).reports(study.id)
+    _ = study.recording.files  # loaded now, inside the caller's transaction (rendering comes after commit)
     site = SiteRepository(session).get(study.site_id)
     author = UserRepository(session).get(reports[0].author_id) if reports else None
     return ReportDoc(study, site.name if site else "", (author.display_name or author.username) if author else "",

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.errors import Conflict
@@ -83,21 +82,21 @@ def _signed_doc(session, study):  # noqa: ANN001, ANN202
 
 
 @router.get("/api/v1/studies/{study_id}/report.pdf", response_class=Response)
-async def clinic_pdf(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin) -> Response:
+def clinic_pdf(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin) -> Response:
     """The printable report: A4 landscape, 25 mm/s, 10 mm/mV, on ECG grid."""
     study = get_study(session, principal, study_id, audit_action="report.pdf")
     doc = _signed_doc(session, study)
     session.commit()
-    pdf = await run_in_threadpool(document.report_pdf, ctx.blobs, doc)
+    pdf = document.report_pdf(ctx.blobs, doc)
     return Response(pdf, media_type="application/pdf", headers=PRIVATE)
 
 
 @router.get("/api/v1/studies/{study_id}/report.png", response_class=Response)
-async def clinic_png(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin) -> Response:
+def clinic_png(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin) -> Response:
     study = get_study(session, principal, study_id, audit_action="report.png")
     _signed_doc(session, study)
     session.commit()
-    png = await run_in_threadpool(document.tracing_png, ctx.blobs, study)
+    png = document.tracing_png(ctx.blobs, study)
     return Response(png, media_type="image/png", headers=PRIVATE)
 
 
@@ -125,7 +124,7 @@ def shared_page(token: str, request: Request, session: SessionDep) -> HTMLRespon
 
 
 @router.get("/r/{token}/ecg.png", include_in_schema=False)
-async def shared_png(token: str, request: Request, ctx: CtxDep, session: SessionDep) -> Response:
+def shared_png(token: str, request: Request, ctx: CtxDep, session: SessionDep) -> Response:
     try:
         study = share.open_link(session, token, "png")
         _signed_doc(session, study)
@@ -133,12 +132,12 @@ async def shared_png(token: str, request: Request, ctx: CtxDep, session: Session
         session.commit()
         return _refusal(request, exc.expired)
     session.commit()
-    png = await run_in_threadpool(document.tracing_png, ctx.blobs, study)
+    png = document.tracing_png(ctx.blobs, study)
     return Response(png, media_type="image/png", headers=PRIVATE)
 
 
 @router.get("/r/{token}/report.pdf", include_in_schema=False)
-async def shared_pdf(token: str, request: Request, ctx: CtxDep, session: SessionDep) -> Response:
+def shared_pdf(token: str, request: Request, ctx: CtxDep, session: SessionDep) -> Response:
     try:
         study = share.open_link(session, token, "pdf")
         doc = _signed_doc(session, study)
@@ -146,5 +145,5 @@ async def shared_pdf(token: str, request: Request, ctx: CtxDep, session: Session
         session.commit()
         return _refusal(request, exc.expired)
     session.commit()
-    pdf = await run_in_threadpool(document.report_pdf, ctx.blobs, doc)
+    pdf = document.report_pdf(ctx.blobs, doc)
     return Response(pdf, media_type="application/pdf", headers=PRIVATE)

@@ -43,8 +43,9 @@ def list_studies(
 def get_study(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin) -> StudyDetail:
     """Status, quality verdict with reasons, measurements and findings when the analysis is done."""
     study, analysis = service.get_study_detail(session, principal, study_id)
+    out = StudyDetail.build(study, analysis)  # before commit: no lazy load may open a new transaction
     session.commit()
-    return StudyDetail.build(study, analysis)
+    return out
 
 
 @router.get("/{study_id}/report", response_model=StudyReport)

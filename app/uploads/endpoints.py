@@ -32,6 +32,15 @@ def _metadata(form: dict[str, str]) -> UploadMetadata:
         raise InvalidUpload("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors) from exc
 
 
+def _store(ctx, session, principal, meta, files, key):  # noqa: ANN001, ANN202
+    """Store and commit in ONE worker thread: the transaction (on SQLite, the write lock) must
+    never wait for another thread from the pool, which may all be waiting for that lock."""
+    result = service.upload_study(ctx, session, principal, meta, files, key)
+    body = StudyAccepted.of(result.study)  # built before commit: no lazy load after it
+    session.commit()
+    return result, body
+
+
 @router.post("", status_code=202, response_model=StudyAccepted, responses={
     200: {"description": "replay of an earlier identical upload"},
     409: {"description": "Idempotency-Key reused with a different body"},
@@ -72,8 +81,7 @@ async def upload(
         await form.close()
     try:
         meta = _metadata(fields)
-        result = await run_in_threadpool(service.upload_study, ctx, session, principal, meta, files, idempotency_key)
-        await run_in_threadpool(session.commit)
+        result, body = await run_in_threadpool(_store, ctx, session, principal, meta, files, idempotency_key)
     except DomainError as exc:
         UPLOADS.labels(exc.type.rsplit("/", 1)[-1]).inc()
         raise
@@ -83,4 +91,4 @@ async def upload(
     response.headers["Location"] = f"/api/v1/studies/{result.study.id}"
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return StudyAccepted.of(result.study)
+    return body

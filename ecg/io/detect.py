@@ -1,20 +1,38 @@
 """Recognise a file's format from its content (magic bytes, header structure), never its name.
 
 ``detect_format`` returns one of ``zip`` (a container, see ``archive``),
-``wfdb`` (a WFDB header, ``.hea``), ``edf`` (EDF/EDF+ or BDF) or ``csv``
-(numeric text), and raises ``UnreadableRecording`` naming what it found
-otherwise. The file name only serves to word warnings and error messages.
+``wfdb`` (a WFDB header, ``.hea``), ``edf`` (EDF/EDF+ or BDF), ``dicom``
+(``DICM`` at byte 128), ``scp_ecg`` (record length + section 0 layout),
+``hl7_aecg`` / ``ge_muse`` / ``philips`` (XML by root element, any of UTF-8
+and UTF-16) or ``csv`` (numeric text), and raises ``UnreadableRecording``
+naming what it found otherwise. The file name only serves to word warnings
+and error messages.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 
 from ecg.io.leads import is_known_lead
+from ecg.io.xmlutil import root_name
 from ecg.types import UnreadableRecording
 
-#: Formats ``read_recording`` produces (``Recording.format``).
+#: The original three formats. Kept unchanged because an existing test pins it;
+#: ``READABLE_FORMATS`` lists every ``Recording.format`` value produced now.
 SUPPORTED_FORMATS = ("wfdb", "edf", "csv")
+
+#: Every format ``read_recording`` produces (``Recording.format``).
+READABLE_FORMATS = ("wfdb", "edf", "csv", "dicom", "scp_ecg", "hl7_aecg", "ge_muse", "philips")
+
+#: Root element (local name) of each XML ECG format.
+XML_ROOTS = {"AnnotatedECG": "hl7_aecg", "RestingECG": "ge_muse", "restingecgdata": "philips"}
+
+#: How each kind is named to a technician.
+DISPLAY_NAMES = {"wfdb": "WFDB", "edf": "EDF", "csv": "CSV", "zip": "ZIP", "dicom": "DICOM", "scp_ecg": "SCP-ECG",
+                 "hl7_aecg": "HL7 aECG XML", "ge_muse": "GE MUSE XML", "philips": "Philips XML"}
+
+_LOOKED_FOR = "looked for WFDB, EDF, CSV, DICOM, SCP-ECG, HL7 aECG, GE MUSE and Philips XML"
 
 #: File extensions that usually hold each detected kind (for mismatch warnings).
 USUAL_EXTENSIONS = {
@@ -22,6 +40,11 @@ USUAL_EXTENSIONS = {
     "edf": (".edf", ".rec", ".bdf"),
     "csv": (".csv", ".txt", ".tsv"),
     "zip": (".zip",),
+    "dicom": (".dcm", ".dicom", ".dic"),
+    "scp_ecg": (".scp",),
+    "hl7_aecg": (".xml",),
+    "ge_muse": (".xml",),
+    "philips": (".xml",),
 }
 
 _SNIFF_BYTES = 64 * 1024
@@ -130,21 +153,46 @@ def is_csv(data: bytes) -> bool:
         head[0].count(d) > 0 and all(ln.count(d) == head[0].count(d) for ln in head) for d in (",", ";", "\t"))
 
 
+def is_dicom(data: bytes) -> bool:
+    """DICOM Part 10: a 128-byte preamble then ``DICM``."""
+    return len(data) >= 132 and data[128:132] == b"DICM"
+
+
+def is_scp(data: bytes) -> bool:
+    """SCP-ECG: CRC, record length, then section 0 whose header says id 0 and whose first pointer is itself.
+
+    Version 2+ files also carry ``SCPECG`` in section 0's reserved bytes; either mark is enough.
+    """
+    if len(data) < 6 + 16 + 10:
+        return False
+    sid, length = struct.unpack_from("<HI", data, 8)
+    if sid != 0 or not 16 + 10 <= length <= 16 + 10 * 1024:
+        return False
+    p_id, p_len, p_index = struct.unpack_from("<HII", data, 22)
+    return data[16:22] == b"SCPECG" or (p_id == 0 and p_len == length and p_index == 7)
+
+
+def xml_kind(data: bytes) -> str | None:
+    """``hl7_aecg``/``ge_muse``/``philips`` from the XML root element; ``xml`` for other XML; None when not XML."""
+    name = root_name(data)
+    if name is None:
+        return None
+    return XML_ROOTS.get(name, "xml")
+
+
 def _what_is_it(data: bytes) -> str | None:
-    """A description of well-known non-ECG files (images, PDF, archives, DICOM, XML)."""
+    """A description of well-known non-ECG files (images, PDF, archives, other XML)."""
     for magic, what in _FOREIGN_MAGIC:
         if data.startswith(magic):
             return what
-    if len(data) > 132 and data[128:132] == b"DICM":
-        return "a DICOM file (DICOM ECG waveforms are not supported yet)"
-    head = data[:512].lstrip().lower()
-    if head.startswith(b"<?xml") or head.startswith(b"<"):
-        return "an XML document (HL7 aECG / vendor XML ECGs are not supported yet)"
+    if xml_kind(data) == "xml":
+        return (f"an XML document with root element <{root_name(data)}> (known ECG XML: HL7 aECG "
+                "<AnnotatedECG>, GE MUSE <RestingECG>, Philips <restingecgdata>)")
     return None
 
 
 def detect_format(data: bytes, name: str | None = None) -> str:
-    """Kind of ``data``: ``zip``, ``wfdb`` (header), ``edf`` or ``csv``; refuses anything else.
+    """Kind of ``data`` (see the module doc); refuses anything else.
 
     ``name`` is only used to word the error message.
     """
@@ -158,11 +206,18 @@ def detect_format(data: bytes, name: str | None = None) -> str:
     if data[:8] in (b"0       ", b"\xffBIOSEMI") and len(data) >= 256:
         raise UnreadableRecording(f"{label}looks like an EDF file, but its header is damaged "
                                   "(header size and signal count do not agree)")
+    if is_dicom(data):
+        return "dicom"
+    if is_scp(data):
+        return "scp_ecg"
+    kind = xml_kind(data)
+    if kind is not None and kind != "xml":
+        return kind
     if is_wfdb_header(data):
         return "wfdb"
     what = _what_is_it(data)
     if what:
-        raise UnreadableRecording(f"{label}this is {what}, not an ECG recording (looked for WFDB, EDF, CSV)")
+        raise UnreadableRecording(f"{label}this is {what}, not an ECG recording ({_LOOKED_FOR})")
     if is_csv(data):
         return "csv"
     text = _text_head(data)
@@ -172,7 +227,7 @@ def detect_format(data: bytes, name: str | None = None) -> str:
     if name and name.lower().endswith(".dat"):
         raise UnreadableRecording(
             f"{label}looks like a WFDB signal (.dat) file; upload it together with its header (.hea)")
-    raise UnreadableRecording(f"{label}not a recognised ECG format (looked for WFDB, EDF, CSV)")
+    raise UnreadableRecording(f"{label}not a recognised ECG format ({_LOOKED_FOR})")
 
 
 def extension_warning(kind: str, name: str | None) -> str | None:
@@ -182,4 +237,4 @@ def extension_warning(kind: str, name: str | None) -> str | None:
     ext = name[name.rfind("."):].lower()
     if ext in USUAL_EXTENSIONS.get(kind, ()):
         return None
-    return f"{name}: the extension {ext} does not match the content, which was read as {kind.upper()}"
+    return f"{name}: the extension {ext} does not match the content, which was read as {DISPLAY_NAMES.get(kind, kind.upper())}"

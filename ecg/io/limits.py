@@ -37,3 +37,8 @@ MAX_FILES = 64
 #: Longest gap (s) of missing samples filled by linear interpolation; longer
 #: gaps are held flat (so the quality stage reports them as signal loss).
 MAX_INTERPOLATED_GAP_S = 1.0
+
+#: Largest XML document parsed (bytes; HL7 aECG, GE MUSE, Philips). A 10 s
+#: 12-lead aECG is ~0.5 MB; 64 MB holds ~20 min of 12 leads at 500 Hz as text.
+#: (The parsed tree costs several times the text, so XML gets its own cap.)
+MAX_XML_BYTES = 64 << 20

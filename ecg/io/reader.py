@@ -1,8 +1,9 @@
 """``read_recording``: one entry point for every accepted source and format.
 
 Sources: a path (WFDB ``.hea``, WFDB record name without extension, zip,
-EDF, CSV), raw ``bytes`` of one file, or a ``Mapping[str, bytes]`` upload of
-several files. The format is always detected from content. Any failure is an
+EDF, CSV, DICOM, SCP-ECG, HL7 aECG / GE MUSE / Philips XML), raw ``bytes``
+of one file, or a ``Mapping[str, bytes]`` upload of several files. The
+format is always detected from content. Any failure is an
 ``UnreadableRecording`` with a technician-readable message; no other
 exception escapes.
 """
@@ -18,8 +19,13 @@ from ecg.io import limits
 from ecg.io.archive import unzip
 from ecg.io.csv_reader import read_csv
 from ecg.io.detect import content_lines, detect_format, extension_warning
+from ecg.io.dicom_reader import read_dicom
 from ecg.io.edf import read_edf
+from ecg.io.ge_muse import read_ge_muse
+from ecg.io.hl7_aecg import read_hl7_aecg
 from ecg.io.names import safe_name
+from ecg.io.philips import read_philips
+from ecg.io.scp_ecg import read_scp
 from ecg.io.wfdb_reader import read_wfdb
 from ecg.types import Recording, UnreadableRecording
 
@@ -40,9 +46,20 @@ def _kind(data: bytes, name: str) -> str | None:
         return None
 
 
+#: Single-file readers by detected kind (WFDB and zip are handled by ``_read_mapping``).
+_SINGLE_READERS = {
+    "edf": read_edf,
+    "dicom": read_dicom,
+    "scp_ecg": read_scp,
+    "hl7_aecg": read_hl7_aecg,
+    "ge_muse": read_ge_muse,
+    "philips": read_philips,
+}
+
+
 def _read_single(data: bytes, name: str | None, fs: float | None, kind: str) -> Recording:
-    """Read one EDF or CSV file."""
-    rec = read_edf(data, name) if kind == "edf" else read_csv(data, name, fs=fs)
+    """Read one single-file recording (EDF, CSV, DICOM, SCP-ECG, XML ECG)."""
+    rec = read_csv(data, name, fs=fs) if kind == "csv" else _SINGLE_READERS[kind](data, name)
     return _with_extension_check(rec, kind, name)
 
 
@@ -80,7 +97,7 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
         return _with_extension_check(_read_mapping(unzip(files[zips[0]]), fs, from_zip=True), "zip", zips[0])
     if zips:
         raise UnreadableRecording("upload either one zip archive or the individual files, not both")
-    singles = [n for n, k in kinds.items() if k in ("edf", "csv")]
+    singles = [n for n, k in kinds.items() if k == "csv" or k in _SINGLE_READERS]
     if len(singles) > 1:
         raise UnreadableRecording(
             f"several recordings were uploaded ({', '.join(sorted(singles))}); upload one recording at a time")
@@ -107,7 +124,8 @@ def _explain_nothing(files: dict[str, bytes]) -> Recording:
             "followed by one line per signal")
     if any(n.lower().endswith(".dat") for n in files):
         raise UnreadableRecording("no WFDB header (.hea) among the uploaded files; upload the .hea with its .dat")
-    raise UnreadableRecording("not a recognised ECG format (looked for WFDB, EDF, CSV) in any uploaded file")
+    raise UnreadableRecording("not a recognised ECG format (looked for WFDB, EDF, CSV, DICOM, SCP-ECG, "
+                              "HL7 aECG, GE MUSE and Philips XML) in any uploaded file")
 
 
 def _read_bytes(data: bytes, name: str | None, fs: float | None) -> Recording:

@@ -71,7 +71,9 @@ class Study(Base):
     analysis_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
-    recording: Mapped["Recording"] = relationship(back_populates="study", lazy="select")
+    # Eager: code that renders a study after its commit must not start a new transaction lazily
+    # (on SQLite that would take the write lock from a thread the request no longer owns).
+    recording: Mapped["Recording"] = relationship(back_populates="study", lazy="joined")
 
 
 class Recording(Base):

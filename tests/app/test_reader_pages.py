@@ -53,8 +53,8 @@ def live(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, World]]:
 
 @pytest.fixture
 def live_short_lease(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, World]]:
-    """Leases of 6 s, so that the page's automatic renewal shows within the test."""
-    with _served(sqlite_template, tmp_path, lease_minutes=0.1) as served:
+    """Leases of 12 s, so that the page's automatic renewal (at half the lease) shows within the test."""
+    with _served(sqlite_template, tmp_path, lease_minutes=0.2) as served:
         yield served
 
 
@@ -286,8 +286,12 @@ def test_reader_sees_api_errors_lease_renewal_and_returns_a_study(live_short_lea
         page.wait_for_function("window.__rd.state.waves['1:10'] !== undefined")
         assert page.input_value("#rd-start") == "10"
         first = world.client.get("/api/v1/reader/worklist", headers=world.reader).json()["my_claims"][0]
-        time.sleep(4.5)  # past half of the 6 s lease: the page renews it by itself
-        renewed = world.client.get("/api/v1/reader/worklist", headers=world.reader).json()["my_claims"][0]
+        deadline = time.monotonic() + 10  # past half of the 12 s lease the page renews it by itself
+        while True:
+            renewed = world.client.get("/api/v1/reader/worklist", headers=world.reader).json()["my_claims"][0]
+            if renewed["lease_until"] > first["lease_until"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert renewed["id"] == first["id"] and renewed["lease_until"] > first["lease_until"]
         assert re.search(r"\d:\d\d", page.inner_text("#rd-my-claims"))  # lease countdown shown
 

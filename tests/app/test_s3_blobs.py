@@ -93,3 +93,4 @@ def test_object_store_down_refuses_upload_with_503(database_url, tmp_path, data)
         assert "nothing was recorded" in resp.json()["detail"]
         assert client.get("/api/v1/studies", headers=world.a.auth).json()["items"] == []
         assert client.get("/readyz").status_code == 503
+

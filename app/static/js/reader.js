@@ -174,6 +174,7 @@
     $("rd-study").hidden = false;
     $("rd-study-label").textContent = `· ${b.study.id.slice(0, 8)}`;
     fillLeadSelect(b.recording.leads);
+    clearMedian();
     const wave = loadWave();
     renderSide(b);
     resetReport(b);
@@ -267,25 +268,29 @@
 
   function onBeats() {
     drawMain();
-    const m = S.beats.median;
-    $("rd-beat-summary").textContent = "";
-    if (!m) {
-      $("rd-median-note").textContent = S.beats.median_missing || "";
-      $("rd-handles").innerHTML = "";
-      $("rd-median-canvas").width = 0;
-      return;
-    }
-    $("rd-median-note").textContent = t("rd_median_note", {n: m.n_beats});
+    clearMedian();
     const counts = {};
     for (const x of S.beats.beats) counts[x.label] = (counts[x.label] || 0) + 1;
     $("rd-beat-summary").textContent = t("rd_beat_summary", {n: S.beats.beats.length,
       labels: Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(" · ")});
+    const m = S.beats.median;
+    if (!m) { $("rd-median-note").textContent = S.beats.median_missing || ""; return; }
+    $("rd-median-note").textContent = t("rd_median_note", {n: m.n_beats});
     S.machineMarks = {...m.fiducials_ms};
     S.marks = {...m.fiducials_ms};
     const iv = (S.bundle.analysis && S.bundle.analysis.intervals_ms) || {};
     S.rrMs = iv.rr || S.beats.rr_mean_ms;
     buildHandles();
     drawMedian();
+  }
+
+  /** Nothing of the previous study's median beats stays on screen while the new ones load. */
+  function clearMedian() {
+    S.medLayout = null;
+    $("rd-handles").innerHTML = "";
+    $("rd-median-canvas").width = 0;
+    $("rd-median-canvas").style.width = "0px";
+    for (const id of ["rd-median-note", "rd-marks-out", "rd-beat-summary"]) $(id).textContent = "";
   }
 
   function drawMedian() {
