@@ -57,7 +57,7 @@ H_RATIO = 1.0
 P_SLOPE_RATIO = 0.8
 P_H_RATIO = 0.8
 #: Where the local noise-peak level NPK exceeds NOISY x SPK, peaks below DOUBT x SPK must
-#: resemble a QRS template (similarity >= SHAPE_MIN); search-back picks always must.
+#: resemble a QRS template (similarity >= SHAPE_MIN).
 DOUBT = 0.6
 SHAPE_MIN = 0.7
 NOISY = 0.15
@@ -66,8 +66,10 @@ NOISY = 0.15
 INTERLOPER_RR = 0.2
 INTERLOPER_SHAPE = 0.9
 INTERLOPER_NOISY = 0.12
-#: Search-back: RR gap longer than this multiple of the local median RR is re-searched at half threshold.
+#: Search-back: RR gap longer than this multiple of the local median RR is re-searched at half
+#: threshold; a pick must resemble a QRS template (similarity >= SEARCHBACK_SHAPE).
 SEARCHBACK_RR = 1.66
+SEARCHBACK_SHAPE = 0.7
 #: R-peak search half-window (s) around the feature peak; half-window for the slope measure.
 R_HALF_S = 0.07
 SLOPE_HALF_S = 0.05
@@ -221,7 +223,7 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
     maximal QRS slope (mV/s) at feature positions ``pos``; ``shape(pos)`` the
     similarity (0..1) to the record's QRS templates: in noisy stretches
     (NPK > NOISY x SPK) doubtful peaks (below DOUBT x SPK) must reach
-    SHAPE_MIN, as must search-back picks.
+    SHAPE_MIN, search-back picks SEARCHBACK_SHAPE.
     """
     cand = sps.find_peaks(feat)[0]
     if cand.size == 0:
@@ -358,7 +360,7 @@ def _search_back(pos: np.ndarray, h: np.ndarray, thr: np.ndarray, keep: np.ndarr
                  rr: np.ndarray, fd: float, shape: PosFn | None = None) -> np.ndarray:
     """Hamilton-style search-back: in RR gaps > SEARCHBACK_RR x local median RR, accept the
     highest candidate above half threshold that respects the refractory period (and, with
-    ``shape``, resembles a QRS template: similarity >= SHAPE_MIN)."""
+    ``shape``, resembles a QRS template: similarity >= SEARCHBACK_SHAPE)."""
     idx = np.flatnonzero(keep)
     if len(idx) < 2:
         return keep
@@ -383,7 +385,7 @@ def _search_back(pos: np.ndarray, h: np.ndarray, thr: np.ndarray, keep: np.ndarr
             first = np.r_[True, np.diff(seg[inside][order]) != 0]
             picks = inside[order][first]
     if shape is not None and picks.size:
-        picks = picks[shape(pos[picks]) >= SHAPE_MIN]
+        picks = picks[shape(pos[picks]) >= SEARCHBACK_SHAPE]
     out[picks] = True
     return out
 

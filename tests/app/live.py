@@ -46,3 +46,44 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def served(sqlite_template: Path, tmp_dir: Path, seed=None, **overrides: object):  # noqa: ANN001, ANN201
+    """A live app on a copy of the migrated SQLite template, with the test world seeded.
+
+    Yields (base URL, world) where ``world.client`` is an httpx client against the live server.
+    ``seed(world, ctx)`` may add data before the server starts.
+    """
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+    from tests.app.factories import make_world
+
+    path = tmp_dir / "ecghub.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(var_dir=tmp_dir / "var", database_url=f"sqlite:///{path}", secret_key="live-" * 10,
+                        sweep_interval_s=0.5, sweep_grace_s=0, **overrides)
+    app = create_app(settings)
+    world = make_world(TestClient(app))  # setup only: accounts through the app's own services
+    if seed is not None:
+        seed(world, app.state.ctx)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+        world.client = client
+        yield base, world
+
+
+@contextmanager
+def chromium():  # noqa: ANN201
+    """Headless system Chromium driven by Playwright; screenshots go to ARTIFACTS."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -7,7 +7,6 @@ reader, an admin). Screenshots go to test-artifacts/ for people to look at.
 from __future__ import annotations
 
 import base64
-import shutil
 import time
 from pathlib import Path
 
@@ -15,38 +14,24 @@ import httpx
 import numpy as np
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from fastapi.testclient import TestClient
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from app.main import create_app
-from app.settings import Settings
-from tests.app.factories import PASSWORD, make_world, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, serve
+from tests.app.factories import PASSWORD, patient_form, upload, wait_for_status, wfdb_files
+from tests.app.live import ARTIFACTS, chromium, served
 
 TABLET = {"width": 768, "height": 1024}
 
 
 @pytest.fixture(scope="module")
 def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("clinic-live")
-    path = tmp / "ecghub.db"
-    shutil.copy(sqlite_template, path)
-    settings = Settings(var_dir=tmp / "var", database_url=f"sqlite:///{path}", secret_key="c" * 40,
-                        sweep_interval_s=0.5, sweep_grace_s=0)
-    app = create_app(settings)
-    world = make_world(TestClient(app))  # setup only: seeds accounts through the app's own services
-    with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-        world.client = client
-        yield base, world
+    with served(sqlite_template, tmp_path_factory.mktemp("clinic-live")) as live_world:
+        yield live_world
 
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _login(browser, base: str, username: str, next_path: str = "/clinic/") -> Page:

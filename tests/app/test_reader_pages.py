@@ -9,10 +9,8 @@ clinic then reads the signed report. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,42 +18,26 @@ import numpy as np
 import pytest
 import wfdb
 from axe_playwright_python.sync_playwright import Axe
-from fastapi.testclient import TestClient
 from playwright.sync_api import Page, sync_playwright
 
-from app.main import create_app
-from app.settings import Settings
-from tests.app.factories import PASSWORD, World, make_world, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, serve
+from tests.app.factories import PASSWORD, World, patient_form, upload, wait_for_status, wfdb_files
+from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, served
 
 CURRENT, PRIOR = "ludb/3", "ludb/5"
 LUDB_FS = 500.0
 
 
-@contextmanager
-def _served(sqlite_template: Path, tmp_path: Path, **overrides: object) -> Iterator[tuple[str, World]]:
-    path = tmp_path / "ecghub.db"
-    shutil.copy(sqlite_template, path)
-    settings = Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{path}", secret_key="r" * 40,
-                        sweep_interval_s=0.5, sweep_grace_s=0, **overrides)
-    app = create_app(settings)
-    world = make_world(TestClient(app))  # setup only: accounts through the app's own services
-    with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-        world.client = client
-        yield base, world
-
-
 @pytest.fixture
 def live(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, World]]:
-    with _served(sqlite_template, tmp_path) as served:
-        yield served
+    with served(sqlite_template, tmp_path) as live_world:
+        yield live_world
 
 
 @pytest.fixture
 def live_short_lease(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, World]]:
     """Leases of 12 s, so that the page's automatic renewal (at half the lease) shows within the test."""
-    with _served(sqlite_template, tmp_path, lease_minutes=0.2) as served:
-        yield served
+    with served(sqlite_template, tmp_path, lease_minutes=0.2) as live_world:
+        yield live_world
 
 
 def annotated_r_ms(data: Path, record: str) -> np.ndarray:

@@ -5,31 +5,19 @@ Screenshots are kept in test-artifacts/ for people to look at.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
-from app.main import create_app
-from app.settings import Settings
-from tests.app.factories import make_world, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, serve
+from tests.app.factories import patient_form, upload, wait_for_status, wfdb_files
+from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, served
 
 
 @pytest.fixture
 def live(sqlite_template: Path, tmp_path: Path):
-    path = tmp_path / "ecghub.db"
-    shutil.copy(sqlite_template, path)
-    settings = Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{path}", secret_key="b" * 40,
-                        sweep_interval_s=0.5, sweep_grace_s=0)
-    app = create_app(settings)
-    world = make_world(TestClient(app))  # setup only: seeds accounts through the app's own services
-    with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-        world.client = client
-        yield base, world
+    with served(sqlite_template, tmp_path) as live_world:
+        yield live_world
 
 
 def _signed_link(world, data) -> tuple[str, str]:
