@@ -23,6 +23,7 @@ import time
 import uuid
 
 import httpx
+from sqlalchemy import text
 import psycopg
 
 from app.auth import credentials
@@ -68,11 +69,14 @@ def _seed(url: str, n_studies: int, n_readers: int) -> list[int]:
             ReadingRepository(s).set_coverage(u.id, [site.id])
             ids.append(u.id)
         s.commit()
+    with engine.connect() as conn:  # statistics as autovacuum would have them after a bulk load
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     engine.dispose()
     return ids
 
 
-def run(n_studies: int, n_readers: int, claims_each: int, workers: int) -> None:
+def run(n_studies: int, n_readers: int, claims_each: int, workers: int, think_s: float = 0.0) -> None:
     db = f"ecghub_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{db}"')
@@ -92,20 +96,20 @@ def run(n_studies: int, n_readers: int, claims_each: int, workers: int) -> None:
             try:
                 base = f"http://127.0.0.1:{port}"
                 _wait_ready(base, proc)
-                lat = _load(base, reader_ids, secret, claims_each)
+                lat = _load(base, reader_ids, secret, claims_each, think_s)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
         q = statistics.quantiles(lat, n=100)
         print(f"POST /api/v1/reader/next: {len(lat)} claims by {n_readers} concurrent readers, "
-              f"{workers} uvicorn worker(s), queue of {n_studies}")
+              f"{workers} uvicorn worker(s), queue of {n_studies}, think time {think_s} s between claims")
         print(f"  p50 {q[49]:.1f} ms   p95 {q[94]:.1f} ms   p99 {q[98]:.1f} ms   max {max(lat):.1f} ms")
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def _load(base: str, reader_ids: list[int], secret: str, claims_each: int) -> list[float]:
+def _load(base: str, reader_ids: list[int], secret: str, claims_each: int, think_s: float) -> list[float]:
     lat: list[float] = []
     lock = threading.Lock()
     barrier = threading.Barrier(len(reader_ids))
@@ -122,6 +126,8 @@ def _load(base: str, reader_ids: list[int], secret: str, claims_each: int) -> li
                     raise SystemExit(f"claim failed: {r.status_code} {r.text[:200]}")
                 with lock:
                     lat.append(ms)
+                if think_s:
+                    time.sleep(random.uniform(0.5, 1.5) * think_s)
 
     threads = [threading.Thread(target=reader, args=(u,)) for u in reader_ids]
     for t in threads:
@@ -137,8 +143,10 @@ def main() -> None:
     p.add_argument("--readers", type=int, default=20)
     p.add_argument("--claims", type=int, default=50, help="claims per reader")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument("--think", type=float, default=0.0,
+                   help="mean seconds a reader waits between claims (0: closed loop, the worst case)")
     a = p.parse_args()
-    run(a.studies, a.readers, a.claims, a.workers)
+    run(a.studies, a.readers, a.claims, a.workers, a.think)
 
 
 if __name__ == "__main__":

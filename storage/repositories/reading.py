@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from storage.models import (
     Claim,
@@ -54,6 +54,7 @@ class ReadingRepository:
             select(Study)
             .where(Study.status == QUEUED, _eligible(reader_id, pools))
             .order_by(Study.priority_rank, Study.due_at, Study.received_at)
+            .options(lazyload(Study.recording))
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
@@ -85,6 +86,7 @@ class ReadingRepository:
             select(Study)
             .where(Study.status == QUEUED, _eligible(reader_id, pools))
             .order_by(Study.priority_rank, Study.due_at, Study.received_at)
+            .options(lazyload(Study.recording))  # keep the locking query on the queue index alone
             .limit(1)
             .with_for_update(skip_locked=True, of=Study)
         )
