@@ -53,6 +53,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("pika").setLevel(logging.WARNING)  # connection chatter, one line per open/close
 
 
 class RequestContext:
