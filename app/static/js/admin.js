@@ -12,20 +12,7 @@
   const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C6D00", "#000000",
                    "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#76B7B2", "#9C755F", "#E15759", "#BAB0AC"];
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return node;
-  }
+  const el = window.el;
   const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString(LANG, {hour12: false}) : "—");
   const pct = (x) => (x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)}%`);
   const mins = (x) => (x === null || x === undefined ? "—" : `${x} ${t("admin_minutes")}`);

@@ -14,3 +14,22 @@ async function api(path, {method = "GET", json, body, headers = {}} = {}) {
   return data;
 }
 window.api = api;
+
+// Builds DOM nodes without innerHTML (no injection from API data): el("td", {class: "x"}, "text", child).
+// Attributes: "class", "text" (textContent), on* (event listeners); null/false values are skipped.
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+window.el = el;
