@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -25,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -187,11 +189,14 @@ def _analysed_ms(url: str, ids: list[str]) -> list[float]:
     return [(a - r).total_seconds() * 1000 for r, a in rows]
 
 
-def run(args: argparse.Namespace) -> None:
+@contextlib.contextmanager
+def cluster(mode: str, api_workers: int, workers: int, clinics: int, readers: int, **extra_env: str):  # noqa: ANN201
+    """Start the real pieces (fresh database, uvicorn, analysis workers) and yield a Cluster."""
     var = tempfile.mkdtemp(prefix="ecghub-load-")
-    env = {**os.environ, "ECGHUB_VAR_DIR": var, "ECGHUB_SECRET_KEY": SECRET, "ECGHUB_SWEEP_GRACE_S": "120"}
+    env = {**os.environ, "ECGHUB_VAR_DIR": var, "ECGHUB_SECRET_KEY": SECRET, "ECGHUB_SWEEP_GRACE_S": "120",
+           **extra_env}
     db = None
-    if args.mode == "scale":
+    if mode == "scale":
         db = f"ecghub_load_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{db}"')
@@ -203,21 +208,16 @@ def run(args: argparse.Namespace) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         upgrade(url)
-        clinic_ids, reader_ids = _seed(url, args.clinics, args.readers)
+        clinic_ids, reader_ids = _seed(url, clinics, readers)
         port = _free_port()
         procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(port),
-                                       "--workers", str(args.api_workers), "--log-level", "warning"], env=env))
-        if args.mode == "scale":
+                                       "--workers", str(api_workers), "--log-level", "warning"], env=env))
+        if mode == "scale":
             procs += [subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--threads", "1"], env=env,
-                                       stdout=subprocess.DEVNULL) for _ in range(args.workers)]
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, procs[0])
-        pids = [p for proc in procs for p in _tree(proc.pid)]
-        cpu0, t0 = _cpu_seconds(pids), time.monotonic()
-        st = asyncio.run(_drive(base, clinic_ids, reader_ids, args.rate, args.seconds))
-        time.sleep(args.drain)
-        elapsed, cpu = time.monotonic() - t0, _cpu_seconds(pids) - cpu0
-        analysed = _analysed_ms(url, st.uploaded)
+        yield Cluster(base, url, clinic_ids, reader_ids, [p for proc in procs for p in _tree(proc.pid)], Path(var))
     finally:
         for proc in procs:
             proc.terminate()
@@ -226,6 +226,25 @@ def run(args: argparse.Namespace) -> None:
         if db:
             with psycopg.connect(ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class Cluster:
+    base: str
+    url: str
+    clinic_ids: list[int]
+    reader_ids: list[int]
+    pids: list[int]
+    var_dir: Path
+
+
+def run(args: argparse.Namespace) -> None:
+    with cluster(args.mode, args.api_workers, args.workers, args.clinics, args.readers) as c:
+        cpu0, t0 = _cpu_seconds(c.pids), time.monotonic()
+        st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds))
+        time.sleep(args.drain)
+        elapsed, cpu = time.monotonic() - t0, _cpu_seconds(c.pids) - cpu0
+        analysed = _analysed_ms(c.url, st.uploaded)
     _print(args, st, analysed, elapsed, cpu)
 
 
