@@ -22,22 +22,29 @@ from __future__ import annotations
 
 import uuid
 from fractions import Fraction
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from scipy import signal as sps
 
+from app.analysis.service import age_in_days
 from app.deps import CtxDep, ReaderOnly, SessionDep
 from app.errors import NotFound
 from app.reading import views
 from ecg.beats import detect_r_peaks
 from ecg.io import read_recording
-from ecg.measure import MORPH_CORR_MIN, BeatTable, MeasureDetail, MedianBeat, measure_detail
+from ecg.measure import (
+    MORPH_CORR_MIN,
+    BeatTable,
+    MeasureDetail,
+    MedianBeat,
+    measure_detail,
+)
 from ecg.version import PIPELINE_VERSION
 from storage.blobs import BlobStore
 from storage.models import Study
-from storage.repositories import StudyRepository
+from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
 
 router = APIRouter(prefix="/api/v1", tags=["reading queue"])
 
@@ -62,6 +69,26 @@ def get_beats(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, reader: Rea
     if analysis is None:
         raise NotFound("this study has no analysis yet")
     return beat_view(ctx.blobs, study, analysis.result, ctx.settings.mains_hz)
+
+
+@router.get("/reader/recent")
+def get_recent(session: SessionDep, reader: ReaderOnly,
+               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict[str, Any]]:
+    """Signed studies in your reading scope whose latest report version is yours, most recent first.
+
+    The entry point for amending from the workstation; the list shows patients' names, so it is audited.
+    """
+    rows = ReadingRepository(session).recently_signed_by(reader.id, reader.reader_pools, limit)
+    AuditRepository(session).add(actor=reader.actor, actor_site_id=reader.site_id, action="study.recent_list",
+                                 object_type="reader", object_id=str(reader.id),
+                                 detail={"studies": [str(study.id) for study, _ in rows]})
+    out = [{"study_id": str(study.id), "status": study.status.value, "priority": study.priority.value,
+            "acquired_at": study.acquired_at.isoformat(), "patient_name": study.patient.name,
+            "age_days": age_in_days(study.patient.birth_date, study.acquired_at),
+            "version": report.version, "signed_at": report.signed_at.isoformat(),
+            "link": f"/api/v1/reader/studies/{study.id}"} for study, report in rows]
+    session.commit()
+    return out
 
 
 def beat_view(blobs: BlobStore, study: Study, result: dict[str, Any], mains_hz: float) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from storage.models import (
 QUEUED = StudyStatus.awaiting_read
 
 
-def _eligible(reader_id: int, pools: Sequence[str]):  # noqa: ANN202 - SQL expression
+def _eligible(reader_id: int, pools: Sequence[str]):
     """Studies a reader may read: pool matches and the reader covers the study's site."""
     covered = select(ReaderCoverage.site_id).where(ReaderCoverage.user_id == reader_id)
     return and_(Study.pool.in_([ReaderPool(p) for p in pools if p in ReaderPool._value2member_map_]),
@@ -147,6 +147,26 @@ class ReadingRepository:
         """Signed versions, latest first."""
         stmt = select(Report).where(Report.study_id == study_id).order_by(Report.version.desc())
         return list(self.session.scalars(stmt))
+
+    def recently_signed_by(self, reader_id: int, pools: Sequence[str], limit: int) -> list[tuple[Study, Report]]:
+        """(study, latest report) of signed studies in the reader's scope whose latest version is theirs, newest first."""
+        latest = (
+            select(Report.study_id, func.max(Report.version).label("version"))
+            .group_by(Report.study_id)
+            .subquery()
+        )
+        stmt = (
+            select(Study, Report)
+            .join(latest, latest.c.study_id == Study.id)
+            .join(Report, and_(Report.study_id == latest.c.study_id, Report.version == latest.c.version))
+            .where(Report.author_id == reader_id,
+                   Study.status.in_([StudyStatus.reported, StudyStatus.amended]),
+                   _eligible(reader_id, pools))
+            .order_by(Report.signed_at.desc(), Report.id.desc())
+            .options(lazyload(Study.recording))
+            .limit(limit)
+        )
+        return [(study, report) for study, report in self.session.execute(stmt)]
 
     def add_report(self, report: Report) -> Report:
         self.session.add(report)
