@@ -17,6 +17,8 @@
     layout: null, medLayout: null, marks: {}, machineMarks: {}, rrMs: null, chosen: [], cal: {a: null, b: null, cursor: null,
     march: false, on: false}, enlarge: "", myClaims: [], priorBundle: null, priorWave: null, drawSeq: 0,
     pxPerInch: Number(localStorage.getItem("rd.pxPerInch")) || 96, opening: 0, start: 0,
+    mode: "sign",  // "sign": a claimed study; "amend": a signed study opened to amend; "view": neither
+    lexReady: null,
   };
   window.__rdTimings = [];
 
@@ -85,6 +87,20 @@
       </tr>`).join("");
   }
 
+  /** The reader's recently signed studies (the way to amend one), loaded when the list is opened. */
+  async function refreshRecent() {
+    if (!$("rd-recent").open) return;
+    try {
+      const items = await api("/api/v1/reader/recent?limit=20");
+      $("rd-recent-n").textContent = `(${items.length})`;
+      $("rd-recent-rows").innerHTML = items.length ? items.map((it) => `
+        <tr><td>${esc(it.patient_name)} · ${esc(ageText(it.age_days))}</td><td>${esc(dateText(it.acquired_at))}</td>
+        <td>${esc(dateText(it.signed_at))}</td><td>v${esc(it.version)} · ${esc(t("rd_status_" + it.status))}</td>
+        <td><button type="button" class="rd-btn" data-amend-study="${esc(it.study_id)}">${esc(T.rd_open_amend)}</button></td></tr>`).join("")
+        : `<tr><td colspan="5" class="muted">${esc(T.rd_none)}</td></tr>`;
+    } catch (e) { showError(e); }
+  }
+
   function leaseLeft(c) { return new Date(c.lease_until).getTime() - Date.now(); }
   function mmss(ms) {
     const s = Math.max(0, Math.round(ms / 1000));
@@ -138,15 +154,47 @@
     performance.mark("rd-next");
   }
 
+  /** N (or the button): with a claimed study open, ask first to put it back; never drop a claim silently. */
+  function requestNext() {
+    if (S.bundle && S.claim) { askLeave(); return; }
+    next();
+  }
+
+  function draftStarted() {
+    return S.chosen.length > 0 || $("rd-free").value.trim() !== "" || !!document.querySelector(".rd-meas input.edited")
+      || Object.keys(S.marks).some((k) => S.machineMarks[k] != null && Math.abs(S.marks[k] - S.machineMarks[k]) > 0.05);
+  }
+
+  function askLeave() {
+    $("rd-dlg-leave-text").textContent = t("rd_leave_text", {id: S.bundle.study.id.slice(0, 8)});
+    $("rd-dlg-leave-draft").hidden = !draftStarted();
+    $("rd-dlg-leave").showModal();
+    $("rd-dlg-leave-cancel").focus();  // Enter keeps reading; N again (or the button) puts it back
+  }
+
+  async function leaveAndNext() {
+    $("rd-dlg-leave").close();
+    if (!S.claim) { next(); return; }
+    const released = S.claim;
+    try {
+      await api(`/api/v1/reader/claims/${released.id}/release`, {method: "POST"});
+    } catch (e) { showError(e); return; }
+    closeStudy();
+    const b = await next();
+    if (b && b.study.id === released.study_id) say(T.rd_same_again, "ok");
+    else status(T.rd_released_ok);
+  }
+
   async function next() {
     startClock();
     clearMsg();
     $("rd-next").disabled = true;
     try {
       const b = await api("/api/v1/reader/next", {method: "POST"});
-      if (!b) { closeStudy(); say(T.rd_queue_empty, "ok"); refreshWorklist(); return; }
+      if (!b) { closeStudy(); say(T.rd_queue_empty, "ok"); refreshWorklist(); return null; }
       await openBundle(b);
-    } catch (e) { showError(e); } finally { $("rd-next").disabled = false; }
+      return b;
+    } catch (e) { showError(e); return null; } finally { $("rd-next").disabled = false; }
   }
 
   async function claimStudy(id) {
@@ -172,10 +220,12 @@
     S.leaseMs = b.claim ? new Date(b.claim.lease_until) - new Date(b.claim.claimed_at) : 600000;
     $("rd-empty").hidden = true;
     $("rd-study").hidden = false;
-    $("rd-study-label").textContent = `· ${b.study.id.slice(0, 8)}`;
+    $("rd-study-label").textContent = `· ${b.study.id.slice(0, 8)}` + (b.claim ? "" : ` · ${t("rd_status_" + b.study.status)}`);
     fillLeadSelect(b.recording.leads);
     clearMedian();
     const wave = loadWave();
+    await S.lexReady;  // statements of signed versions are shown from the lexicon
+    if (seq !== S.opening) return;
     renderSide(b);
     resetReport(b);
     // The tracing first; the median beats, the prior study and the worklist only once it is drawn,
@@ -576,29 +626,66 @@
   function drawPrior() { ECG.drawTracing($("rd-prior-canvas"), S.priorWave, scale(), {}); }
 
   // ------------------------------------------------------------------ report: statements, measurements
-  async function loadLexicon() {
+  function loadLexicon() { S.lexReady = fetchLexicon(); return S.lexReady; }
+  async function fetchLexicon() {
     try {
       S.lex = await api("/api/v1/reader/lexicon");
       S.lexByCode = Object.fromEntries(S.lex.map((s) => [s.code, s]));
     } catch (e) { showError(e); }
   }
 
-  function resetReport(b) {
-    S.chosen = [];
-    renderChosen();
-    $("rd-free").value = "";
-    $("rd-stmt-input").value = "";
-    closeList();
+  function machineMeasurements(b) {
     const a = b.analysis || {}, iv = a.intervals_ms || {};
-    const machine = {heart_rate_bpm: a.heart_rate_bpm, p_ms: iv.p, pr_ms: iv.pr, qrs_ms: iv.qrs, qt_ms: iv.qt,
-                     qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia};
+    return {heart_rate_bpm: a.heart_rate_bpm, p_ms: iv.p, pr_ms: iv.pr, qrs_ms: iv.qrs, qt_ms: iv.qt,
+            qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia};
+  }
+
+  /** The report form: empty with the machine's measurements to sign a claimed study, or, for a signed
+   *  study opened without a claim, prefilled with the current signed version to amend it. */
+  function resetReport(b) {
+    const latest = b.reports[0];
+    S.mode = b.claim ? "sign" : latest && ["reported", "amended"].includes(b.study.status) ? "amend" : "view";
+    const amending = S.mode === "amend";
+    S.chosen = amending ? latest.statements.map((x) => x.code).filter((c) => S.lexByCode[c]) : [];
+    renderChosen();
+    $("rd-free").value = amending ? latest.free_text || "" : "";
+    $("rd-stmt-input").value = "";
+    $("rd-amend-reason").value = "";
+    closeList();
+    const machine = machineMeasurements(b);
+    const values = amending ? {...machine, ...latest.measurements} : machine;
     for (const k of MEAS_KEYS) {
       const input = $("m-" + k);
-      input.value = machine[k] == null ? "" : machine[k];
-      input.classList.remove("edited");
+      input.value = values[k] == null ? "" : values[k];
+      input.classList.toggle("edited", amending && latest.edited_measurements.includes(k));
     }
-    const signable = !!b.claim;
-    for (const id of ["rd-sign", "rd-return", "rd-release"]) $(id).disabled = !signable;
+    renderVersions(b);
+    const note = $("rd-amend-note");
+    note.hidden = !amending;
+    note.textContent = amending ? t("rd_amend_note", {v: latest.version, n: latest.version + 1}) : "";
+    $("rd-amend-box").hidden = !amending;
+    $("rd-amend").hidden = !amending;
+    for (const id of ["rd-sign", "rd-return", "rd-release"]) {
+      $(id).hidden = amending;
+      $(id).disabled = !b.claim;
+    }
+  }
+
+  /** Every signed version, latest first, read-only (an amendment never changes an earlier version). */
+  function renderVersions(b) {
+    const box = $("rd-versions");
+    box.hidden = !b.reports.length;
+    $("rd-version-list").innerHTML = b.reports.map((r, i) => {
+      const m = r.measurements || {};
+      return `<li class="rd-version${i === 0 ? " current" : ""}" data-version="${esc(r.version)}">
+        <p class="small"><b>v${esc(r.version)}</b>${i === 0 ? ` <span class="rd-cur">${esc(T.rd_current_version)}</span>` : ""}
+          · ${esc(T.rd_signed)} ${esc(dateText(r.signed_at))}</p>
+        <ul class="rd-prior-list">${r.statements.map((x) => `<li><b>${esc(x.code)}</b> ${esc(stmtText(x))}</li>`).join("")}</ul>
+        ${r.free_text ? `<p class="small">${esc(r.free_text)}</p>` : ""}
+        <p class="small">${esc(T.rd_hr)} ${esc(fmt1(m.heart_rate_bpm))} · PR ${esc(fmt1(m.pr_ms))} · QRS ${esc(fmt1(m.qrs_ms))} · QT ${esc(fmt1(m.qt_ms))} · QTcB ${esc(fmt1(m.qtc_bazett_ms))} ms</p>
+        ${r.amendment_reason ? `<p class="small rd-reason">${esc(T.rd_amend_reason_shown)}: ${esc(r.amendment_reason)}</p>` : ""}
+      </li>`;
+    }).join("");
   }
 
   function matches(q) {
@@ -675,8 +762,16 @@
 
   // ------------------------------------------------------------------ sign, return, release
   function askSign() {
-    if (!S.bundle || !S.claim) { say(T.rd_no_claim, "err"); return; }
+    const amending = S.bundle && S.mode === "amend";
+    if (!S.bundle || (!S.claim && !amending)) { say(T.rd_no_claim, "err"); return; }
     if (!S.chosen.length) { say(T.rd_need_statement, "err"); $("rd-stmt-input").focus(); return; }
+    if (amending && $("rd-amend-reason").value.trim().length < 3) {
+      say(T.rd_amend_reason_short, "err");
+      $("rd-amend-reason").focus();
+      return;
+    }
+    $("dlg-sign-h").textContent = amending ? T.rd_confirm_amend : T.rd_confirm_sign;
+    $("rd-dlg-sign-ok").textContent = amending ? T.rd_amend_sign : T.rd_sign_now;
     const crit = S.chosen.filter((c) => S.lexByCode[c].severity === "critical");
     $("rd-dlg-sign-list").innerHTML = S.chosen.map((c) => `<li><b>${esc(c)}</b> ${esc(stmtText(S.lexByCode[c]))}</li>`).join("");
     $("rd-dlg-crit").hidden = !crit.length;
@@ -684,7 +779,32 @@
     $("rd-dlg-sign-ok").focus();
   }
 
+  /** Measurements for an amendment: those that differ from the machine's (the API overlays them on it). */
+  function amendMeasurements() {
+    const machine = machineMeasurements(S.bundle), out = {};
+    for (const [k, v] of Object.entries(measurementsPayload())) if (machine[k] !== v) out[k] = v;
+    return out;
+  }
+
+  async function amend() {
+    $("rd-dlg-sign").close();
+    const id = S.bundle.study.id, seq = S.opening;
+    try {
+      const r = await api(`/api/v1/reader/studies/${id}/amend`, {method: "POST", json: {
+        statements: S.chosen, free_text: $("rd-free").value, measurements: amendMeasurements(),
+        reason: $("rd-amend-reason").value.trim()}});
+      const b = await api(`/api/v1/reader/studies/${id}`);
+      if (seq === S.opening) {
+        S.bundle.study = b.study; S.bundle.reports = b.reports;
+        resetReport(S.bundle);  // the new version is now the current one; the earlier ones stay listed
+      }
+      say(t("rd_amended_ok", {v: r.version}), "ok");
+      refreshRecent();
+    } catch (e) { showError(e); }
+  }
+
   async function sign() {
+    if (S.mode === "amend") { amend(); return; }
     $("rd-dlg-sign").close();
     const crit = S.chosen.some((c) => S.lexByCode[c].severity === "critical");
     try {
@@ -694,6 +814,7 @@
       say(t(crit ? "rd_signed_critical" : "rd_signed_ok", {v: r.version}), "ok");
       $("rd-next").focus();
       refreshWorklist();
+      refreshRecent();
     } catch (e) { showError(e); }
   }
 
@@ -734,7 +855,7 @@
   function onKey(e) {
     if (e.ctrlKey || e.metaKey || e.altKey || document.querySelector("dialog[open]") || typing(e.target)) return;
     const k = e.key.toLowerCase();
-    if (k === "n") { e.preventDefault(); next(); }
+    if (k === "n") { e.preventDefault(); requestNext(); }
     else if (k === "s" && S.bundle) { e.preventDefault(); askSign(); }
     else if (k === "c" && S.bundle) { e.preventDefault(); toggleCalipers(); }
     else if (k === "m" && S.bundle) { e.preventDefault(); toggleMarch(); }
@@ -745,7 +866,13 @@
   // ------------------------------------------------------------------ wiring
   function wire() {
     document.addEventListener("keydown", onKey);
-    $("rd-next").addEventListener("click", next);
+    $("rd-next").addEventListener("click", requestNext);
+    $("rd-dlg-leave-ok").addEventListener("click", leaveAndNext);
+    $("rd-dlg-leave-cancel").addEventListener("click", () => $("rd-dlg-leave").close());
+    $("rd-dlg-leave").addEventListener("keydown", (e) => {
+      if (e.key.toLowerCase() === "n" && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); e.stopPropagation(); leaveAndNext(); }
+    });
+    $("rd-recent").addEventListener("toggle", refreshRecent);
     $("rd-speed").addEventListener("change", () => { drawMain(); drawMedian(); });
     $("rd-gain").addEventListener("change", () => { drawMain(); drawMedian(); });
     $("rd-filter").addEventListener("change", () => loadWave().catch(showError));
@@ -788,6 +915,8 @@
     document.addEventListener("click", (e) => {
       const c = e.target.closest("[data-claim-study]"); if (c) claimStudy(c.dataset.claimStudy);
       const o = e.target.closest("[data-open-study]"); if (o) reopen(o.dataset.openStudy);
+      const a = e.target.closest("[data-amend-study]");
+      if (a) reopen(a.dataset.amendStudy).then(() => { if (S.mode === "amend") $("rd-versions").scrollIntoView({block: "nearest"}); });
       const p = e.target.closest("[data-prior]"); if (p) showPrior(Number(p.dataset.prior));
     });
     showScale(scale());
