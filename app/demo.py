@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.uploads import service as uploads
 from app.uploads.schemas import UploadMetadata
 from storage.models import Role, Site, SiteLevel
-from storage.repositories import SiteRepository, UserRepository
+from storage.repositories import ReadingRepository, SiteRepository, UserRepository
 
 PASSWORD = "ecghub-demo"
 
@@ -74,6 +74,10 @@ def _sites_and_users(ctx: AppContext) -> dict[str, tuple[int, int]]:
             user = users.by_username(username) or auth.create_user(
                 s, site_id=site.id, username=username, password=PASSWORD, role=role, reader_pools=pools)
             out.setdefault(code, (site.id, user.id))
+        clinics = [sites.by_code(code).id for code, _, level in SITES if level != SiteLevel.hub]
+        for username, _, role, _ in USERS:
+            if role == Role.reader:  # the hub's readers cover every member clinic
+                ReadingRepository(s).set_coverage(users.by_username(username).id, clinics)
         s.commit()
     return out
 

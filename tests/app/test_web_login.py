@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.app.factories import PASSWORD
 
 
@@ -28,3 +30,29 @@ def test_next_parameter_cannot_redirect_off_site(world):
     resp = world.client.post("/login", data={"username": "admin", "password": PASSWORD, "next": "//evil.example"},
                              follow_redirects=False)
     assert resp.headers["location"] == "/admin/"
+
+
+def test_demo_seed_gives_readers_a_queue(tmp_path, data):
+    """The demo command's data: accounts, coverage, real recordings queued for the readers."""
+    from fastapi.testclient import TestClient
+
+    from app.demo import PASSWORD as DEMO_PASSWORD
+    from app.demo import seed_demo
+    from app.main import create_app
+    from app.settings import Settings
+    from storage.migrations import upgrade
+
+    settings = Settings(var_dir=tmp_path, secret_key="demo-" * 10, sweep_interval_s=0.5, sweep_grace_s=0)
+    upgrade(settings.resolved_database_url)
+    assert "dr-li" in seed_demo(settings, data)
+    seed_demo(settings, data)  # idempotent
+    with TestClient(create_app(settings)) as c:
+        token = c.post("/api/v1/auth/token", data={"username": "dr-li", "password": DEMO_PASSWORD}).json()
+        h = {"Authorization": f"Bearer {token['access_token']}"}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            wl = c.get("/api/v1/reader/worklist", headers=h).json()
+            if sum(wl["counts"][p] for p in ("stat", "urgent", "routine")) == 4:
+                break
+            time.sleep(0.2)
+        assert sum(wl["counts"][p] for p in ("stat", "urgent", "routine")) == 4
