@@ -16,7 +16,14 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.app.factories import PASSWORD, World, patient_form, upload, wait_for_status, wfdb_files
+from tests.app.factories import (
+    PASSWORD,
+    World,
+    patient_form,
+    upload,
+    wait_for_status,
+    wfdb_files,
+)
 from tests.app.live import ARTIFACTS, chromium, served
 
 RECORD = "ludb/3"
@@ -115,6 +122,7 @@ def test_reader_amends_a_signed_report_from_the_page(live, data):
         page.wait_for_selector("#rd-msg.ok")
         assert "第 2 版" in page.inner_text("#rd-msg")
         page.wait_for_selector("#rd-version-list li[data-version='2'].current")
+        assert "已更正" in page.inner_text("#rd-study-label")
         assert reason in page.inner_text("#rd-version-list li[data-version='2']")
         assert "首次报告" in page.inner_text("#rd-version-list li[data-version='1']")  # still shown, read-only
         assert page.input_value("#rd-amend-reason") == ""  # ready for a further amendment, of version 2

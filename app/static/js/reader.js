@@ -155,9 +155,28 @@
   }
 
   /** N (or the button): with a claimed study open, ask first to put it back; never drop a claim silently. */
-  function requestNext() {
-    if (S.bundle && S.claim) { askLeave(); return; }
+  async function requestNext() {
+    if ($("rd-dlg-leave").open) return;
+    if (S.bundle && S.claim && await stillHeld(S.claim)) { askLeave(); return; }
     next();
+  }
+
+  /** Whether the reader still holds this claim (it may have ended in another tab or been reassigned). */
+  async function stillHeld(c) {
+    try {
+      const wl = await api("/api/v1/reader/worklist?limit=1");
+      S.myClaims = wl.my_claims;
+      if (wl.my_claims.some((x) => x.id === c.id)) return true;
+      claimLost();
+      return false;
+    } catch (_) { return true; }  // unsure: ask rather than leave the claim behind
+  }
+
+  /** The open study's claim is no longer ours (ended, lapsed, reassigned): signing is no longer possible. */
+  function claimLost() {
+    S.claim = null;
+    for (const id of ["rd-sign", "rd-return", "rd-release"]) $(id).disabled = true;
+    renderClaims();
   }
 
   function draftStarted() {
@@ -220,7 +239,7 @@
     S.leaseMs = b.claim ? new Date(b.claim.lease_until) - new Date(b.claim.claimed_at) : 600000;
     $("rd-empty").hidden = true;
     $("rd-study").hidden = false;
-    $("rd-study-label").textContent = `· ${b.study.id.slice(0, 8)}` + (b.claim ? "" : ` · ${t("rd_status_" + b.study.status)}`);
+    showStudyLabel(b);
     fillLeadSelect(b.recording.leads);
     clearMedian();
     const wave = loadWave();
@@ -237,6 +256,11 @@
     loadPrior(b);
     refreshWorklist();
     await beats;
+  }
+
+  /** Short study id; with the status when the study is open without a claim (e.g. signed, to amend). */
+  function showStudyLabel(b) {
+    $("rd-study-label").textContent = `· ${b.study.id.slice(0, 8)}` + (b.claim ? "" : ` · ${t("rd_status_" + b.study.status)}`);
   }
 
   function closeStudy() {
@@ -796,6 +820,7 @@
       const b = await api(`/api/v1/reader/studies/${id}`);
       if (seq === S.opening) {
         S.bundle.study = b.study; S.bundle.reports = b.reports;
+        showStudyLabel(S.bundle);
         resetReport(S.bundle);  // the new version is now the current one; the earlier ones stay listed
       }
       say(t("rd_amended_ok", {v: r.version}), "ok");
@@ -815,7 +840,10 @@
       $("rd-next").focus();
       refreshWorklist();
       refreshRecent();
-    } catch (e) { showError(e); }
+    } catch (e) {
+      showError(e);
+      if (e.status === 404 || e.status === 409) claimLost();  // the API's "no such claim of yours" / "claim has ended"
+    }
   }
 
   function askReturn() {
