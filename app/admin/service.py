@@ -16,7 +16,6 @@ from storage.repositories import (
     AuditRepository,
     ReadingRepository,
     SiteRepository,
-    StatsRepository,
     UserRepository,
 )
 
@@ -83,16 +82,16 @@ def revoke_api_key(session: Session, admin: Principal, key_id: int) -> ApiKey:
 # -- listings for the admin pages (no patient data; not audited, like the other admin reads) --------
 
 def list_sites(session: Session) -> list[Site]:
-    return StatsRepository(session).sites()
+    return SiteRepository(session).all()
 
 
 def list_users(session: Session, site_id: int | None, role: Role | None) -> list[tuple[User, list[int]]]:
     """Accounts (never their password hashes) with each reader's covered sites."""
-    repo = StatsRepository(session)
-    coverage = repo.coverage()
-    return [(u, coverage.get(u.id, []) if u.role == Role.reader else []) for u in repo.users(site_id, role)]
+    coverage = ReadingRepository(session).all_coverage()
+    users = UserRepository(session).list(site_id, role)
+    return [(u, coverage.get(u.id, []) if u.role == Role.reader else []) for u in users]
 
 
 def list_api_keys(session: Session, site_id: int | None) -> list[ApiKey]:
     """Keys (their public prefix and state; the secret is never stored, so never shown again)."""
-    return StatsRepository(session).api_keys(site_id)
+    return ApiKeyRepository(session).list(site_id)

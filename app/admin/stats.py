@@ -27,7 +27,7 @@ from app.admin.schemas import (
 from app.reading.claims import InvalidRequest
 from app.settings import Settings
 from storage.models import Urgency
-from storage.repositories import StatsRepository
+from storage.repositories import SiteRepository, StatsRepository
 from storage.repositories.stats import StatsFilter
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -67,7 +67,7 @@ def dashboard(session: Session, settings: Settings, date_from: dt.date | None, d
     start, end = _utc_bounds(date_from, date_to)
     f = StatsFilter(start, end, site_id)
     repo = StatsRepository(session)
-    sites = repo.sites()
+    sites = SiteRepository(session).all()
     if site_id is not None and not any(s.id == site_id for s in sites):
         raise InvalidRequest("site_id does not exist")
     names = {s.id: s.name for s in sites}

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ApiKey, Site, User
+from storage.models import ApiKey, Role, Site, User
 
 
 class SiteRepository:
@@ -16,6 +16,9 @@ class SiteRepository:
 
     def get(self, site_id: int) -> Site | None:
         return self.session.get(Site, site_id)
+
+    def all(self) -> list[Site]:
+        return list(self.session.scalars(select(Site).order_by(Site.level, Site.name, Site.id)))
 
     def by_code(self, code: str) -> Site | None:
         return self.session.scalar(select(Site).where(Site.code == code))
@@ -33,6 +36,14 @@ class UserRepository:
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
 
+    def list(self, site_id: int | None = None, role: Role | None = None) -> list[User]:
+        stmt = select(User).order_by(User.role, User.username)
+        if site_id is not None:
+            stmt = stmt.where(User.site_id == site_id)
+        if role is not None:
+            stmt = stmt.where(User.role == role)
+        return list(self.session.scalars(stmt))
+
     def by_username(self, username: str) -> User | None:
         return self.session.scalar(select(User).where(User.username == username))
 
@@ -45,6 +56,12 @@ class UserRepository:
 class ApiKeyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def list(self, site_id: int | None = None) -> list[ApiKey]:
+        stmt = select(ApiKey).order_by(ApiKey.site_id, ApiKey.created_at.desc(), ApiKey.id.desc())
+        if site_id is not None:
+            stmt = stmt.where(ApiKey.site_id == site_id)
+        return list(self.session.scalars(stmt))
 
     def by_prefix(self, prefix: str) -> ApiKey | None:
         return self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))

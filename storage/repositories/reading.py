@@ -41,6 +41,15 @@ class ReadingRepository:
         self.session.add_all(ReaderCoverage(user_id=reader_id, site_id=s) for s in set(site_ids))
         self.session.flush()
 
+    def all_coverage(self) -> dict[int, list[int]]:
+        """Reader id -> covered site ids (every reader with any coverage)."""
+        out: dict[int, list[int]] = {}
+        stmt = select(ReaderCoverage.user_id, ReaderCoverage.site_id).order_by(ReaderCoverage.user_id,
+                                                                               ReaderCoverage.site_id)
+        for user_id, site_id in self.session.execute(stmt):
+            out.setdefault(int(user_id), []).append(int(site_id))
+        return out
+
     def covered_sites(self, reader_id: int) -> list[int]:
         return list(self.session.scalars(select(ReaderCoverage.site_id).where(ReaderCoverage.user_id == reader_id)))
 

@@ -22,13 +22,10 @@ from sqlalchemy import ColumnElement, Select, case, extract, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    ApiKey,
     Claim,
     ClaimOutcome,
     CriticalNotice,
-    ReaderCoverage,
     Report,
-    Role,
     Site,
     Study,
     StudyStatus,
@@ -215,44 +212,18 @@ class StatsRepository:
         return self.session.scalar(select(func.min(CriticalNotice.raised_at)).where(
             *self._notices_in(f), CriticalNotice.acknowledged_at.is_(None)))
 
-    # -- the admin pages' listings ---------------------------------------------------------------
-    def sites(self) -> list[Site]:
-        return list(self.session.scalars(select(Site).order_by(Site.level, Site.name, Site.id)))
-
+    # -- names for the aggregates ------------------------------------------------------------------
     def site_names(self, site_ids: Sequence[int]) -> dict[int, str]:
         if not site_ids:
             return {}
         stmt = select(Site.id, Site.name).where(Site.id.in_(set(site_ids)))
         return {int(i): str(n) for i, n in self.session.execute(stmt)}
 
-    def users(self, site_id: int | None = None, role: Role | None = None) -> list[User]:
-        stmt = select(User).order_by(User.role, User.username)
-        if site_id is not None:
-            stmt = stmt.where(User.site_id == site_id)
-        if role is not None:
-            stmt = stmt.where(User.role == role)
-        return list(self.session.scalars(stmt))
-
     def user_names(self, user_ids: Sequence[int]) -> dict[int, str]:
         if not user_ids:
             return {}
         stmt = select(User.id, User.display_name, User.username).where(User.id.in_(set(user_ids)))
         return {int(i): str(d or u) for i, d, u in self.session.execute(stmt)}
-
-    def coverage(self) -> dict[int, list[int]]:
-        """Reader id -> covered site ids (every reader with any coverage)."""
-        out: dict[int, list[int]] = {}
-        stmt = select(ReaderCoverage.user_id, ReaderCoverage.site_id).order_by(ReaderCoverage.user_id,
-                                                                               ReaderCoverage.site_id)
-        for user_id, site_id in self.session.execute(stmt):
-            out.setdefault(int(user_id), []).append(int(site_id))
-        return out
-
-    def api_keys(self, site_id: int | None = None) -> list[ApiKey]:
-        stmt = select(ApiKey).order_by(ApiKey.site_id, ApiKey.created_at.desc(), ApiKey.id.desc())
-        if site_id is not None:
-            stmt = stmt.where(ApiKey.site_id == site_id)
-        return list(self.session.scalars(stmt))
 
 
 __all__ = ["LOCAL_OFFSET_HOURS", "StatsFilter", "StatsRepository"]
