@@ -112,7 +112,8 @@ def test_reader_amends_a_signed_report_from_the_page(live, data):
         page.wait_for_selector("#rd-dlg-sign[open]")
         assert "更正" in page.inner_text("#dlg-sign-h")
         page.keyboard.press("Enter")
-        page.wait_for_selector("#rd-msg.err")
+        # the banner still shows the earlier "reason missing" error: wait for the API's answer to replace it
+        page.wait_for_function("document.querySelector('#rd-msg.err')?.innerText.includes('heart_rate_bpm')")
         assert "heart_rate_bpm" in page.inner_text("#rd-msg")
         page.fill("#m-heart_rate_bpm", "80")
         page.evaluate("document.activeElement.blur()")
@@ -183,7 +184,7 @@ def test_n_with_a_claimed_study_open_asks_before_putting_it_back(live, data):
         page.click("#rd-next")
         page.wait_for_selector("#rd-dlg-leave[open]")
         page.keyboard.press("n")
-        page.wait_for_selector("#rd-msg.ok")
+        page.wait_for_function("document.querySelector('#rd-msg.ok')?.innerText.includes('仍是最紧急')")
         assert "仍是最紧急" in page.inner_text("#rd-msg")
         assert not page.is_visible("#rd-dlg-leave")  # asked once, not again for the same key press
         page.wait_for_selector(f"#rd-ecg[data-study='{sid}'][data-drawn-leads='12']")
