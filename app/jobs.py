@@ -15,6 +15,7 @@ Jobs are idempotent (see ``app.analysis.service``), so a duplicate is harmless.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import uuid
@@ -84,8 +85,6 @@ class Jobs:
 
     def sweep(self, grace_s: float | None = None) -> int:
         """Enqueue again every study still ``received`` for longer than ``grace_s`` seconds."""
-        import datetime as dt
-
         grace = self.settings.sweep_grace_s if grace_s is None else grace_s
         with self.session_factory() as session:
             ids = StudyRepository(session).ids_awaiting_analysis(utcnow_aware() - dt.timedelta(seconds=grace))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.i18n import LANGS
 from app.web.pages import guard, render
 from storage.models import ReaderPool, Role, SiteLevel
 
@@ -29,12 +28,8 @@ def _page(request: Request, name: str) -> Response:
     principal = guard(request, Role.admin)
     if isinstance(principal, Response):
         return principal
-    resp = render(request, PAGES[name], principal, page=name, levels=[lv.value for lv in SiteLevel],
+    return render(request, PAGES[name], principal, page=name, levels=[lv.value for lv in SiteLevel],
                   roles=[r.value for r in Role], pools=[p.value for p in ReaderPool])
-    lang = request.query_params.get("lang")
-    if lang in LANGS:  # remember a ?lang= choice so that links keep it
-        resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
-    return resp
 
 
 @router.get("/", response_class=HTMLResponse)

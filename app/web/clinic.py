@@ -16,20 +16,10 @@ from fastapi.responses import HTMLResponse, Response
 from app.context import AppContext
 from app.errors import NotFound
 from app.studies.service import get_study
-from app.i18n import LANGS
 from app.web.pages import guard, render
 from storage.models import Role
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
-
-
-def _page(request: Request, template: str, principal, status_code: int = 200, **ctx) -> Response:  # noqa: ANN001
-    """Render a page; a ``?lang=`` choice is remembered in the ``lang`` cookie so that links keep it."""
-    resp = render(request, template, principal, status_code=status_code, **ctx)
-    lang = request.query_params.get("lang")
-    if lang in LANGS:
-        resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
-    return resp
 
 
 def _own_study(request: Request, principal, study_id: uuid.UUID) -> bool:  # noqa: ANN001 - Principal
@@ -50,7 +40,7 @@ def console(request: Request) -> Response:
     principal = guard(request, Role.clinic)
     if isinstance(principal, Response):
         return principal
-    return _page(request, "clinic/index.html", principal, page="console")
+    return render(request, "clinic/index.html", principal, page="console")
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
@@ -59,8 +49,8 @@ def study_page(request: Request, study_id: uuid.UUID) -> Response:
     if isinstance(principal, Response):
         return principal
     if not _own_study(request, principal, study_id):
-        return _page(request, "clinic/not_found.html", principal, status_code=404)
-    return _page(request, "clinic/study.html", principal, study_id=str(study_id), page="study")
+        return render(request, "clinic/not_found.html", principal, status_code=404)
+    return render(request, "clinic/study.html", principal, study_id=str(study_id), page="study")
 
 
 @router.get("/studies/{study_id}/slip", response_class=HTMLResponse)
@@ -71,5 +61,5 @@ def slip_page(request: Request, study_id: uuid.UUID, link: int | None = None) ->
     if isinstance(principal, Response):
         return principal
     if not _own_study(request, principal, study_id):
-        return _page(request, "clinic/not_found.html", principal, status_code=404)
-    return _page(request, "clinic/slip.html", principal, study_id=str(study_id), link_id=link, page="slip")
+        return render(request, "clinic/not_found.html", principal, status_code=404)
+    return render(request, "clinic/slip.html", principal, study_id=str(study_id), link_id=link, page="slip")
