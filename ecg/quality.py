@@ -28,16 +28,19 @@ unreadable (a cardiologist still reads a 12-lead with one or two leads lost,
 which is then ``acceptable``); ``unreadable`` also for records shorter than
 ``MIN_DURATION_S``. Otherwise ``good`` when every lead is good, else
 ``acceptable``. Reasons are short English sentences naming the lead and the
-fix.
+fix; each also comes as a ``QualityIssue`` with a stable code (``lead_off``,
+``clipping``, ``mains``, ...) and the values in it, so that pages translate
+from the code rather than from the sentence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ecg.types import LeadQuality, Quality
+from ecg.types import LeadQuality, Quality, QualityCode, QualityIssue, Verdict
 
 # --- time grid ---------------------------------------------------------------------------
 #: Amplitude checks use 1 s blocks; noise checks and reporting use 10 s windows.
@@ -271,79 +274,112 @@ def _where(spans: list[tuple[float, float]]) -> str:
     return f" ({text}{f' and {len(spans) - 3} more' if len(spans) > 3 else ''})"
 
 
-def _extent(fraction: float) -> str:
-    """`` in 35% of the record`` for problems that are not everywhere; empty otherwise."""
-    return f" in {fraction:.0%} of the record" if fraction < 0.9 else ""
+def _span_params(spans: list[tuple[float, float]]) -> dict[str, Any]:
+    """``spans`` (up to three {start_s, end_s}, s) and ``more_spans`` for a QualityIssue."""
+    shown = [{"start_s": round(float(a), 1), "end_s": round(float(b), 1)} for a, b in spans[:3]]
+    return {"spans": shown, "more_spans": len(spans) - 3 if len(spans) > 3 else None}
 
 
-def _flat_reasons(lead: str, flat: np.ndarray, block_s: float) -> tuple[bool, list[str]]:
+def _extent_pct(fraction: float) -> int | None:
+    """Percentage of the record (int) for problems that are not everywhere; None otherwise."""
+    return int(round(float(fraction) * 100)) if fraction < 0.9 else None
+
+
+def _extent(pct: int | None) -> str:
+    """`` in 35% of the record`` for a percentage from ``_extent_pct``; empty for None."""
+    return "" if pct is None else f" in {pct}% of the record"
+
+
+def _issue(code: QualityCode, lead: str | None, text: str, **params: Any) -> QualityIssue:
+    """A QualityIssue; ``params`` are plain JSON values, None values are dropped."""
+    return QualityIssue(code, lead, {k: v for k, v in params.items() if v is not None}, text)
+
+
+def _lead_quality(lead: str, verdict: Verdict, issues: list[QualityIssue]) -> LeadQuality:
+    """LeadQuality whose ``reasons`` are the issues' texts."""
+    return LeadQuality(lead, verdict, tuple(i.text for i in issues), tuple(issues))
+
+
+def _flat_issues(lead: str, flat: np.ndarray, block_s: float) -> tuple[bool, list[QualityIssue]]:
     """Lead off: unreadable when flat most of the time; otherwise report the flat stretches."""
     fix = f"flat signal, electrode off — check the {lead} electrode and re-record"
     if flat.all():
-        return True, [f"{lead}: {fix}"]
+        return True, [_issue("lead_off", lead, f"{lead}: {fix}")]
     spans = _spans(flat, block_s, FLAT_MIN_BLOCKS)
-    return bool(flat.mean() >= MOST), [f"{lead}: {fix}{_where(spans)}"] if spans else []
+    issues = [_issue("lead_off", lead, f"{lead}: {fix}{_where(spans)}", **_span_params(spans))] if spans else []
+    return bool(flat.mean() >= MOST), issues
 
 
-def _amplitude_reasons(lead: str, ptp: np.ndarray, clip_runs: np.ndarray) -> tuple[bool, list[str]]:
+def _amplitude_issues(lead: str, ptp: np.ndarray, clip_runs: np.ndarray) -> tuple[bool, list[QualityIssue]]:
     """Implausible amplitude, movement artefacts and clipping from 1 s block peak-to-peaks (mV)."""
     huge = ptp > IMPLAUSIBLE_PTP_MV
     if huge.mean() >= MOST:
-        return True, [f"{lead}: amplitude {np.median(ptp):.0f} mV is implausible for an ECG — "
-                      "check the recorder's gain and units setting"]
-    reasons, unreadable = [], False
+        mv = float(np.median(ptp))
+        return True, [_issue("implausible_amplitude", lead, f"{lead}: amplitude {mv:.0f} mV is implausible for an "
+                             "ECG — check the recorder's gain and units setting", mv=round(mv, 2))]
+    issues, unreadable = [], False
     artefact = huge | (ptp > ARTEFACT_FACTOR * max(np.median(ptp), ARTEFACT_MIN_MV / ARTEFACT_FACTOR))
     if artefact.mean() >= SOME:
-        reasons.append(f"{lead}: large movement artefacts{_extent(artefact.mean()) or ' throughout'} — "
-                       "ask the patient to lie still and check the electrode contact")
+        pct = _extent_pct(artefact.mean())
+        issues.append(_issue("artefact", lead, f"{lead}: large movement artefacts{_extent(pct) or ' throughout'} — "
+                             "ask the patient to lie still and check the electrode contact", extent_pct=pct))
     clipped = clip_runs > 0
     if clip_runs.sum() >= CLIP_MIN_RUNS:
         unreadable = clipped.mean() >= MOST
-        reasons.append(f"{lead}: signal clipped — reduce the recorder gain or check the {lead} electrode")
-    return unreadable, reasons
+        issues.append(_issue("clipping", lead,
+                             f"{lead}: signal clipped — reduce the recorder gain or check the {lead} electrode"))
+    return unreadable, issues
 
 
-def _noise_reasons(lead: str, j: int, feats: _Features) -> tuple[bool, list[str]]:
+def _noise_issues(lead: str, j: int, feats: _Features) -> tuple[bool, list[QualityIssue]]:
     """Mains, muscle noise and baseline wander in at least SOME of the windows."""
-    reasons, unreadable = [], False
+    issues, unreadable = [], False
     for f0, amp in feats.mains_mv.items():
         hit = amp[j] > MAINS_MV
         if hit.mean() >= SOME:
-            reasons.append(f"{lead}: strong {f0:.0f} Hz mains interference ({np.median(amp[j][hit]):.2f} mV)"
-                           f"{_extent(hit.mean())} — check grounding, keep cables away from power lines")
+            mv, pct = round(float(np.median(amp[j][hit])), 2), _extent_pct(hit.mean())
+            issues.append(_issue("mains", lead, f"{lead}: strong {f0:.0f} Hz mains interference ({mv:.2f} mV)"
+                                 f"{_extent(pct)} — check grounding, keep cables away from power lines",
+                                 hz=int(f0), mv=mv, extent_pct=pct))
     if feats.muscle_ratio is not None:
         hit = feats.muscle_ratio[j] > MUSCLE_RATIO
         if hit.mean() >= SOME:
             unreadable = bool(np.median(feats.muscle_ratio[j]) > MUSCLE_UNREADABLE_RATIO)
-            reasons.append(f"{lead}: muscle noise{_extent(hit.mean())} — ask the patient to relax and keep warm")
+            pct = _extent_pct(hit.mean())
+            issues.append(_issue("muscle", lead, f"{lead}: muscle noise{_extent(pct)} — "
+                                 "ask the patient to relax and keep warm", extent_pct=pct))
     hit = feats.wander_mv[j] > WANDER_MV
     if hit.mean() >= SOME:
-        reasons.append(f"{lead}: baseline wander{_extent(hit.mean())} — "
-                       "ask the patient to lie still and breathe calmly")
-    return unreadable, reasons
+        pct = _extent_pct(hit.mean())
+        issues.append(_issue("baseline_wander", lead, f"{lead}: baseline wander{_extent(pct)} — "
+                             "ask the patient to lie still and breathe calmly", extent_pct=pct))
+    return unreadable, issues
 
 
 def _assess_lead(lead: str, j: int, feats: _Features) -> LeadQuality:
     """One lead's verdict: the worst of its checks; amplitude checks skip flat blocks."""
-    flat_off, flat_why = _flat_reasons(lead, feats.flat[j], feats.block_s)
+    flat_off, flat_why = _flat_issues(lead, feats.flat[j], feats.block_s)
     if flat_off:
-        return LeadQuality(lead, "unreadable", tuple(flat_why))
+        return _lead_quality(lead, "unreadable", flat_why)
     live = ~feats.flat[j] if (~feats.flat[j]).any() else np.ones_like(feats.flat[j])
-    amp_bad, amp_why = _amplitude_reasons(lead, feats.block_ptp[j][live], feats.clip_runs[j])
-    noise_bad, noise_why = _noise_reasons(lead, j, feats)
-    reasons = tuple(flat_why + amp_why + noise_why)
-    verdict = "unreadable" if amp_bad or noise_bad else "acceptable" if reasons else "good"
-    return LeadQuality(lead, verdict, reasons)  # type: ignore[arg-type]
+    amp_bad, amp_why = _amplitude_issues(lead, feats.block_ptp[j][live], feats.clip_runs[j])
+    noise_bad, noise_why = _noise_issues(lead, j, feats)
+    issues = flat_why + amp_why + noise_why
+    verdict: Verdict = "unreadable" if amp_bad or noise_bad else "acceptable" if issues else "good"
+    return _lead_quality(lead, verdict, issues)
 
 
-def _overall(per_lead: list[LeadQuality]) -> tuple[str, list[str]]:
+def _overall(per_lead: list[LeadQuality]) -> tuple[Verdict, list[QualityIssue]]:
     """Combine lead verdicts by the documented rule (see module docstring)."""
     bad = [q.lead for q in per_lead if q.verdict == "unreadable"]
     n = len(per_lead)
     if len(bad) == n:
-        return "unreadable", ["no lead is readable — check all electrodes and re-record"]
+        return "unreadable", [_issue("no_usable_lead", None,
+                                     "no lead is readable — check all electrodes and re-record")]
     if n >= MULTI_LEAD_MIN and len(bad) >= max(MAX_LOST_LEADS, -(-n // 4)):
-        return "unreadable", [f"{len(bad)} of {n} leads are unreadable ({', '.join(bad)}) — re-record"]
+        return "unreadable", [_issue("too_many_leads_unreadable", None,
+                                     f"{len(bad)} of {n} leads are unreadable ({', '.join(bad)}) — re-record",
+                                     n_bad=len(bad), n_leads=n, leads=bad)]
     if all(q.verdict == "good" for q in per_lead):
         return "good", []
     return "acceptable", []
@@ -370,11 +406,13 @@ def assess_quality(signals: np.ndarray, fs: float, leads: tuple[str, ...] | list
     x = _as_leads_last(signals, leads)
     duration = x.shape[0] / fs
     if duration < MIN_DURATION_S:
-        verdicts = tuple(LeadQuality(str(name), "unreadable", (f"{name}: recording too short",)) for name in leads)
-        return Quality("unreadable", verdicts, (f"recording too short ({duration:.1f} s): at least "
-                                               f"{MIN_DURATION_S:g} s are needed — re-record",))
+        verdicts = tuple(_lead_quality(str(name), "unreadable", [_issue(
+            "too_short", str(name), f"{name}: recording too short")]) for name in leads)
+        short = _issue("too_short", None, f"recording too short ({duration:.1f} s): at least {MIN_DURATION_S:g} s "
+                       "are needed — re-record", duration_s=round(float(duration), 1), min_s=MIN_DURATION_S)
+        return Quality("unreadable", verdicts, (short.text,), (short,))
     feats = _features(x, float(fs))
     per_lead = [_assess_lead(str(name), j, feats) for j, name in enumerate(leads)]
     verdict, summary = _overall(per_lead)
-    reasons = summary + [r for q in per_lead for r in q.reasons]
-    return Quality(verdict, tuple(per_lead), tuple(reasons))  # type: ignore[arg-type]
+    issues = summary + [i for q in per_lead for i in q.issues]
+    return Quality(verdict, tuple(per_lead), tuple(i.text for i in issues), tuple(issues))

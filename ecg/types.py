@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -63,22 +63,54 @@ class Recording:
         return self.signals[:, self.leads.index(name)]
 
 
+QualityCode = Literal["lead_off", "clipping", "mains", "muscle", "baseline_wander", "artefact",
+                      "implausible_amplitude", "too_short", "no_usable_lead", "too_many_leads_unreadable"]
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One quality problem: a stable machine ``code`` (for translation), its values, and the English text.
+
+    ``lead`` is None for whole-record issues. ``params`` holds plain JSON values
+    the text was built from, by code (absent keys: not applicable):
+
+    * ``extent_pct`` (int, % of the record; absent when the problem is nearly
+      everywhere): ``artefact``, ``mains``, ``muscle``, ``baseline_wander``;
+    * ``spans`` (list of {``start_s``, ``end_s``}, s from the record start, at
+      most three) and ``more_spans`` (int): ``lead_off`` when partial;
+    * ``hz`` (Hz) and ``mv`` (mV, line amplitude): ``mains``; ``mv`` (mV, median
+      1 s peak-to-peak): ``implausible_amplitude``;
+    * ``duration_s`` and ``min_s`` (s): ``too_short`` (whole record);
+    * ``n_bad``, ``n_leads`` and ``leads`` (names): ``too_many_leads_unreadable``.
+
+    ``text`` is the technician-facing sentence, identical to the matching entry
+    of ``reasons``.
+    """
+
+    code: QualityCode
+    lead: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
 @dataclass(frozen=True)
 class LeadQuality:
-    """Quality of one lead; ``reasons`` are short technician-facing sentences."""
+    """Quality of one lead; ``reasons`` are short technician-facing sentences, ``issues`` the same as codes."""
 
     lead: str
     verdict: Verdict
     reasons: tuple[str, ...] = ()
+    issues: tuple[QualityIssue, ...] = ()
 
 
 @dataclass(frozen=True)
 class Quality:
-    """Overall verdict plus per-lead detail."""
+    """Overall verdict plus per-lead detail; ``issues[i]`` is ``reasons[i]`` as a code (when set)."""
 
     verdict: Verdict
     leads: tuple[LeadQuality, ...]
     reasons: tuple[str, ...] = ()
+    issues: tuple[QualityIssue, ...] = ()
 
 
 @dataclass(frozen=True)

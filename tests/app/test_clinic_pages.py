@@ -156,6 +156,29 @@ def test_electrode_off_recording_shows_its_lead_and_reason(live, browser, data, 
     page.goto(f"{base}/clinic/?lang=en")
     page.locator("#studies-body tr a", has_text="Open").first.click()
     expect(page.locator("#quality tr[data-lead='V2']")).to_contain_text("electrode off")
+    study_url = page.url.split("?")[0]
+
+    # The page writes the text from the issue's code and values, not by parsing the English sentence.
+    page.goto(f"{study_url}?lang=zh-CN")
+    expect(page.locator("#quality tr[data-lead='V2']")).to_contain_text("电极脱落")
+    mains = page.evaluate("""ClinicConsole.issueText({code: "mains", lead: "II", text: "II: (English)",
+        params: {hz: 50, mv: 0.5, extent_pct: 35}})""")
+    assert mains == "II 50 Hz 工频干扰较强（0.50 mV）（占记录的 35%） — 请检查接地，导联线远离电源线", mains
+    unknown = page.evaluate("""ClinicConsole.issueText({code: "not_yet_known", lead: "V1", params: {},
+        text: "V1: a new problem"})""")
+    assert unknown == "V1: a new problem"
+
+    # An analysis stored before the codes existed (reasons only) still shows its English reasons.
+    def legacy(route):
+        body = route.fetch().json()
+        del body["analysis"]["quality"]["issues"]
+        for lead in body["analysis"]["quality"]["leads"]:
+            del lead["issues"]
+        route.fulfill(json=body)
+    page.route(f"**/api/v1/studies/{study_url.rsplit('/', 1)[1]}", legacy)
+    page.reload()
+    row = page.locator("#quality tr[data-lead='V2']")
+    expect(row).to_contain_text("V2: flat signal, electrode off — check the V2 electrode and re-record")
     page.close()
 
 

@@ -66,12 +66,35 @@ def test_analysis_dict_has_exact_keys_and_round_trips(ludb1):
     assert set(d) == KEYS
     assert set(d["intervals_ms"]) == {"pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia", "p", "rr"}
     assert set(d["axes_deg"]) == {"p", "qrs", "t"}
-    assert set(d["quality"]) == {"verdict", "leads", "reasons"}
+    assert set(d["quality"]) == {"verdict", "leads", "reasons", "issues"}
+    assert all(set(lq) == {"lead", "verdict", "reasons", "issues"} for lq in d["quality"]["leads"])
+    assert [i["text"] for i in d["quality"]["issues"]] == d["quality"]["reasons"]
     assert all(set(f) == {"code", "text", "severity", "evidence"} for f in d["findings"])
     text = json.dumps(d)                          # JSON-ready: no numpy types
     back = analysis_from_dict(json.loads(text))
     assert analysis_to_dict(back) == d
     assert np.array_equal(back.r_peaks, a.r_peaks) and back.measurements == a.measurements
+
+
+def test_quality_issues_round_trip_and_old_dicts_still_load(ludb1):
+    """Issues (codes, leads, params) survive JSON; a dict stored before issues existed still loads."""
+    x = ludb1.signals.copy()
+    x[int(4.5 * ludb1.fs):, ludb1.leads.index("V2")] = 0.0     # V2 lost after 4.5 s: a partial lead-off
+    x[:, ludb1.leads.index("V5")] = 0.0
+    a = analyze_recording(Recording(signals=x, fs=ludb1.fs, leads=ludb1.leads, format="test"))
+    d = json.loads(json.dumps(analysis_to_dict(a)))
+    issues = {(i["code"], i["lead"]): i for i in d["quality"]["issues"]}
+    assert issues[("lead_off", "V2")]["params"]["spans"][0]["start_s"] == pytest.approx(5.0, abs=1.0)
+    assert issues[("lead_off", "V5")]["params"] == {}
+    assert set(issues[("lead_off", "V2")]) == {"code", "lead", "params", "text"}
+    back = analysis_from_dict(d)
+    assert back.quality == a.quality and analysis_to_dict(back) == d
+    for lq in d["quality"]["leads"]:
+        del lq["issues"]
+    del d["quality"]["issues"]
+    old = analysis_from_dict(d)
+    assert old.quality.reasons == a.quality.reasons and old.quality.issues == ()
+    assert all(lq.issues == () for lq in old.quality.leads)
 
 
 def test_p_key_absent_when_p_not_measured(data):

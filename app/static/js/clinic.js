@@ -40,55 +40,57 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
-  // ---- the pipeline's quality reasons, in the page's language -------------------------------------
-  // The pipeline (ecg/quality.py) writes English sentences "<lead>: <problem> — <what to do>". Known
-  // sentences are translated; anything else is shown as the pipeline wrote it.
-  function extent(x) {
-    if (!x) return "";
-    if (x.trim() === "throughout") return "（全程）";
-    const m = x.match(/^ in (\d+)% of the record$/);
-    if (m) return `（占记录的 ${m[1]}%）`;
-    const spans = x.match(/^ \((.*)\)$/);
-    if (spans) return `（${spans[1].replace(/ and (\d+) more/, " 等另外 $1 段")}）`;
-    return x;
+  // ---- the pipeline's quality issues, in the page's language -------------------------------------------
+  // The pipeline (ecg/quality.py) gives each problem a stable code, its lead and its values (quality.issues and
+  // leads[].issues, beside the English sentences in reasons). The page writes the text from the code with the
+  // clinic_q_<code> strings. An unknown code, missing values, or an analysis stored before codes existed (reasons
+  // only) shows the pipeline's English sentence as it was written.
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
   }
-  const LEAD_RULES = [
-    [/^flat signal, electrode off — check the (\S+) electrode and re-record(.*)$/,
-      (m) => `电极脱落（信号平直）${extent(m[2])} — 请检查 ${m[1]} 电极并重新记录`],
-    [/^large movement artefacts(.*?) — ask the patient to lie still and check the electrode contact$/,
-      (m) => `运动伪差较大${extent(m[1])} — 请让患者保持静止，并检查电极接触`],
-    [/^signal clipped — reduce the recorder gain or check the (\S+) electrode$/,
-      (m) => `信号削顶 — 请调低记录仪增益或检查 ${m[1]} 电极`],
-    [/^amplitude (\S+) mV is implausible for an ECG — check the recorder's gain and units setting$/,
-      (m) => `振幅 ${m[1]} mV，不符合心电信号 — 请检查记录仪的增益和单位设置`],
-    [/^strong (\d+) Hz mains interference \(([\d.]+) mV\)(.*?) — check grounding, keep cables away from power lines$/,
-      (m) => `${m[1]} Hz 工频干扰较强（${m[2]} mV）${extent(m[3])} — 请检查接地，导联线远离电源线`],
-    [/^muscle noise(.*?) — ask the patient to relax and keep warm$/,
-      (m) => `肌电干扰${extent(m[1])} — 请让患者放松并注意保暖`],
-    [/^baseline wander(.*?) — ask the patient to lie still and breathe calmly$/,
-      (m) => `基线漂移${extent(m[1])} — 请让患者保持静止、平稳呼吸`],
-    [/^recording too short$/, () => "记录时间过短"],
-  ];
-  const OVERALL_RULES = [
-    [/^no lead is readable — check all electrodes and re-record$/, () => "所有导联均无法判读 — 请检查全部电极并重新记录"],
-    [/^(\d+) of (\d+) leads are unreadable \((.*)\) — re-record$/,
-      (m) => `${m[2]} 个导联中有 ${m[1]} 个无法判读（${m[3]}）— 请重新记录`],
-    [/^recording too short \(([\d.]+) s\): at least (\S+) s are needed — re-record$/,
-      (m) => `记录时间过短（${m[1]} 秒）：至少需要 ${m[2]} 秒 — 请重新记录`],
-  ];
-  function applyRules(rules, text) {
-    for (const [re, fn] of rules) { const m = text.match(re); if (m) return fn(m); }
-    return null;
+  // mm:ss (h:mm:ss from one hour) within the record, as the pipeline writes it.
+  function clock(seconds) {
+    const s = Math.round(seconds), mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0"), ss = String(s % 60).padStart(2, "0");
+    return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${String(Math.floor(s / 60)).padStart(2, "0")}:${ss}`;
   }
-  // One reason, without its "<lead>: " prefix when withLead is false.
-  function reasonText(reason, withLead) {
-    const m = reason.match(/^([^:—]{1,12}): (.*)$/);
-    const lead = m ? m[1] : null;
-    const body = m ? m[2] : reason;
-    const zh = LANG === "zh-CN" ? (m ? applyRules(LEAD_RULES, body) : applyRules(OVERALL_RULES, reason)) : null;
-    const text = zh || body;
-    if (!lead || !withLead) return text;
-    return LANG === "zh-CN" ? `${lead} ${text}` : `${lead}: ${text}`;
+  function extentText(p, throughout) {
+    if (typeof p.extent_pct === "number") return fill(t("clinic_q_extent"), {pct: p.extent_pct});
+    return throughout ? t("clinic_q_throughout") : "";
+  }
+  function spansText(p) {
+    if (!Array.isArray(p.spans) || !p.spans.length) return "";
+    const list = p.spans.map((s) => `${clock(s.start_s)}-${clock(s.end_s)}`).join(t("clinic_q_sep"));
+    const more = p.more_spans ? fill(t("clinic_q_more_spans"), {n: p.more_spans}) : "";
+    return fill(t("clinic_q_spans"), {spans: list + more});
+  }
+  const fixed = (x, digits) => (typeof x === "number" ? x.toFixed(digits) : undefined);
+  // code -> the template's values from the issue's params (undefined = missing: fall back to the text)
+  const ISSUE_VALUES = {
+    lead_off: (p) => ({where: spansText(p)}),
+    artefact: (p) => ({extent: extentText(p, true)}),
+    clipping: () => ({}),
+    implausible_amplitude: (p) => ({mv: fixed(p.mv, 0)}),
+    mains: (p) => ({hz: p.hz, mv: fixed(p.mv, 2), extent: extentText(p, false)}),
+    muscle: (p) => ({extent: extentText(p, false)}),
+    baseline_wander: (p) => ({extent: extentText(p, false)}),
+    too_short: (p) => ({duration: fixed(p.duration_s, 1), min: p.min_s}),
+    no_usable_lead: () => ({}),
+    too_many_leads_unreadable: (p) => ({n_bad: p.n_bad, n_leads: p.n_leads,
+                                        leads: Array.isArray(p.leads) ? p.leads.join(t("clinic_q_sep")) : undefined}),
+  };
+  // One issue ({code, lead, params, text}) as text in the page's language, with its lead.
+  function issueText(issue) {
+    const values = ISSUE_VALUES[issue.code];
+    const key = issue.code === "too_short" && issue.lead ? "clinic_q_too_short_lead" : `clinic_q_${issue.code}`;
+    if (!values || !(key in S)) return issue.text;
+    const v = values(issue.params || {});
+    if (Object.values(v).some((x) => x === undefined || x === null)) return issue.text;
+    const text = fill(S[key], {lead: issue.lead || "", ...v});
+    return issue.lead ? fill(t("clinic_q_with_lead"), {lead: issue.lead, text}) : text;
+  }
+  // Texts for a lead or the whole record: from the issues when the analysis has them, else the stored sentences.
+  function qualityTexts(issues, reasons) {
+    return Array.isArray(issues) ? issues.map(issueText) : reasons;
   }
 
   // ---- quality verdict ------------------------------------------------------------------------------
@@ -111,9 +113,10 @@
       return;
     }
     const leadReasons = new Set(q.leads.flatMap((l) => l.reasons));
-    const overall = q.reasons.filter((r) => !leadReasons.has(r));
+    const overall = Array.isArray(q.issues) ? qualityTexts(q.issues.filter((i) => !i.lead))
+                                            : q.reasons.filter((r) => !leadReasons.has(r));
     if (overall.length) {
-      box.append(el("ul", {class: "overall-reasons"}, overall.map((r) => el("li", {}, reasonText(r, true)))));
+      box.append(el("ul", {class: "overall-reasons"}, overall.map((r) => el("li", {}, r))));
     }
     const bad = q.leads.filter((l) => l.verdict !== "good" || l.reasons.length);
     if (bad.length) {
@@ -123,7 +126,7 @@
         el("tbody", {}, bad.map((l) => el("tr", {class: `lead-${l.verdict}`, "data-lead": l.lead},
           el("th", {scope: "row"}, l.lead),
           el("td", {}, el("span", {class: `badge v-${l.verdict}`}, t(`clinic_verdict_${l.verdict}`).split(" — ")[0])),
-          el("td", {}, el("ul", {class: "reasons"}, l.reasons.map((r) => el("li", {}, reasonText(r, true))))))))));
+          el("td", {}, el("ul", {class: "reasons"}, qualityTexts(l.issues, l.reasons).map((r) => el("li", {}, r)))))))));
     } else {
       box.append(el("p", {}, t("clinic_leads_ok")));
     }
@@ -530,6 +533,6 @@
     },
     study: studyPage,
     slip: slipPage,
-    reasonText,
+    issueText,
   };
 })();
