@@ -89,7 +89,13 @@ def interval_section(kind: str) -> dict[str, Any]:
 
 
 def percentiles(age_days: int | None) -> dict[str, Any] | None:
-    """Approximate Rijnbeek 2001 2nd-98th percentiles for the age (evidence only), or None."""
+    """Rijnbeek 2001 2nd-98th percentiles for the age (evidence only), or None.
+
+    The group's top-level keys are the envelope of the boys' and girls' limits;
+    ``group["boys"]`` / ``group["girls"]`` hold the per-sex limits. None under
+    11 days and from 16 years (outside the study). See the table's
+    ``verification`` note: transcribed, not yet checked against the paper.
+    """
     if age_days is None:
         return None
     t = load_table("pediatric_percentiles_rijnbeek2001")

@@ -24,11 +24,41 @@ def test_every_interval_section_carries_citation_and_verification():
         assert t[k]["citation"] and t[k]["verification"], k
 
 
-def test_rijnbeek_table_is_marked_approximate():
+def test_rijnbeek_table_states_its_provenance():
+    """Transcribed by sex from two public sources that agree; not yet checked against the paper."""
     t = C.load_table("pediatric_percentiles_rijnbeek2001")
-    assert t["approximate"] is True
-    assert "NOT transcribed" in t["verification"]
+    assert t["approximate"] is False and t["verified_against_primary"] is False
+    assert "NOT compared with the printed paper" in t["verification"]
+    assert len(t["transcribed_from"]) == 2 and all("github.com/" in s for s in t["transcribed_from"])
     assert len(t["groups"]) == 9
+
+
+_PARAMS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qtc_ms", "qrs_axis_deg")
+
+
+def test_rijnbeek_groups_are_contiguous_and_sex_envelope_is_consistent():
+    groups = C.load_table("pediatric_percentiles_rijnbeek2001")["groups"]
+    assert groups[0]["min_days"] == 11 and groups[-1]["max_days"] == C.years_to_days(16)
+    assert all(a["max_days"] == b["min_days"] for a, b in zip(groups, groups[1:]))
+    for g in groups:
+        for k in _PARAMS:
+            (b2, b98), (g2, g98) = g["boys"][k], g["girls"][k]
+            assert b2 < b98 and g2 < g98, (g["label"], k)
+            assert g[k] == [min(b2, g2), max(b98, g98)], (g["label"], k)
+
+
+def test_rijnbeek_spot_values_by_sex():
+    """Values as both transcriptions give them (neonatal girls' heart rate reaches 216/min)."""
+    first = C.percentiles(20)
+    assert first["girls"]["heart_rate_bpm"] == [136, 216] and first["boys"]["heart_rate_bpm"] == [129, 192]
+    assert first["heart_rate_bpm"] == [129, 216]
+    assert C.percentiles(5000)["boys"]["qrs_ms"] == [78, 111]
+
+
+def test_no_percentiles_outside_the_study_ages():
+    assert C.percentiles(10) is None and C.percentiles(0) is None   # no child under 11 days in the cohort
+    assert C.percentiles(11)["label"] == "11 days-1 month"
+    assert C.percentiles(C.years_to_days(16)) is None
 
 
 def test_cn_table_cites_both_textbooks():
