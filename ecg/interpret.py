@@ -3,15 +3,25 @@
 Each finding has a stable code (shared later with the cardiologists' lexicon),
 an English text, a severity (normal / abnormal / critical) and evidence: the
 numbers and the limit that triggered it. Limits come from the cited criteria
-tables in ``ecg/data`` (see ``ecg.criteria``); approximate Rijnbeek 2001
-percentiles are appended to evidence for children, never used for the call.
+tables in ``ecg/data`` (see ``ecg.criteria``); Rijnbeek 2001 percentiles
+(transcribed, not yet checked against the paper) are appended to evidence for children, never used for the call.
 
 Codes: SR, STACH, SBRAD, AFIB, RHYTHM_UNDET, CRIT_RATE, PAUSE, PAC, PVC, AVB1,
 WQRS, LQTC, SQTC, LAD, RAD, STE, NORM, POOR_QUALITY. Atrial flutter (AFLT, code
 reserved) is NOT detected separately: flutter with variable block is usually
-reported as AFIB, with fixed block as sinus or undetermined rhythm. A tried
-F-wave periodicity index (autocorrelation at 170-280 ms between QRST
-complexes) did not separate LUDB's flutter from sinus records.
+reported as AFIB, with fixed block as sinus or undetermined rhythm. Tried on
+LUDB and rejected (``python -m bench.findings`` scores the 2 flutter records):
+an F-wave periodicity index (autocorrelation at 170-280 ms between QRST
+complexes); after QRST cancellation (each beat minus the per-lead median
+beat, QRS blanked) in II, III, aVF and V1, (a) the masked autocorrelation
+peak at 176-250 ms (240-340/min): flutter 0.44 and 0.35, exceeded by 50 and
+60 of the 90 non-AF records, and (b) the Welch spectrum's organisation index
+(dominant 3-10 Hz peak +-0.3 Hz plus its harmonic over 1-15 Hz power):
+flutter 0.25 and 0.16, reached by 3 and 38 of the 90.
+
+STE follows the Fourth Universal Definition of MI (``ecg.st``): J-point ST
+elevation in two contiguous leads, 0.1 mV except V2-V3 (by sex and age);
+under 18 years critical only with reciprocal ST depression.
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from ecg import criteria as C
-from ecg.measure import MORPH_CORR_MIN, MeasureDetail
+from ecg import st
+from ecg.measure import AF_IRREGULARITY, MORPH_CORR_MIN, P_CONSISTENT, MeasureDetail
 from ecg.types import Finding, Measurements
 
 NORMAL, ABNORMAL, CRITICAL = "normal", "abnormal", "critical"
@@ -39,13 +50,17 @@ def _age_text(age_days: int | None) -> str:
     return f"age {age_days / 365.25:.1f} y"
 
 
-def _pct(age_days: int | None, key: str, unit: str) -> str:
-    """Approximate Rijnbeek 2001 range as evidence text (children only)."""
+def _pct(age_days: int | None, key: str, unit: str, sex: str | None = None) -> str:
+    """Rijnbeek 2001 2nd-98th percentile range as evidence text (children only): the patient's
+    sex when known, else the envelope of boys' and girls' limits. Transcribed values not yet
+    checked against the paper (see the table's ``verification``), and the evidence says so."""
     g = C.percentiles(age_days)
     if not g or key not in g:
         return ""
-    lo, hi = g[key]
-    return f"; approx. 2-98th pct {g['label']}: {lo}-{hi} {unit} (Rijnbeek 2001, approximate)"
+    who = {"M": "boys", "F": "girls"}.get(sex or "")
+    lo, hi = g[who][key] if who and key in g.get(who, {}) else g[key]
+    return (f"; 2-98th pct {who or 'boys and girls'} {g['label']}: {lo}-{hi} {unit} "
+            f"(Rijnbeek 2001, transcribed, unverified)")
 
 
 def rhythm_findings(d: MeasureDetail, m: Measurements, age_days: int | None,
@@ -55,9 +70,12 @@ def rhythm_findings(d: MeasureDetail, m: Measurements, age_days: int | None,
     if a is None or hr is None:
         return []
     if a.rhythm == "af":
+        no_p = (f"no P wave on the median beat (pre-QRS beat-to-beat correlation {a.p_consistency:.2f})"
+                if a.p_amp_mv <= 0 else
+                f"P-wave beat-to-beat correlation {a.p_consistency:.2f} (< {P_CONSISTENT})")
         return [Finding("AFIB", "Atrial fibrillation", ABNORMAL,
-                        f"RR irregularity {a.rr_irregularity:.2f} (>= 0.03), P-wave beat-to-beat "
-                        f"correlation {a.p_consistency:.2f} (< 0.7), ventricular rate {hr:.0f}/min")]
+                        f"RR irregularity {a.rr_irregularity:.2f} (>= {AF_IRREGULARITY}), {no_p}, "
+                        f"ventricular rate {hr:.0f}/min")]
     if a.rhythm != "organised":  # "unknown"
         return [Finding("RHYTHM_UNDET", "Rhythm not determined: no P wave consistently before each QRS",
                         ABNORMAL, f"P-wave beat-to-beat correlation {a.p_consistency:.2f}, "
@@ -135,6 +153,14 @@ def ectopy_findings(d: MeasureDetail) -> list[Finding]:
     return out
 
 
+def _wide_qrs(m: Measurements, age_days: int | None) -> bool:
+    """QRS duration above the age's wide-QRS limit (``qrs_wide_ms``); False when not measured."""
+    if m.qrs_ms is None:
+        return False
+    b = C.interval_band("qrs_wide_ms", age_days)
+    return m.qrs_ms > b["above_ms"] if "above_ms" in b else m.qrs_ms >= b["at_or_above_ms"]
+
+
 def conduction_findings(m: Measurements, age_days: int | None) -> list[Finding]:
     """AVB1 (PR above the age limit) and WQRS (QRS above the age limit)."""
     out = []
@@ -146,8 +172,7 @@ def conduction_findings(m: Measurements, age_days: int | None) -> list[Finding]:
                                f"{_age_text(age_days)})" + _pct(age_days, "pr_ms", "ms")))
     if m.qrs_ms is not None:
         b = C.interval_band("qrs_wide_ms", age_days)
-        wide = m.qrs_ms > b["above_ms"] if "above_ms" in b else m.qrs_ms >= b["at_or_above_ms"]
-        if wide:
+        if _wide_qrs(m, age_days):
             lim = f"> {b['above_ms']}" if "above_ms" in b else f">= {b['at_or_above_ms']}"
             out.append(Finding("WQRS", "Wide QRS complex", ABNORMAL,
                                f"QRS {m.qrs_ms:.0f} ms {lim} ms ({b['label']}, {_age_text(age_days)})"
@@ -170,7 +195,7 @@ def qt_findings(m: Measurements, age_days: int | None, sex: str | None) -> list[
     if qtc > long_lim:
         return [Finding("LQTC", "Prolonged QTc", ABNORMAL,
                         f"{ev}; > {long_lim:.0f} ms (sex {sex or 'unknown'}, {_age_text(age_days)})"
-                        + _pct(age_days, "qtc_ms", "ms"))]
+                        + _pct(age_days, "qtc_ms", "ms", sex))]
     if qtc <= q["short_at_or_below_ms"]:
         return [Finding("SQTC", "Short QTc", ABNORMAL, f"{ev}; <= {q['short_at_or_below_ms']} ms")]
     return []
@@ -201,27 +226,31 @@ def axis_findings(m: Measurements, age_days: int | None) -> list[Finding]:
     return [Finding("RAD", "Right axis deviation", ABNORMAL, ev)]
 
 
-def _st(st: dict[str, float], lead: str) -> float | None:
-    if lead.startswith("-"):
-        v = st.get(lead[1:])
-        return None if v is None else -v
-    return st.get(lead)
-
-
-def st_findings(d: MeasureDetail) -> list[Finding]:
-    """STE: ST elevation in two contiguous leads (limb >= 0.1 mV, precordial >= 0.2 mV)."""
-    s = C.interval_section("st_elevation_mv")
-    hits = []
-    for pairs, lim in ((s["limb_contiguous"], s["limb_mv"]), (s["precordial_contiguous"], s["precordial_mv"])):
-        for a, b in pairs:
-            va, vb = _st(d.st_mv, a), _st(d.st_mv, b)
-            if va is not None and vb is not None and va >= lim and vb >= lim:
-                hits.append(f"{a} {va:+.2f}/{b} {vb:+.2f} mV")
+def st_findings(d: MeasureDetail, age_days: int | None = None, sex: str | None = None) -> list[Finding]:
+    """STE: J-point ST elevation in two contiguous leads (4th Universal Definition of MI limits,
+    ``ecg.st``). Critical in adults; under 18 years critical only with reciprocal ST
+    depression, else abnormal (early repolarisation is the usual cause at that age)."""
+    levels = st.j_point_levels(d)
+    hits = st.contiguous_elevations(levels, age_days, sex)
     if not hits:
         return []
-    return [Finding("STE", "suspected acute injury — ST elevation", CRITICAL,
-                    f"ST at J+{d.st_point_ms:.0f} ms >= {s['limb_mv']} mV limb / {s['precordial_mv']} mV "
-                    f"precordial in contiguous leads: " + "; ".join(hits))]
+    s = C.interval_section("st_elevation_mv")
+    v23, group = st.v2_v3_limit(age_days, sex)
+    ev = (f"ST at the J point >= {s['other_leads_mv']} mV (V2-V3: >= {v23} mV, {group}) in contiguous "
+          f"leads: " + "; ".join(hits))
+    severity = CRITICAL
+    if age_days is not None and age_days < C.ADULT_DAYS:
+        recip = st.reciprocal_depressions(levels, st.elevated_leads(levels, age_days, sex))
+        if recip:
+            ev += "; reciprocal ST depression: " + ", ".join(recip)
+        else:
+            severity = ABNORMAL
+            ev += (f"; no reciprocal ST depression (<= -{s['child_reciprocal_depression_mv']} mV): "
+                   f"early repolarisation likely under 18 years; pericarditis or myocarditis possible")
+    if _wide_qrs(d.measurements, age_days):
+        ev += "; QRS wide: ST criteria unreliable in bundle branch block, LVH or pacing"
+    text = "suspected acute injury — ST elevation" if severity == CRITICAL else "ST elevation"
+    return [Finding("STE", text, severity, ev)]
 
 
 def inconsistent_beats(detail: MeasureDetail, age_days: int | None) -> tuple[Finding, ...]:
@@ -251,7 +280,7 @@ def interpret(detail: MeasureDetail, *, age_days: int | None = None, sex: str | 
     out += conduction_findings(m, age_days)
     out += qt_findings(m, age_days, sex)
     out += axis_findings(m, age_days)
-    out += st_findings(detail)
+    out += st_findings(detail, age_days, sex)
     core = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qtc_bazett_ms", "qrs_axis_deg")
     measured = all(getattr(m, k) is not None for k in core)
     if measured and any(f.code == "SR" for f in out) and all(f.severity == NORMAL for f in out):

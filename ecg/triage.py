@@ -10,7 +10,9 @@ Rules (in order; documented for the service and the cardiologists):
    here); or an abnormal finding whose code is in ``URGENT_CODES`` at any age
    (atrial fibrillation/flutter, prolonged QTc, pauses, ventricular ectopy,
    undetermined rhythm: arrhythmias a child's cardiologist wants to see the
-   same day).
+   same day; ST elevation in a child without reciprocal depression, reported
+   as abnormal rather than critical: usually early repolarisation, but
+   pericarditis or myocarditis must be seen the same day).
 3. routine: everything else, including unreadable recordings (``POOR_QUALITY``
    is a technical finding: the clinic is told at upload to re-record; it does
    not raise the priority by itself).
@@ -25,7 +27,7 @@ from collections.abc import Iterable
 from ecg.criteria import INFANT_DAYS
 from ecg.types import Finding, Priority
 
-URGENT_CODES = frozenset({"AFIB", "AFLT", "LQTC", "PAUSE", "PVC", "RHYTHM_UNDET"})
+URGENT_CODES = frozenset({"AFIB", "AFLT", "LQTC", "PAUSE", "PVC", "RHYTHM_UNDET", "STE"})
 TECHNICAL_CODES = frozenset({"POOR_QUALITY"})
 CLINIC_URGENCIES = ("stat", "urgent", "routine")
 
