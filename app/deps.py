@@ -13,6 +13,7 @@ from app.auth import service as auth
 from app.auth.principal import Principal
 from app.context import AppContext
 from app.errors import Forbidden, NotAuthenticated
+from storage.db import read_only
 from storage.models import Role
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -55,23 +56,29 @@ def get_principal(
 
     The cookie (HttpOnly, SameSite=Strict) is accepted on state-changing requests
     only with the ``X-Requested-With`` header, which a cross-site form cannot
-    send (CSRF). The lookup's transaction is ended at once: on SQLite every
-    transaction holds the write lock, and an upload streaming in over a slow
-    link must not hold it meanwhile.
+    send (CSRF). The look-up only reads (``read_only``: on SQLite it does not queue
+    for the write lock) and its transaction is ended at once, so an upload
+    streaming in over a slow link holds no transaction meanwhile.
     """
-    try:
-        if x_api_key:
-            return auth.principal_from_api_key(session, x_api_key)
-        if token:
-            return auth.principal_from_token(session, token, ctx.settings.signing_key)
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            if request.method not in SAFE_METHODS and not request.headers.get("x-requested-with"):
-                raise Forbidden("requests from pages must carry the X-Requested-With header")
-            return auth.principal_from_token(session, cookie, ctx.settings.signing_key)
-        raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
-    finally:
-        session.rollback()
+    with read_only():
+        try:
+            return _principal(request, ctx, session, token, x_api_key)
+        finally:
+            session.rollback()
+
+
+def _principal(request: Request, ctx: AppContext, session: Session, token: str | None,
+               x_api_key: str | None) -> Principal:
+    if x_api_key:
+        return auth.principal_from_api_key(session, x_api_key)
+    if token:
+        return auth.principal_from_token(session, token, ctx.settings.signing_key)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        if request.method not in SAFE_METHODS and not request.headers.get("x-requested-with"):
+            raise Forbidden("requests from pages must carry the X-Requested-With header")
+        return auth.principal_from_token(session, cookie, ctx.settings.signing_key)
+    raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

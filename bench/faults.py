@@ -1,4 +1,4 @@
-"""Fault runs: PostgreSQL or RabbitMQ restarted while clinics upload (scale mode, real processes).
+"""Fault runs: PostgreSQL, RabbitMQ or the S3 object store down while clinics upload (scale mode).
 
 Clinics upload at a steady rate and, like the clinic console, retry a 503 after its
 Retry-After with the SAME Idempotency-Key. Mid-run the chosen service is restarted on this
@@ -9,8 +9,13 @@ machine. Afterwards the run checks, from the database and the blob store, that:
   original files intact (sha256 of the stored bytes);
 * every study was analysed exactly once (jobs resumed after the broker restart).
 
-    .venv/bin/python -m bench.faults --fault postgres
+    .venv/bin/python -m bench.faults --fault postgres              # a restart (~2 s)
+    .venv/bin/python -m bench.faults --fault postgres --down 8     # stopped for 8 s: requests get 503
     .venv/bin/python -m bench.faults --fault rabbitmq
+    .venv/bin/python -m bench.faults --fault s3 --down 8           # moto's S3 server cut off for 8 s
+
+With ``--fault s3`` the service stores blobs in moto's S3 server on loopback, reached through a
+relay that the run cuts (connections refused and dropped) and restores.
 
 It restarts the machine's own services (``pg_ctlcluster``, ``rabbitmqctl``): run it on a
 development machine, never against shared infrastructure.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import subprocess
 import threading
@@ -33,21 +39,34 @@ from sqlalchemy import func, select
 
 from app.auth import credentials
 from bench.load import _files, cluster
-from storage.blobs import LocalBlobStore
+from bench.s3 import BUCKET, S3Server, s3_server
+from storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from storage.db import make_engine, make_session_factory
 from storage.models import Analysis, RecordingFile, Study, utcnow_aware
 
 
-def _restart(fault: str) -> float:
-    """Restart the service; returns the seconds it took."""
+def _outage(fault: str, down_s: float, s3: S3Server | None) -> float:
+    """Take the service down for ``down_s`` seconds (at least its restart time); returns the
+    seconds it was unavailable."""
     t = time.monotonic()
     if fault == "postgres":
         version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
-    else:
+        if down_s <= 0:
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
+        else:
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"],
+                           check=True)
+            time.sleep(down_s)
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
+    elif fault == "rabbitmq":
         subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True)
-        time.sleep(3)
+        time.sleep(max(down_s, 3))
         subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True)
+    else:
+        assert s3 is not None
+        s3.relay.cut()
+        time.sleep(max(down_s, 3))
+        s3.relay.restore()
     return time.monotonic() - t
 
 
@@ -88,10 +107,9 @@ async def _drive(base: str, clinic_ids: list[int], rate: float, seconds: float) 
     return outcomes, ids
 
 
-def _verify(url: str, blob_dir: Path, ids: dict[str, str], drain_s: float) -> list[str]:
+def _verify(url: str, blobs: BlobStore, ids: dict[str, str], drain_s: float) -> list[str]:
     engine = make_engine(url)
     sf = make_session_factory(engine)
-    blobs = LocalBlobStore(blob_dir)
     wanted = [uuid.UUID(i) for i in ids.values()]
     problems = []
     deadline = time.monotonic() + drain_s
@@ -123,17 +141,25 @@ def _verify(url: str, blob_dir: Path, ids: dict[str, str], drain_s: float) -> li
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--fault", choices=["postgres", "rabbitmq"], required=True)
+    p.add_argument("--fault", choices=["postgres", "rabbitmq", "s3"], required=True)
     p.add_argument("--rate", type=float, default=5.0)
     p.add_argument("--seconds", type=float, default=30.0)
-    p.add_argument("--at", type=float, default=10.0, help="seconds into the run when the service restarts")
+    p.add_argument("--at", type=float, default=10.0, help="seconds into the run when the service goes down")
+    p.add_argument("--down", type=float, default=0.0,
+                   help="seconds the service stays down (0: a plain restart; RabbitMQ and S3 at least 3 s)")
     a = p.parse_args()
-    with cluster("scale", 2, 2, 10, 1, ECGHUB_SWEEP_GRACE_S="10", ECGHUB_SWEEP_INTERVAL_S="5") as c:
-        timer = threading.Timer(a.at, lambda: print(f"{a.fault} restarted in {_restart(a.fault):.1f} s", flush=True))
+    with contextlib.ExitStack() as stack:
+        s3 = stack.enter_context(s3_server()) if a.fault == "s3" else None
+        c = stack.enter_context(cluster("scale", 2, 2, 10, 1, ECGHUB_SWEEP_GRACE_S="10", ECGHUB_SWEEP_INTERVAL_S="5",
+                                        **(s3.env() if s3 else {})))
+        timer = threading.Timer(a.at, lambda: print(
+            f"{a.fault} unavailable for {_outage(a.fault, a.down, s3):.1f} s", flush=True))
         timer.start()
         outcomes, ids = asyncio.run(_drive(c.base, c.clinic_ids, a.rate, a.seconds))
         timer.join()
-        problems = _verify(c.url, c.var_dir / "blobs", ids, drain_s=90)
+        blobs = (S3BlobStore(BUCKET, endpoint_url=s3.endpoint_url, access_key="test", secret_key="test",
+                             region="us-east-1") if s3 else LocalBlobStore(c.var_dir / "blobs"))
+        problems = _verify(c.url, blobs, ids, drain_s=90)
     print(f"fault {a.fault}: {sum(outcomes.values())} requests for {len(ids)} uploads; responses {dict(outcomes)}")
     bad = [k for k in outcomes if k.startswith("5") and not k.startswith("503 +Retry-After")]
     print("5xx other than 503 with Retry-After:", bad or "none")

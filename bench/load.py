@@ -10,6 +10,7 @@ Uploads are 10 s 12-lead LUDB recordings (PhysioNet; credits in ../shared/data).
 
     .venv/bin/python -m bench.load --mode embedded --rate 25 --seconds 30
     .venv/bin/python -m bench.load --mode scale --api-workers 2 --workers 2 --rate 50 --seconds 30
+    .venv/bin/python -m bench.load --mode scale --blobs s3 --rate 25 --reader-think 2
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sqlalchemy import select
 from app.auth import credentials
 from bench.claim_latency import ADMIN
 from bench.common import data_dir
+from bench.s3 import s3_server
 from bench.upload_latency import _free_port, _wait_ready
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
@@ -119,8 +121,11 @@ async def _clinic(c: httpx.AsyncClient, token: str, rate: float, until: float, s
     await asyncio.gather(*tasks)
 
 
-async def _reader(c: httpx.AsyncClient, token: str, until: float, st: Stats) -> None:
+async def _reader(c: httpx.AsyncClient, token: str, until: float, st: Stats, think_s: float) -> None:
+    """Claim, load the waveform, sign; then ``think_s`` seconds (a person reads for a minute or
+    more; 0 makes the readers a closed loop that takes all the CPU it can)."""
     h = {"Authorization": f"Bearer {token}", "X-Requested-With": "bench"}
+    await asyncio.sleep(random.uniform(0, think_s))  # readers do not start in step
     while time.monotonic() < until:
         r = await st.timed("POST /reader/next", c.post("/api/v1/reader/next", headers=h))
         if r is None or r.status_code != 200:
@@ -132,6 +137,7 @@ async def _reader(c: httpx.AsyncClient, token: str, until: float, st: Stats) -> 
                                                        headers=h, json={"statements": ["SR", "NORM"]}))
         if s is not None and s.status_code == 201:
             st.signed.append(body["study"]["id"])
+        await asyncio.sleep(think_s)
 
 
 async def _phone(c: httpx.AsyncClient, until: float, st: Stats) -> None:
@@ -144,7 +150,8 @@ async def _phone(c: httpx.AsyncClient, until: float, st: Stats) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _drive(base: str, clinic_ids: list[int], reader_ids: list[int], rate: float, seconds: float) -> Stats:
+async def _drive(base: str, clinic_ids: list[int], reader_ids: list[int], rate: float, seconds: float,
+                 think_s: float = 0.0) -> Stats:
     st, payloads = Stats(), _files()
     now = utcnow_aware()
     tok = {u: credentials.issue_token(u, SECRET, 60, now)[0] for u in clinic_ids + reader_ids}
@@ -153,7 +160,7 @@ async def _drive(base: str, clinic_ids: list[int], reader_ids: list[int], rate: 
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
         per_clinic = rate / len(clinic_ids)
         jobs = [_clinic(c, tok[u], per_clinic, until, st, payloads) for u in clinic_ids]
-        jobs += [_reader(c, tok[u], until, st) for u in reader_ids]
+        jobs += [_reader(c, tok[u], until, st, think_s) for u in reader_ids]
         jobs += [_phone(c, until, st) for _ in range(5)]
         await asyncio.gather(*jobs)
     return st
@@ -239,19 +246,25 @@ class Cluster:
 
 
 def run(args: argparse.Namespace) -> None:
-    with cluster(args.mode, args.api_workers, args.workers, args.clinics, args.readers) as c:
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(s3_server()).env() if args.blobs == "s3" else {}
+        c = stack.enter_context(cluster(args.mode, args.api_workers, args.workers, args.clinics, args.readers, **env))
+        client0 = time.process_time()
         cpu0, t0 = _cpu_seconds(c.pids), time.monotonic()
-        st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds))
+        st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds, args.reader_think))
+        client = time.process_time() - client0
         time.sleep(args.drain)
         elapsed, cpu = time.monotonic() - t0, _cpu_seconds(c.pids) - cpu0
         analysed = _analysed_ms(c.url, st.uploaded)
-    _print(args, st, analysed, elapsed, cpu)
+    _print(args, st, analysed, elapsed, cpu, client)
 
 
-def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: float, cpu: float) -> None:
+def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: float, cpu: float,
+           client: float) -> None:
     workers = f", {args.workers} analysis worker(s)" if args.mode == "scale" else " (in-process analysis)"
-    print(f"mode {args.mode}: {args.api_workers} uvicorn worker(s){workers}; offered {args.rate}/s uploads "
-          f"for {args.seconds:.0f} s, {args.clinics} clinics, {args.readers} readers")
+    print(f"mode {args.mode}, {args.blobs} blobs: {args.api_workers} uvicorn worker(s){workers}; offered "
+          f"{args.rate}/s uploads for {args.seconds:.0f} s, {args.clinics} clinics, {args.readers} readers "
+          f"(think {args.reader_think:g} s), 5 phones")
     print(f"  uploads accepted {len(st.uploaded)} ({len(st.uploaded) / args.seconds:.1f}/s), "
           f"signed {len(st.signed)}, analysed {len(analysed)}")
     for name, xs in sorted(st.lat.items()):
@@ -262,7 +275,7 @@ def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: 
         print(f"  upload -> analysed           p50 {q[49]:7.1f}  p95 {q[94]:7.1f}  p99 {q[98]:7.1f} ms")
     print(f"  errors: {dict(st.errors) or 0}; not analysed: {len(st.uploaded) - len(analysed)}")
     print(f"  CPU {cpu:.1f} s over {elapsed:.0f} s = {cpu / max(1, len(st.uploaded)) * 1000:.0f} ms per upload "
-          f"(server and workers, all activity included)")
+          f"(server and workers, all activity included); load client {client:.1f} s on the same cores")
 
 
 def main() -> None:
@@ -275,6 +288,10 @@ def main() -> None:
     p.add_argument("--drain", type=float, default=10.0, help="seconds to let analysis finish afterwards")
     p.add_argument("--clinics", type=int, default=20)
     p.add_argument("--readers", type=int, default=5)
+    p.add_argument("--reader-think", type=float, default=0.0,
+                   help="seconds each reader waits after signing (0: closed loop, the heaviest case)")
+    p.add_argument("--blobs", choices=["local", "s3"], default="local",
+                   help="s3: moto's S3 server on loopback (its own CPU is not counted: a separate machine)")
     run(p.parse_args())
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
+
+
+_READ_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("ecghub_read_only", default=False)
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside this block only read: on SQLite they skip the writer queue.
+
+    A WAL reader sees a consistent snapshot without the write lock, so a caller's
+    credential check or an idempotency look-up need not wait behind uploads. Nothing in
+    the block may write (on SQLite a write would then fail with "database is locked");
+    end the transaction inside the block. No effect on PostgreSQL.
+    """
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
 
 
 class _WriterGate:
@@ -44,6 +66,9 @@ class _WriterGate:
         at BEGIN gives the single-writer transaction the design relies on
         (e.g. for exactly-once claims).
         """
+        if _READ_ONLY.get():
+            conn.exec_driver_sql("BEGIN")  # deferred: a WAL snapshot, no write lock
+            return
         if not self.lock.acquire(timeout=self.timeout_s):
             raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database busy: writer queue timed out"))
         conn.info["ecghub_gate"] = True

@@ -27,6 +27,7 @@ from ecg.io import read_recording
 from ecg.types import Recording as EcgRecording
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobError
+from storage.db import read_only
 from storage.models import PRIORITY_RANK, Patient, Recording, RecordingFile, Study, StudyStatus, utcnow_aware
 from storage.repositories import AuditRepository, PatientRepository, StudyRepository
 
@@ -93,8 +94,9 @@ def upload_study(
     fingerprint = request_fingerprint(meta, files)
     # Without a key, an identical body from the same site is the same study: a retry.
     key = idempotency_key or f"auto:{fingerprint}"
-    earlier = _replay(session, principal, key, fingerprint)
-    session.rollback()
+    with read_only():  # a look-up: no write lock while the recording is parsed and stored
+        earlier = _replay(session, principal, key, fingerprint)
+        session.rollback()
     if earlier is not None:
         return _replayed(session, principal, earlier)
     recording = _parse(files, meta)
@@ -148,18 +150,20 @@ def _record(
         return _replayed(session, principal, earlier)
     now = utcnow_aware()
     patient = _patient(session, principal, meta)
-    study = StudyRepository(session).add(Study(
-        id=uuid.uuid4(), site_id=principal.site_id, patient_id=patient.id,
-        acquired_at=meta.acquired_at or _aware(rec.start_time) or now, received_at=now,
-        indication=meta.indication, clinic_urgency=meta.urgency, status=StudyStatus.received,
-        priority=meta.urgency, priority_rank=PRIORITY_RANK[meta.urgency], idempotency_key=key, request_hash=fingerprint, uploaded_by=principal.actor,
-    ))
-    session.add(Recording(
-        study_id=study.id, format=rec.format, fs_hz=float(rec.fs), leads=list(rec.leads),
+    # The recording travels inside the new study: the answer's links then need no query.
+    recording = Recording(
+        format=rec.format, fs_hz=float(rec.fs), leads=list(rec.leads),
         n_samples=rec.n_samples, duration_s=rec.duration_s, start_time=_aware(rec.start_time),
         warnings=list(rec.warnings), file_demographics=_demographics(rec),
         files=[RecordingFile(position=i, name=f.name, blob_key=k, size_bytes=len(f.data))
                for i, (f, k) in enumerate(zip(files, blob_keys))],
+    )
+    study = StudyRepository(session).add(Study(
+        id=uuid.uuid4(), site_id=principal.site_id, patient_id=patient.id,
+        acquired_at=meta.acquired_at or _aware(rec.start_time) or now, received_at=now,
+        indication=meta.indication, clinic_urgency=meta.urgency, status=StudyStatus.received,
+        priority=meta.urgency, priority_rank=PRIORITY_RANK[meta.urgency], idempotency_key=key,
+        request_hash=fingerprint, uploaded_by=principal.actor, recording=recording,
     ))
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="study.created",
                                  object_type="study", object_id=str(study.id),

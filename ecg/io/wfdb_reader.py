@@ -3,8 +3,14 @@
 The header is checked by hand first (record line, signal count, signal file
 names, formats, declared size against the limits and against the real file
 sizes); only then are the files written to a private temporary directory and
-decoded by ``wfdb.rdrecord`` (physical units, float64). wfdb alone would
-happily try to allocate whatever a header declares.
+decoded by wfdb (physical units, float64). wfdb alone would happily try to
+allocate whatever a header declares.
+
+The header is parsed ONCE: ``wfdb.rdrecord`` would parse it again, and wfdb's
+header parser (pandas look-ups per field) is ~3 ms for a 12-lead header, most
+of the cost of reading a 10 s record. The decode therefore calls the steps of
+``rdrecord``'s single-segment path on the parsed header (wfdb 4.x internals,
+``_signal._rd_segment``), falling back to ``rdrecord`` if they are missing.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from ecg.io.leads import normalise_leads
 from ecg.io.names import safe_name
 from ecg.io.signals import check_declared_shape, check_fs, describe_duration, make_recording, unit_to_mv
 from ecg.types import Recording, UnreadableRecording
+
+try:  # wfdb 4.x: the decode step of rdrecord, used on a header we already parsed
+    from wfdb.io._signal import _rd_segment
+except ImportError:  # pragma: no cover - other wfdb versions use rdrecord
+    _rd_segment = None
 
 #: Bits per sample of each uncompressed WFDB storage format.
 FORMAT_BITS = {
@@ -150,13 +161,26 @@ def _start_time(header: wfdb.Record) -> dt.datetime | None:
     return dt.datetime.combine(header.base_date, header.base_time or dt.time(0))
 
 
-def _decode(directory: str, record: str, n: int | None, name: str) -> wfdb.Record:
-    """Physical (float64) samples of the first ``n`` frames (all when the header gives no length).
+def _decode(directory: str, record: str, header: wfdb.Record, n: int, name: str) -> wfdb.Record:
+    """Physical (float64) samples of the first ``n`` frames, decoded on the parsed ``header``.
 
     Missing samples come back as NaN.
     """
     try:
-        return wfdb.rdrecord(os.path.join(directory, record), sampto=n, physical=True, return_res=64)
+        if _rd_segment is None:  # a wfdb without the internals we use: let it parse the header again
+            return wfdb.rdrecord(os.path.join(directory, record), sampto=n, physical=True, return_res=64)
+        channels = list(range(header.n_sig))
+        if header.sig_len is None:
+            header.sig_len = n
+        header.check_read_inputs(0, n, channels, True, True, 64)
+        header.e_d_signal = _rd_segment(
+            file_name=header.file_name, dir_name=directory, pn_dir=None, fmt=header.fmt, n_sig=header.n_sig,
+            sig_len=header.sig_len, byte_offset=header.byte_offset, samps_per_frame=header.samps_per_frame,
+            skew=header.skew, init_value=header.init_value, sampfrom=0, sampto=n, channels=channels,
+            ignore_skew=False, no_file=False, sig_data=None, return_res=64)
+        header._arrange_fields(channels=channels, sampfrom=0, smooth_frames=True)
+        header.dac(expanded=False, return_res=64, inplace=True)
+        return header
     except Exception as exc:
         raise UnreadableRecording(f"{name}: the WFDB signal could not be decoded ({exc})") from exc
 
@@ -194,8 +218,9 @@ def read_wfdb(files: Mapping[str, bytes], header_name: str) -> Recording:
                 warnings.append(f"the header refers to {ref}; the uploaded {found} was used")
             with open(os.path.join(tmp, ref), "wb") as fh:
                 fh.write(files[found])
-        rec = _decode(tmp, record, n if header.sig_len else None, header_name)
-    if any(int(s or 1) > 1 for s in header.samps_per_frame):
+        multi_frame = any(int(s or 1) > 1 for s in header.samps_per_frame)
+        rec = _decode(tmp, record, header, n, header_name)
+    if multi_frame:
         warnings.append("some signals have several samples per frame; they were averaged to the frame rate")
     leads = normalise_leads(list(rec.sig_name or [f"ch{j + 1}" for j in range(rec.n_sig)]))
     signals, leads, unit_warnings = _to_mv(rec, leads)
