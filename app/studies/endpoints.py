@@ -32,18 +32,19 @@ def list_studies(
     """The caller's site's studies, newest first; follow ``next_cursor`` for the next page."""
     page = service.list_studies(session, principal, limit=limit, cursor=cursor, status=status,
                                 received_from=received_from, received_to=received_to, patient_id=patient_id)
-    session.commit()
-    return StudyList(
-        items=[StudySummary.of(s) for s in page.items],
+    body = StudyList(  # built before commit: no lazy load may open a new transaction
+        items=[StudySummary.of(s, page.first_signed_at.get(s.id)) for s in page.items],
         next_cursor=service.encode_cursor(page.next_after) if page.next_after else None,
     )
+    session.commit()
+    return body
 
 
 @router.get("/{study_id}", response_model=StudyDetail)
 def get_study(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin) -> StudyDetail:
     """Status, quality verdict with reasons, measurements and findings when the analysis is done."""
-    study, analysis = service.get_study_detail(session, principal, study_id)
-    out = StudyDetail.build(study, analysis)  # before commit: no lazy load may open a new transaction
+    study, analysis, first_signed_at = service.get_study_detail(session, principal, study_id)
+    out = StudyDetail.build(study, analysis, first_signed_at)  # before commit: no lazy load may open a new transaction
     session.commit()
     return out
 

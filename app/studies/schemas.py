@@ -69,15 +69,17 @@ class StudySummary(BaseModel):
     received_at: dt.datetime
     acquired_at: dt.datetime
     patient: PatientOut
+    first_signed_at: dt.datetime | None = None  # first report signature: turnaround without fetching it
 
     @classmethod
-    def of(cls, study: Study) -> "StudySummary":
+    def of(cls, study: Study, first_signed_at: dt.datetime | None = None) -> "StudySummary":
         p = study.patient
         return cls(
             id=study.id, status=study.status.value, priority=study.priority.value,
             clinic_urgency=study.clinic_urgency.value, received_at=study.received_at,
             acquired_at=study.acquired_at,
             patient=PatientOut(id=p.external_id, name=p.name, sex=p.sex.value, birth_date=p.birth_date),
+            first_signed_at=first_signed_at,
         )
 
 
@@ -90,14 +92,14 @@ class StudyDetail(StudySummary):
     links: StudyLinks
 
     @classmethod
-    def build(cls, study: Study, analysis: Analysis | None) -> "StudyDetail":
+    def build(cls, study: Study, analysis: Analysis | None, first_signed_at: dt.datetime | None = None) -> "StudyDetail":
         r = study.recording
         rec = RecordingOut(
             format=r.format, fs_hz=r.fs_hz, leads=r.leads, duration_s=r.duration_s, n_samples=r.n_samples,
             start_time=r.start_time, warnings=r.warnings, demographics_in_file=r.file_demographics,
             files=[RecordingFileOut(name=f.name, sha256=f.blob_key, size_bytes=f.size_bytes) for f in r.files],
         )
-        summary = StudySummary.of(study).model_dump()
+        summary = StudySummary.of(study, first_signed_at).model_dump()
         return cls(
             **summary, status_reason=study.status_reason, indication=study.indication, due_at=study.due_at,
             recording=rec, analysis=_analysis_out(analysis), links=_links(study),

@@ -38,10 +38,13 @@ def get_study(session: Session, principal: Principal, study_id: uuid.UUID, *, au
     return study
 
 
-def get_study_detail(session: Session, principal: Principal, study_id: uuid.UUID) -> tuple[Study, Analysis | None]:
-    """The study (tenancy-checked, audited) and its latest analysis, if any."""
+def get_study_detail(
+    session: Session, principal: Principal, study_id: uuid.UUID,
+) -> tuple[Study, Analysis | None, dt.datetime | None]:
+    """The study (tenancy-checked, audited), its latest analysis and first report signature, if any."""
     study = get_study(session, principal, study_id)
-    return study, StudyRepository(session).latest_analysis(study.id)
+    repo = StudyRepository(session)
+    return study, repo.latest_analysis(study.id), repo.first_signed_at([study.id]).get(study.id)
 
 
 def get_reports(session: Session, principal: Principal, study_id: uuid.UUID) -> tuple[Study, list[Report]]:

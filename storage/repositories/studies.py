@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Analysis, Patient, Study, StudyStatus
+from storage.models import Analysis, Patient, Report, Study, StudyStatus
 
 
 class PatientRepository:
@@ -32,6 +32,7 @@ class StudyPage:
 
     items: list[Study]
     next_after: tuple[dt.datetime, uuid.UUID] | None
+    first_signed_at: dict[uuid.UUID, dt.datetime]  # study id -> first report signature, signed ones only
 
 
 class StudyRepository:
@@ -90,7 +91,15 @@ class StudyRepository:
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = (rows[-1].received_at, rows[-1].id) if more and rows else None
-        return StudyPage(items=rows, next_after=nxt)
+        return StudyPage(items=rows, next_after=nxt, first_signed_at=self.first_signed_at([r.id for r in rows]))
+
+    def first_signed_at(self, study_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:
+        """When each study's first report version was signed (turnaround), in one query."""
+        if not study_ids:
+            return {}
+        stmt = (select(Report.study_id, func.min(Report.signed_at)).where(Report.study_id.in_(study_ids))
+                .group_by(Report.study_id))
+        return {sid: at for sid, at in self.session.execute(stmt)}
 
     def ids_awaiting_analysis(self, received_before: dt.datetime, limit: int = 500) -> list[uuid.UUID]:
         """Studies still ``received`` since before ``received_before`` (their job may be lost)."""

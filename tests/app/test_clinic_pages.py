@@ -7,6 +7,7 @@ reader, an admin). Screenshots go to test-artifacts/ for people to look at.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from pathlib import Path
 
@@ -200,6 +201,8 @@ def test_critical_banner_stays_until_acknowledged_then_report_and_share_slip(liv
     expect(banner.get_by_role("link", name="查看检查").first).to_be_visible()
     page.reload()
     expect(banner).to_be_visible()  # still there after a reload: only an acknowledgment removes it
+    # The list shows the turnaround from the first signature it carries (0 minutes here), no "—".
+    expect(page.locator(f"tr[data-study='{sid}'] td.tat")).to_have_text(re.compile(r"^\d+ 分钟$"))
     axe = Axe().run(page)
     bad = [v for v in axe.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not bad, [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in bad]

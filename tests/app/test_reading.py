@@ -141,6 +141,13 @@ def test_sign_then_amend_keeps_the_signed_version(world, data):
     assert [v["version"] for v in clinic["versions"]] == [2, 1]
     assert clinic["versions"][1] == {**v1}  # the first signed version is unchanged
     assert world.client.get(f"/api/v1/studies/{sid}/report", headers=world.b.auth).status_code == 404
+    # Turnaround for the clinic's list: the FIRST signature, in the list and the detail alike.
+    listed = world.client.get("/api/v1/studies", headers=world.a.auth).json()["items"]
+    row = next(i for i in listed if i["id"] == sid)
+    first = dt.datetime.fromisoformat(v1["signed_at"])
+    assert dt.datetime.fromisoformat(row["first_signed_at"]) == first
+    detail = world.client.get(f"/api/v1/studies/{sid}", headers=world.a.auth).json()
+    assert dt.datetime.fromisoformat(detail["first_signed_at"]) == first
 
 
 def test_unknown_statement_is_422_and_foreign_claim_404(world, data):
@@ -162,6 +169,7 @@ def test_return_to_clinic_shows_reason(world, data):
     assert resp.status_code == 200 and resp.json()["outcome"] == "returned"
     study = world.client.get(f"/api/v1/studies/{sid}", headers=world.a.auth).json()
     assert study["status"] == "returned" and "V1-V3" in study["status_reason"]
+    assert study["first_signed_at"] is None  # never signed
 
 
 def test_admin_reassigns_a_claim(world, data):

@@ -208,7 +208,6 @@
   };
 
   // ---- the site's studies -----------------------------------------------------------------------------
-  const signedAt = new Map();  // study id -> first signature time (signed reports never change)
   const studies = {
     cursor: null,
     async load(reset) {
@@ -242,16 +241,9 @@
           el("a", {href: `/clinic/studies/${s.id}`}, t("clinic_open")),
           signed ? el("a", {href: `/api/v1/studies/${s.id}/report.pdf`, target: "_blank", rel: "noopener"}, t("clinic_pdf")) : null));
     },
-    async turnaround(s, td) {
-      try {
-        if (!signedAt.has(s.id)) {
-          const rep = await api(`/api/v1/studies/${s.id}/report`);
-          const first = rep.versions[rep.versions.length - 1];
-          if (!first) return;
-          signedAt.set(s.id, first.signed_at);
-        }
-        td.textContent = fmtMinutes(new Date(signedAt.get(s.id)) - new Date(s.received_at));
-      } catch (e) { td.textContent = "—"; }
+    turnaround(s, td) {
+      // The list carries the first signature time: no per-row fetch (and audited read) of the report.
+      td.textContent = s.first_signed_at ? fmtMinutes(new Date(s.first_signed_at) - new Date(s.received_at)) : "—";
     },
   };
 
