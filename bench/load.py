@@ -224,7 +224,8 @@ def cluster(mode: str, api_workers: int, workers: int, clinics: int, readers: in
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, procs[0])
-        yield Cluster(base, url, clinic_ids, reader_ids, [p for proc in procs for p in _tree(proc.pid)], Path(var))
+        yield Cluster(base, url, clinic_ids, reader_ids, [p for proc in procs for p in _tree(proc.pid)], Path(var),
+                      api_pids=_tree(procs[0].pid))
     finally:
         for proc in procs:
             proc.terminate()
@@ -243,6 +244,7 @@ class Cluster:
     reader_ids: list[int]
     pids: list[int]
     var_dir: Path
+    api_pids: list[int]  # the uvicorn processes (in embedded mode they also analyse)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -250,17 +252,18 @@ def run(args: argparse.Namespace) -> None:
         env = stack.enter_context(s3_server()).env() if args.blobs == "s3" else {}
         c = stack.enter_context(cluster(args.mode, args.api_workers, args.workers, args.clinics, args.readers, **env))
         client0 = time.process_time()
-        cpu0, t0 = _cpu_seconds(c.pids), time.monotonic()
+        cpu0, api0, t0 = _cpu_seconds(c.pids), _cpu_seconds(c.api_pids), time.monotonic()
         st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds, args.reader_think))
         client = time.process_time() - client0
         time.sleep(args.drain)
         elapsed, cpu = time.monotonic() - t0, _cpu_seconds(c.pids) - cpu0
+        api = _cpu_seconds(c.api_pids) - api0
         analysed = _analysed_ms(c.url, st.uploaded)
-    _print(args, st, analysed, elapsed, cpu, client)
+    _print(args, st, analysed, elapsed, cpu, client, api)
 
 
 def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: float, cpu: float,
-           client: float) -> None:
+           client: float, api: float) -> None:
     workers = f", {args.workers} analysis worker(s)" if args.mode == "scale" else " (in-process analysis)"
     print(f"mode {args.mode}, {args.blobs} blobs: {args.api_workers} uvicorn worker(s){workers}; offered "
           f"{args.rate}/s uploads for {args.seconds:.0f} s, {args.clinics} clinics, {args.readers} readers "
@@ -276,6 +279,9 @@ def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: 
     print(f"  errors: {dict(st.errors) or 0}; not analysed: {len(st.uploaded) - len(analysed)}")
     print(f"  CPU {cpu:.1f} s over {elapsed:.0f} s = {cpu / max(1, len(st.uploaded)) * 1000:.0f} ms per upload "
           f"(server and workers, all activity included); load client {client:.1f} s on the same cores")
+    if args.mode == "scale":
+        n = max(1, len(st.uploaded))
+        print(f"  of which API processes {api / n * 1000:.0f} ms, analysis workers {(cpu - api) / n * 1000:.0f} ms per upload")
 
 
 def main() -> None:
