@@ -175,12 +175,18 @@ def read_dicom(data: bytes, name: str | None = None) -> Recording:
                 f"the DICOM file is damaged ({type(exc).__name__}: {str(exc)[:120]})") from exc
 
 
+#: The only top-level elements parsed. Devices add large sequences (Mortara: ~240 waveform
+#: annotations) that cost pydicom ~20 ms to parse and that nothing here reads.
+_TAGS_READ = ("SOPClassUID", "WaveformSequence", "PixelData", "PatientID", "PatientBirthDate", "PatientSex",
+              "PatientAge", "AcquisitionDateTime", "ContentDate", "ContentTime")
+
+
 def _read_dicom(data: bytes) -> Recording:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=False)
+        ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=_TAGS_READ)
         ds.get("WaveformSequence")  # force parsing of the deferred elements we need
     except InvalidDicomError as exc:
         raise UnreadableRecording(f"the DICOM file is not valid ({exc})") from None
