@@ -6,7 +6,8 @@ database), drives them with an async httpx client for a bounded time, and prints
 uploads/s sustained, p50/p95/p99 latency per endpoint, upload-to-analysed time
 (from the database: analysis time - received time), errors, CPU seconds per upload.
 
-Uploads are 10 s 12-lead LUDB recordings (PhysioNet; credits in ../shared/data).
+Uploads are 10 s 12-lead recordings: LUDB WFDB records (PhysioNet) and the Mortara DICOM
+resting ECG shipped with pydicom, half each by default (credits in ../shared/data/README.md).
 
     .venv/bin/python -m bench.load --mode embedded --rate 25 --seconds 30
     .venv/bin/python -m bench.load --mode scale --api-workers 2 --workers 2 --rate 50 --seconds 30
@@ -95,10 +96,15 @@ class Stats:
         return resp
 
 
-def _files() -> list[list[tuple[str, tuple[str, bytes, str]]]]:
+def _files(dicom_share: float = 0.0) -> list[list[tuple[str, tuple[str, bytes, str]]]]:
+    """Upload bodies to draw from: 10 LUDB WFDB records (500 Hz, 120 KB) and, for ``dicom_share``
+    of the draws, the Mortara DICOM resting ECG shipped with pydicom (1000 Hz, 290 KB)."""
     root = data_dir() / "ludb"
-    return [[("files", (f"{n}{ext}", (root / f"{n}{ext}").read_bytes(), "application/octet-stream"))
+    wfdb = [[("files", (f"{n}{ext}", (root / f"{n}{ext}").read_bytes(), "application/octet-stream"))
              for ext in (".hea", ".dat")] for n in RECORDS]
+    dcm = data_dir() / "formats" / "dicom" / "waveform_ecg.dcm"
+    copies = round(len(wfdb) * dicom_share / (1 - dicom_share)) if 0 < dicom_share < 1 else 0
+    return wfdb + [[("files", (dcm.name, dcm.read_bytes(), "application/dicom"))]] * copies
 
 
 async def _clinic(c: httpx.AsyncClient, token: str, rate: float, until: float, st: Stats, payloads) -> None:  # noqa: ANN001
@@ -151,8 +157,8 @@ async def _phone(c: httpx.AsyncClient, until: float, st: Stats) -> None:
 
 
 async def _drive(base: str, clinic_ids: list[int], reader_ids: list[int], rate: float, seconds: float,
-                 think_s: float = 0.0) -> Stats:
-    st, payloads = Stats(), _files()
+                 think_s: float = 0.0, dicom_share: float = 0.0) -> Stats:
+    st, payloads = Stats(), _files(dicom_share)
     now = utcnow_aware()
     tok = {u: credentials.issue_token(u, SECRET, 60, now)[0] for u in clinic_ids + reader_ids}
     until = time.monotonic() + seconds
@@ -174,6 +180,13 @@ def _cpu_seconds(pids: list[int]) -> float:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def _machine_cpu_seconds() -> float:
+    """CPU time of the whole machine (all processes: PostgreSQL, RabbitMQ and the client too)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    busy = sum(int(v) for i, v in enumerate(fields) if i not in (3, 4))  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -252,22 +265,23 @@ def run(args: argparse.Namespace) -> None:
         env = stack.enter_context(s3_server()).env() if args.blobs == "s3" else {}
         c = stack.enter_context(cluster(args.mode, args.api_workers, args.workers, args.clinics, args.readers, **env))
         client0 = time.process_time()
-        cpu0, api0, t0 = _cpu_seconds(c.pids), _cpu_seconds(c.api_pids), time.monotonic()
-        st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds, args.reader_think))
+        cpu0, api0, all0, t0 = _cpu_seconds(c.pids), _cpu_seconds(c.api_pids), _machine_cpu_seconds(), time.monotonic()
+        st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds, args.reader_think,
+                                args.dicom_share))
         client = time.process_time() - client0
         time.sleep(args.drain)
         elapsed, cpu = time.monotonic() - t0, _cpu_seconds(c.pids) - cpu0
-        api = _cpu_seconds(c.api_pids) - api0
+        api, machine = _cpu_seconds(c.api_pids) - api0, _machine_cpu_seconds() - all0
         analysed = _analysed_ms(c.url, st.uploaded)
-    _print(args, st, analysed, elapsed, cpu, client, api)
+    _print(args, st, analysed, elapsed, cpu, client, api, machine)
 
 
 def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: float, cpu: float,
-           client: float, api: float) -> None:
+           client: float, api: float, machine: float) -> None:
     workers = f", {args.workers} analysis worker(s)" if args.mode == "scale" else " (in-process analysis)"
     print(f"mode {args.mode}, {args.blobs} blobs: {args.api_workers} uvicorn worker(s){workers}; offered "
           f"{args.rate}/s uploads for {args.seconds:.0f} s, {args.clinics} clinics, {args.readers} readers "
-          f"(think {args.reader_think:g} s), 5 phones")
+          f"(think {args.reader_think:g} s), 5 phones; {args.dicom_share:.0%} Mortara DICOM, the rest LUDB WFDB")
     print(f"  uploads accepted {len(st.uploaded)} ({len(st.uploaded) / args.seconds:.1f}/s), "
           f"signed {len(st.signed)}, analysed {len(analysed)}")
     for name, xs in sorted(st.lat.items()):
@@ -282,6 +296,8 @@ def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: 
     if args.mode == "scale":
         n = max(1, len(st.uploaded))
         print(f"  of which API processes {api / n * 1000:.0f} ms, analysis workers {(cpu - api) / n * 1000:.0f} ms per upload")
+    print(f"  whole machine {machine:.1f} CPU s = {machine / max(1, len(st.uploaded)) * 1000:.0f} ms per upload "
+          f"(with PostgreSQL, RabbitMQ, the client; anything else running on the machine counts too)")
 
 
 def main() -> None:
@@ -296,6 +312,8 @@ def main() -> None:
     p.add_argument("--readers", type=int, default=5)
     p.add_argument("--reader-think", type=float, default=0.0,
                    help="seconds each reader waits after signing (0: closed loop, the heaviest case)")
+    p.add_argument("--dicom-share", type=float, default=0.5,
+                   help="share of uploads that are the Mortara DICOM (1000 Hz); the others are LUDB WFDB")
     p.add_argument("--blobs", choices=["local", "s3"], default="local",
                    help="s3: moto's S3 server on loopback (its own CPU is not counted: a separate machine)")
     run(p.parse_args())
