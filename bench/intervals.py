@@ -1,6 +1,7 @@
 """Global PR/QRS/QT, AF/flutter and QRS-axis class against LUDB's cardiologists.
 
-Run: ``.venv/bin/python -m bench.intervals [--verbose] [--reference-peaks] [--no-nk]``
+Run: ``.venv/bin/python -m bench.intervals [--verbose] [--reference-peaks] [--no-nk]
+[--compress 1.5,2] [--records 1,3,5]``
 
 Reference (README of the data folder, IEC 60601-2-25 style): for each annotated
 beat, the earliest onset and the latest offset over the 12 leads; PR = QRS
@@ -17,11 +18,19 @@ record median) for comparison.
 By default the real pipeline runs end to end (``ecg.analyze.analyze_recording``
 on the file, with the team's reader, quality and detector); ``--reference-peaks``
 instead feeds the annotated R peaks to ``ecg.measure`` (development mode).
+
+``--compress 1.5,2`` is a pediatric check on real morphology (``1,1.5,2`` also
+prints the native rate): each record is time-compressed by each factor (``scipy.signal.resample_poly``, fs kept at
+500 Hz, as the "infant" condition of ``bench.beats``), so a 75/min adult with
+a 90 ms QRS becomes a 150/min child with a 45 ms QRS; the annotations and the
+reference intervals are scaled alike (divided by the factor). The same error
+table is printed per factor (NeuroKit2 is not run in that mode).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -136,6 +145,31 @@ def read_ludb(record: Path) -> tuple[np.ndarray, float, tuple[str, ...]]:
     return np.asarray(rec.p_signal, dtype=float), float(rec.fs), names
 
 
+def compress(x: np.ndarray, factor: float) -> tuple[np.ndarray, float]:
+    """Time-compress (samples, leads) by ``factor`` at the same fs; returns (signal, exact factor).
+
+    The factor is rounded to a ratio of small integers (``resample_poly``'s
+    up/down), so a 0.1 s wave lasts 0.1/factor s afterwards.
+    """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    frac = Fraction(factor).limit_denominator(20)
+    if frac == 1:
+        return x, 1.0
+    return resample_poly(x, frac.denominator, frac.numerator, axis=0), frac.numerator / frac.denominator
+
+
+def compress_reference(ref: Reference, factor: float) -> Reference:
+    """The reference of a record compressed by ``factor``: R peaks and intervals divided by it (ms)."""
+    div = lambda v: None if v is None else v / factor  # noqa: E731
+    return dataclasses.replace(
+        ref, r_peaks=np.round(ref.r_peaks / factor).astype(np.int64), pr_ms=div(ref.pr_ms),
+        qrs_ms=div(ref.qrs_ms), qt_ms=div(ref.qt_ms),
+        fiducials_ms={k: div(v) for k, v in ref.fiducials_ms.items()})
+
+
 # ------------------------------------------------------------------ scoring
 
 @dataclass
@@ -156,8 +190,11 @@ class Row:
     seconds: float
 
 
-def _ours_pipeline(record: Path, reference_peaks: Reference | None):
-    """(pr, qrs, qt), AF call, P-absent reason ok, axis class, axis, seconds."""
+def _ours_pipeline(record: Path, reference_peaks: Reference | None, factor: float = 1.0):
+    """(pr, qrs, qt), AF call, P-absent reason ok, axis class, axis, seconds.
+
+    ``factor`` > 1 time-compresses the recording first (``compress``); a given
+    ``reference_peaks`` must already be scaled (``compress_reference``)."""
     from ecg.analyze import analyze_detail
     from ecg.interpret import axis_class, interpret
     from ecg.measure import NO_P_AF, measure_detail
@@ -167,11 +204,14 @@ def _ours_pipeline(record: Path, reference_peaks: Reference | None):
         from ecg.io import read_recording
 
         rec = read_recording(str(record) + ".hea")
+        if factor != 1.0:
+            rec = dataclasses.replace(rec, signals=compress(np.asarray(rec.signals, dtype=float), factor)[0])
         t0 = time.perf_counter()
         res = analyze_detail(rec)
         m, findings, age = res.analysis.measurements, res.analysis.findings, rec.demographics.age_days
     else:
         x, fs, leads = read_ludb(record)
+        x = compress(x, factor)[0]
         t0 = time.perf_counter()
         detail = measure_detail(x, fs, leads, reference_peaks.r_peaks)
         age = None if reference_peaks.age_years is None else int(reference_peaks.age_years * 365.25)
@@ -245,12 +285,19 @@ def score(rows: list[Row]) -> dict:
     return out
 
 
-def run(reference_peaks: bool = False, with_nk: bool = True, verbose: bool = False) -> dict:
-    """Score every LUDB record; print per-record rows when ``verbose``; return totals."""
+def run(reference_peaks: bool = False, with_nk: bool = True, verbose: bool = False,
+        factor: float = 1.0, records: list[str] | None = None) -> dict:
+    """Score LUDB records (all, or the named ``records``), time-compressed by ``factor``;
+    print per-record rows when ``verbose``; return totals."""
     rows = []
+    if factor != 1.0:
+        factor = compress(np.zeros((4, 1)), factor)[1]
+        with_nk = False
     for rec in ludb_records():
-        ref = load_reference(rec)
-        ours, af, p_ok, axis, axis_deg, secs = _ours_pipeline(rec, ref if reference_peaks else None)
+        if records and rec.name not in records:
+            continue
+        ref = compress_reference(load_reference(rec), factor)
+        ours, af, p_ok, axis, axis_deg, secs = _ours_pipeline(rec, ref if reference_peaks else None, factor)
         nk = _nk(rec) if with_nk else (None, None, None)
         rows.append(Row(rec.name, ref.rhythm, (ref.pr_ms, ref.qrs_ms, ref.qt_ms), ours, nk,
                         ref.af_or_flutter, af, p_ok if ref.af_or_flutter else None, ref.axis, axis,
@@ -258,7 +305,7 @@ def run(reference_peaks: bool = False, with_nk: bool = True, verbose: bool = Fal
         if verbose:
             _print_row(rows[-1])
     totals = score(rows)
-    _print_totals(totals, reference_peaks, with_nk)
+    _print_totals(totals, reference_peaks, with_nk, factor)
     return totals
 
 
@@ -273,8 +320,10 @@ def _print_row(r: Row) -> None:
           f"{(r.axis_ours or '-')[:5]:5} {_f(r.qrs_axis)}")
 
 
-def _print_totals(t: dict, reference_peaks: bool, with_nk: bool) -> None:
+def _print_totals(t: dict, reference_peaks: bool, with_nk: bool, factor: float = 1.0) -> None:
     mode = "reference R peaks + ecg.measure" if reference_peaks else "end-to-end ecg.analyze.analyze_recording"
+    if factor != 1.0:
+        mode += f"; time-compressed x{factor:g}, reference scaled alike"
     print(f"\nTOTAL over LUDB ({mode}); error = ours - cardiologists (ms)")
     print("          mean    SD   |err|   n  not-measured   (IEC 60601-2-25 target mean/SD)")
     targets = {"PR": "10/10", "QRS": "6/10", "QT": "12/30"}
@@ -296,8 +345,14 @@ def main() -> None:
     ap.add_argument("--verbose", "-v", action="store_true", help="one row per record")
     ap.add_argument("--reference-peaks", action="store_true", help="use annotated R peaks (dev mode)")
     ap.add_argument("--no-nk", action="store_true", help="skip NeuroKit2 comparison")
+    ap.add_argument("--compress", default="", help="time-compression factors, e.g. 1.5,2 (pediatric check)")
+    ap.add_argument("--records", default="", help="only these LUDB records, e.g. 1,3,5")
     a = ap.parse_args()
-    run(reference_peaks=a.reference_peaks, with_nk=not a.no_nk, verbose=a.verbose)
+    records = [r for r in a.records.split(",") if r] or None
+    factors = [float(f) for f in a.compress.split(",") if f] or [1.0]
+    for f in factors:
+        run(reference_peaks=a.reference_peaks, with_nk=not a.no_nk, verbose=a.verbose, factor=f,
+            records=records)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,28 @@ delineated leads is fragile (one noisy lead moves the result), so:
   without one noisy lead (or a U wave) deciding.
 * P wave: searched from 300 ms before the QRS (never before the previous
   beat's T end) on a 20 Hz RMS envelope; present only if its peak is at least
-  ``P_MIN_MV``; edges from the spatial velocity as for the QRS.
+  ``P_MIN_MV`` and it does not run into the previous T; edges from the spatial
+  velocity as for the QRS.
+
+Pediatric time scale. The ms and Hz constants are adult widths. Unscaled, a
+narrow, fast complex was read long (LUDB time-compressed x2, i.e. real
+morphology at twice the rate: QRS +38 ms, QT +51 ms): the 20 ms gap closing and
+the 120/160 ms QRS window joined the P or T wave to the QRS run, and the 40 Hz
+low-pass and 20-80 ms knee spans smeared a 45 ms QRS. Each constant is therefore
+multiplied by a dimensionless time scale (``SCALE_MIN``..1; divided, for
+low-pass cut-offs), always 1 at adult widths and rates:
+
+* ``rate`` = RR / ``RR_REF_S``: windows and gaps that keep a search off the
+  neighbouring waves (P-R and S-T segments shorten with the rate);
+* ``shape`` = max(QRS core width / ``CORE_REF_MS``, ``rate``): QRS and P knee
+  spans and low-passes. A narrow adult QRS at rest, or an adult tachycardia,
+  keeps the adult constants; only a narrow AND fast complex is scaled;
+* T: QRS onset to T peak / ``T_PEAK_REF_MS``, the T wave's own time base.
 
 The constants below were tuned on LUDB (100 records, cardiologists' global
-reference, see ``bench.intervals``). All boundaries are sample offsets inside
-the median beat (fs Hz).
+reference, see ``bench.intervals``; the scales on the same records compressed
+x1.5 and x2, ``--compress``). All boundaries are sample offsets inside the
+median beat (fs Hz).
 """
 
 from __future__ import annotations
@@ -52,6 +69,15 @@ P_FRAC = 0.2
 P_KNEE_MS = 20.0
 P_MIN_MV = 0.03  # RMS envelope (mV): weaker P waves count as absent
 GAP_MS = 20.0  # gaps closed inside a wave run
+# Time scales (dimensionless, SCALE_MIN..1): every ms constant above is an adult width and is
+# multiplied by one of them, so a narrow, fast pediatric complex is delineated like an adult one.
+SCALE_MIN = 0.4  # a newborn's QRS/QT is ~0.4-0.6 of an adult's
+RR_REF_S = 0.8  # s: rate scale = RR / this (75/min and slower: adult constants)
+CORE_LP_HZ = 100.0  # Hz: wide band, so the core width follows the QRS and not the filter
+CORE_FRAC = 0.1  # QRS core: spatial velocity above 10 % of its peak ...
+CORE_GAP_MS = 6.0  # ... with only short dips bridged (never a P-R or S-T segment)
+CORE_REF_MS = 70.0  # QRS core width of an adult (LUDB: median 76, 10th percentile 62 ms)
+T_PEAK_REF_MS = 320.0  # QRS onset to T peak of an adult (LUDB median)
 
 
 @dataclass(frozen=True)
@@ -115,23 +141,51 @@ def knee(s: np.ndarray, t_m: int, t_r: int) -> int:
     return int(t[np.argmax(area)])
 
 
-def delineate_qrs(beat: np.ndarray, fs: float, r: int) -> tuple[int, int] | None:
+def rate_scale(rr_s: float) -> float:
+    """RR (s) over ``RR_REF_S``, clipped to ``SCALE_MIN``..1: scales the windows that keep
+    a wave search off its neighbours (P-R and S-T segments shorten with the rate)."""
+    return float(np.clip(rr_s / RR_REF_S, SCALE_MIN, 1.0))
+
+
+def qrs_core_scale(beat: np.ndarray, fs: float, r: int) -> float:
+    """Width of the QRS core (wide-band spatial velocity above ``CORE_FRAC`` of its peak)
+    over an adult's ``CORE_REF_MS``, clipped to ``SCALE_MIN``..1 (dimensionless).
+
+    Unlike the ms constants it scales, this width shrinks in proportion with the QRS
+    (LUDB time-compressed x2: 0.51 of the native width, 10th-90th percentile 0.49-0.57).
+    """
+    sv = spatial_velocity(beat, fs, CORE_LP_HZ)
+    base = float(np.percentile(sv, 10))
+    lo, hi = max(r - int(0.12 * fs), 0), r + int(0.16 * fs)
+    center = lo + int(np.argmax(sv[lo:r + int(0.08 * fs)]))
+    run = _wave_run(sv, lo, hi, center, CORE_FRAC, max(1, int(CORE_GAP_MS * fs / 1000)), base)
+    if run is None:
+        return 1.0
+    width_ms = (run[1] - run[0]) * 1000.0 / fs
+    return float(np.clip(width_ms / CORE_REF_MS, SCALE_MIN, 1.0))
+
+
+def delineate_qrs(beat: np.ndarray, fs: float, r: int, shape: float = 1.0,
+                  rate: float = 1.0) -> tuple[int, int] | None:
     """Global QRS onset/offset (samples) around the alignment point ``r``.
 
-    The QRS extent is the spatial-velocity run above ``QRS_FRAC`` of its peak;
+    The QRS extent is the spatial-velocity run above ``QRS_FRAC`` of its peak
+    (searched from 120 to 160 ms around ``r`` and bridging ``GAP_MS``, both times
+    ``rate``: at fast rates a wider window or gap would join the P or T wave);
     onset and offset are then moved outward to the knee where the velocity
     meets the baseline (mean of the knees found within ``QRS_KNEE_SPANS`` x
-    ``QRS_KNEE_MS``).
+    ``QRS_KNEE_MS``). Knee spans and the low-pass follow the QRS's own time
+    scale ``shape`` (``QRS_KNEE_MS`` x shape, ``QRS_LP_HZ`` / shape).
     """
-    sv = spatial_velocity(beat, fs, QRS_LP_HZ)
+    sv = spatial_velocity(beat, fs, QRS_LP_HZ / shape)
     base = float(np.percentile(sv, 10))
-    lo, hi = r - int(0.12 * fs), r + int(0.16 * fs)
+    lo, hi = r - int(0.12 * rate * fs), r + int(0.16 * rate * fs)
     seg = sv[max(lo, 0):hi]
-    center = max(lo, 0) + int(np.argmax(seg[: int(0.2 * fs)]))
-    run = _wave_run(sv, lo, hi, center, QRS_FRAC, int(GAP_MS * fs / 1000), base)
+    center = max(lo, 0) + int(np.argmax(seg[: int(0.2 * rate * fs)]))
+    run = _wave_run(sv, lo, hi, center, QRS_FRAC, int(GAP_MS * rate * fs / 1000), base)
     if run is None:
         return None
-    spans = [int(f * QRS_KNEE_MS * fs / 1000) for f in QRS_KNEE_SPANS]
+    spans = [int(f * QRS_KNEE_MS * shape * fs / 1000) for f in QRS_KNEE_SPANS]
     on = np.mean([knee(sv, run[0], run[0] - k) for k in spans])
     off = np.mean([knee(sv, run[1], run[1] + int(k * QRS_OFF_SPAN_SCALE)) for k in spans])
     return int(round(on)), int(round(off))
@@ -161,7 +215,8 @@ def qt_max_s(rr_s: float) -> float:
 
 
 def delineate_t(beat: np.ndarray, fs: float, qrs_on: int, qrs_off: int,
-                rr_s: float, r: int | None = None, rr_short_s: float | None = None) -> tuple[int, int] | None:
+                rr_s: float, r: int | None = None, rr_short_s: float | None = None,
+                rate: float = 1.0) -> tuple[int, int] | None:
     """T peak (of the RMS envelope) and global T end.
 
     The T peak is searched from QRS offset + 60 ms (15 % of RR when shorter) to 75 % of the longest
@@ -170,10 +225,13 @@ def delineate_t(beat: np.ndarray, fs: float, qrs_on: int, qrs_off: int,
     T wave, then a robust "latest" over leads (``T_LEAD_RANK``: the k-th latest),
     which follows the IEC global definition without being ruled by one lead.
     With irregular RR (AF), ``rr_short_s`` (a short RR, s) stops the search
-    100 ms before the next beat's R at that RR, so a following QRS is not taken
-    for the T wave's tail.
+    100 ms before the next beat's R at that RR, so a following QRS is not
+    taken for the T wave's tail. The envelope's low-pass is ``T_LP_HZ`` /
+    ``rate`` (``rate_scale``); the per-lead ends scale with the T wave's
+    own time base, QRS onset to T peak over ``T_PEAK_REF_MS`` (``SCALE_MIN``..1),
+    which follows the QT (LUDB: r = 0.84) at any rate or age.
     """
-    env = _envelope(beat, fs, T_LP_HZ, qrs_on - int(0.01 * fs))
+    env = _envelope(beat, fs, T_LP_HZ / rate, qrs_on - int(0.01 * fs))
     lo = qrs_off + int(min(0.06, 0.15 * rr_s) * fs)  # ST start; shorter at infant rates
     hi = min(len(beat) - int(0.01 * fs), qrs_on + int(qt_max_s(rr_s) * fs))
     if r is not None and rr_short_s is not None:
@@ -184,19 +242,23 @@ def delineate_t(beat: np.ndarray, fs: float, qrs_on: int, qrs_off: int,
     peak = lo + int(np.argmax(env[lo:hi_peak]))
     if hi - peak < 3:
         return None
-    ends = per_lead_t_ends(beat, fs, qrs_on, lo, hi_peak, hi)
+    scale = float(np.clip((peak - qrs_on) * 1000.0 / fs / T_PEAK_REF_MS, SCALE_MIN, 1.0))
+    ends = per_lead_t_ends(beat, fs, qrs_on, lo, hi_peak, hi, scale)
     if len(ends) == 0:
         return None
     k = min(int(T_LEAD_RANK), len(ends))
     latest = int(np.sort(ends)[-k])
-    cap = int(np.median(ends) + T_SPREAD_CAP_MS * fs / 1000)  # one lead's long tail (U wave?) is not T
+    # one lead's long tail (U wave?) is not T
+    cap = int(np.median(ends) + T_SPREAD_CAP_MS * scale * fs / 1000)
     return peak, min(latest, cap)
 
 
-def per_lead_t_ends(beat: np.ndarray, fs: float, qrs_on: int, lo: int, hi_peak: int, hi: int) -> np.ndarray:
+def per_lead_t_ends(beat: np.ndarray, fs: float, qrs_on: int, lo: int, hi_peak: int, hi: int,
+                    scale: float = 1.0) -> np.ndarray:
     """Trapezium-area T end in each lead whose T amplitude is at least
-    ``T_MIN_REL`` of the largest T (and >= ``T_MIN_MV``); samples."""
-    x = filters.lowpass(beat, fs, cutoff_hz=T_LP_HZ, order=2)
+    ``T_MIN_REL`` of the largest T (and >= ``T_MIN_MV``); samples. ``scale`` (time
+    scale of the T wave) multiplies ``T_TR_MS`` and divides ``T_LP_HZ``."""
+    x = filters.lowpass(beat, fs, cutoff_hz=T_LP_HZ / scale, order=2)
     x = x - x[max(qrs_on - int(0.01 * fs), 0)]
     seg = x[lo:hi_peak]
     pk = lo + np.argmax(np.abs(seg), axis=0)
@@ -209,34 +271,36 @@ def per_lead_t_ends(beat: np.ndarray, fs: float, qrs_on: int, lo: int, hi_peak: 
         if hi - p < 3:
             continue
         t_m = p + int(np.argmin(np.gradient(y[p:hi])))
-        t_r = min(hi, t_m + int(T_TR_MS * fs / 1000))
+        t_r = min(hi, t_m + int(T_TR_MS * scale * fs / 1000))
         ends.append(t_r if t_r - t_m < 2 else trapezium_end(y, t_m, t_r))
     return np.asarray(ends, dtype=int)
 
 
 def delineate_p(beat: np.ndarray, fs: float, qrs_on: int,
-                prev_t_end: int | None = None) -> tuple[int, int, int, float] | None:
+                prev_t_end: int | None = None, scale: float = 1.0) -> tuple[int, int, int, float] | None:
     """P onset, peak, offset and envelope amplitude (mV) before the QRS; None if no P.
 
     The search starts 300 ms before the QRS but never before the previous
     beat's T end (``prev_t_end``, from T end - RR), so at fast pediatric rates
-    the preceding T wave is not taken for the P wave.
+    the preceding T wave is not taken for the P wave; a P wave whose run starts
+    at that edge (fused with the T) is absent. All ms/Hz constants are scaled by
+    ``scale`` (the ``shape`` time scale, see the module docstring).
     """
-    env = _envelope(beat, fs, P_LP_HZ, qrs_on - int(0.005 * fs))
-    lo = max(qrs_on - int(0.30 * fs), int(0.01 * fs), prev_t_end or 0)
-    hi = qrs_on - int(0.02 * fs)
-    if hi - lo < int(0.04 * fs):
+    env = _envelope(beat, fs, P_LP_HZ / scale, qrs_on - int(0.005 * fs))
+    lo = max(qrs_on - int(0.30 * scale * fs), int(0.01 * fs), prev_t_end or 0)
+    hi = qrs_on - int(0.02 * scale * fs)
+    if hi - lo < int(0.04 * scale * fs):
         return None
     peak = lo + int(np.argmax(env[lo:hi]))
     amp = float(env[peak])
     if amp < P_MIN_MV:
         return None
-    sv = spatial_velocity(beat, fs, P_LP_HZ)
+    sv = spatial_velocity(beat, fs, P_LP_HZ / scale)
     base = float(np.percentile(sv[lo:hi], 5))
-    run = _wave_run(sv, lo, qrs_on, peak, P_FRAC, int(GAP_MS * fs / 1000), base)
-    if run is None:
+    run = _wave_run(sv, lo, qrs_on, peak, P_FRAC, int(GAP_MS * scale * fs / 1000), base)
+    if run is None or run[0] <= lo:  # starts at the window's edge: P fused with the previous T
         return None
-    k = int(P_KNEE_MS * fs / 1000)
+    k = int(P_KNEE_MS * scale * fs / 1000)
     on = knee(sv, run[0], run[0] - k) if k > 0 else run[0]
     off = run[1]  # the knee overshoots towards the QRS (LUDB: +16 ms); threshold end: +11 ms
     return on, peak, min(off, qrs_on - 1), amp
@@ -247,14 +311,17 @@ def delineate(beat: np.ndarray, fs: float, r: int, rr_s: float,
     """All global fiducials of a (samples, leads) median beat aligned at sample ``r``.
 
     ``rr_s`` (s) is the dominant RR interval; it bounds the T-wave search, as
-    does ``rr_short_s`` (a short RR of an irregular rhythm) when given.
+    does ``rr_short_s`` (a short RR of an irregular rhythm) when given, and
+    sets the ``rate`` time scale (module docstring).
     """
-    qrs = delineate_qrs(beat, fs, r)
+    rate = rate_scale(rr_s)
+    shape = max(qrs_core_scale(beat, fs, r), rate)
+    qrs = delineate_qrs(beat, fs, r, shape, rate)
     if qrs is None:
         return Fiducials()
-    t = delineate_t(beat, fs, *qrs, rr_s, r, rr_short_s)
+    t = delineate_t(beat, fs, *qrs, rr_s, r, rr_short_s, rate)
     prev_t_end = None if t is None else t[1] - int(round(rr_s * fs))
-    p = delineate_p(beat, fs, qrs[0], prev_t_end)
+    p = delineate_p(beat, fs, qrs[0], prev_t_end, shape)
     return Fiducials(
         qrs_on=qrs[0], qrs_off=qrs[1],
         t_peak=t[0] if t else None, t_end=t[1] if t else None,

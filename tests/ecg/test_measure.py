@@ -3,7 +3,11 @@
 Floors were measured on all 100 LUDB records with the annotated R peaks
 (2026-11-25: mean |error| PR 8.2, QRS 9.9, QT 16.9 ms) plus ~2-3 ms margin; they compare
 with the cardiologists' global reference (earliest onset / latest offset over
-12 leads), never with an earlier output of this code.
+12 leads), never with an earlier output of this code. The pediatric check uses the
+first 8 LUDB records time-compressed x1.5 and x2 (real morphology at 1.5-2 times the
+rate with 1/1.5-1/2 of the widths, ``bench.intervals --compress``), against the
+cardiologists' reference scaled alike (2026-11-25: mean |error| PR 6.1/2.6, QRS 8.4/9.8,
+QT 15.3/10.8 ms at x1.5/x2; before time-scaled delineation QRS 20.9/38.0, QT 34.8/50.0).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from bench.intervals import load_reference, read_ludb
+from bench.intervals import compress, compress_reference, load_reference, read_ludb
 from ecg.measure import NO_P_AF, MedianBeat, measure, measure_detail
 
 AF_RECORDS = ("51", "83", "93", "95", "101", "109", "129", "173")
@@ -55,6 +59,33 @@ def test_af_records_flagged_and_p_absent_with_reason(ludb_all):
         assert d.measurements.pr_ms is None and d.measurements.missing["pr_ms"] == NO_P_AF
     sinus = [d for ref, d in ludb_all if ref.rhythm.startswith("sinus")]
     assert sum(d.atrial.rhythm == "af" for d in sinus) <= 1
+
+
+@pytest.fixture(scope="module")
+def ludb_first8(data):
+    """(reference, signals, fs, leads) of the first 8 LUDB records (by number, unselected)."""
+    recs = sorted((p.with_suffix("") for p in (data / "ludb").glob("*.hea")), key=lambda p: int(p.stem))[:8]
+    return [(load_reference(rec), *read_ludb(rec)) for rec in recs]
+
+
+@pytest.mark.parametrize("factor", [1.5, 2.0])
+def test_time_compressed_ludb_against_scaled_cardiologists(ludb_first8, factor):
+    """Narrow, fast complexes of real morphology are not read long (a false "wide QRS")."""
+    err: dict[str, list[float]] = {"pr_ms": [], "qrs_ms": [], "qt_ms": []}
+    for ref0, x, fs, leads in ludb_first8:
+        xc, f = compress(x, factor)
+        ref = compress_reference(ref0, f)
+        m = measure_detail(xc, fs, leads, ref.r_peaks).measurements
+        for k, e in err.items():
+            scored = not (k == "pr_ms" and ref.af_or_flutter)
+            if scored and getattr(ref, k) is not None and getattr(m, k) is not None:
+                e.append(getattr(m, k) - getattr(ref, k))
+    assert len(err["pr_ms"]) >= 7 and len(err["qrs_ms"]) == 8 and len(err["qt_ms"]) == 8
+    mae = {k: float(np.mean(np.abs(e))) for k, e in err.items()}
+    assert mae["pr_ms"] < 9.0, mae
+    assert mae["qrs_ms"] < 12.5, mae
+    assert mae["qt_ms"] < 19.0, mae
+    assert float(np.mean(err["qrs_ms"])) < 10.0, err["qrs_ms"]  # no systematic over-reading
 
 
 def test_median_beat_is_exposed_with_fiducials(data):
@@ -142,11 +173,25 @@ def test_synthetic_pediatric_complexes(kw):
     hr = kw.get("hr", 150.0)
     assert m.heart_rate_bpm == pytest.approx(hr, rel=0.01)
     # Boundaries are found where the multi-lead slope leaves the baseline; on these abrupt
-    # half-sine waves that is up to ~12 ms outside each edge (the LUDB-tuned knee rule).
-    assert -5 <= m.qrs_ms - kw.get("qrs", 60.0) <= 28
-    assert abs(m.qt_ms - kw.get("qt", 240.0)) <= 30
-    assert abs(m.pr_ms - kw.get("pr", 100.0)) <= 20
+    # half-sine waves that is ~9 ms outside each edge at every width (the LUDB-tuned knee
+    # rule: LUDB's cardiologists mark the QRS 4 ms wider than we do on average).
+    assert 0 <= m.qrs_ms - kw.get("qrs", 60.0) <= 22
+    assert abs(m.qt_ms - kw.get("qt", 240.0)) <= 25
+    assert abs(m.pr_ms - kw.get("pr", 100.0)) <= 10
     assert m.qtc_bazett_ms == pytest.approx(m.qt_ms / np.sqrt(m.rr_ms / 1000), abs=0.1)
+
+
+def test_synthetic_pediatric_qrs_not_read_longer_than_adult():
+    """The same rule at 50 ms/180 per min as at 90 ms/60 per min: no extra pediatric lengthening."""
+    adult = dict(hr=60.0, pr=160.0, qrs=90.0, qt=400.0, p=100.0)
+    child = dict(hr=180.0, pr=90.0, qrs=50.0, qt=220.0)
+    err = {}
+    for name, kw in (("adult", adult), ("child", child)):
+        x, r = synthetic(**kw)
+        m = measure(x, 500.0, ("I", "II", "III"), r)
+        err[name] = (m.qrs_ms - kw["qrs"], m.qt_ms - kw["qt"])
+    assert err["child"][0] - err["adult"][0] <= 4, err
+    assert err["child"][1] - err["adult"][1] <= 4, err
 
 
 def test_synthetic_230_per_minute_measures_qt_and_never_guesses_pr():
@@ -154,7 +199,7 @@ def test_synthetic_230_per_minute_measures_qt_and_never_guesses_pr():
     x, r = synthetic(hr=230.0, pr=90.0, qrs=50.0, qt=200.0)
     m = measure(x, 500.0, ("I", "II", "III"), r)
     assert m.heart_rate_bpm == pytest.approx(230, rel=0.01)
-    assert abs(m.qt_ms - 200.0) <= 30
+    assert abs(m.qt_ms - 200.0) <= 20
     if m.pr_ms is None:
         assert m.missing["pr_ms"] == "no P wave found before the QRS"
     else:
