@@ -9,12 +9,11 @@ samples at fd unless the name says otherwise.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
-from scipy.ndimage import uniform_filter1d
 
 #: Per-position measure at feature-rate positions: maximal QRS slope (mV/s) or shape similarity (0..1).
 PosFn = Callable[[np.ndarray], np.ndarray]
@@ -114,8 +113,29 @@ def _filtfilt(x: np.ndarray, fd: float) -> np.ndarray:
 
 
 def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving mean over n samples along the last axis (zero padded), float32."""
-    return uniform_filter1d(np.asarray(v, dtype=np.float32), n, axis=-1, mode="constant")
+    """Centred moving mean over n samples along the last axis (zero padded), float32.
+
+    Window [i - n // 2, i + n - 1 - n // 2] (as ``scipy.ndimage.uniform_filter1d``),
+    summed in float32 from power-of-two partial sums (log2 n passes; relative
+    error ~1e-7, the float32 resolution).
+    """
+    v = np.asarray(v, dtype=np.float32)
+    m, lo = v.shape[-1], n // 2
+    cur = np.zeros(v.shape[:-1] + (m + n - 1,), dtype=np.float32)
+    cur[..., lo: lo + m] = v
+    parts, w = [cur], 1  # parts[i]: sums of 2**i consecutive samples
+    while 2 * w <= n:
+        cur = cur[..., :-w] + cur[..., w:]
+        parts.append(cur)
+        w *= 2
+    out, off = None, 0
+    for i in range(len(parts) - 1, -1, -1):
+        if n - off >= 1 << i:
+            seg = parts[i][..., off: off + m]
+            out = seg.copy() if out is None else np.add(out, seg, out=out)
+            off += 1 << i
+    out *= np.float32(1.0 / n)
+    return out
 
 
 def band_envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, int]:
@@ -143,35 +163,62 @@ def band_envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, int
     return y, env, decim
 
 
+def _window_median(v: np.ndarray, w: int) -> np.ndarray:
+    """Median of each length-w (odd) sliding window over the last axis (len - w + 1 values).
+
+    Odd-even transposition sorting network over the w shifted copies (w rounds
+    of element-wise min/max): exactly the middle order statistic, as
+    ``np.median`` for odd w, without a per-window sort (windows are short, many).
+    """
+    n = v.shape[-1] - w + 1
+    rows = [v[..., i: i + n] for i in range(w)]
+    for r in range(w):
+        for i in range(r % 2, w - 1, 2):
+            rows[i], rows[i + 1] = np.minimum(rows[i], rows[i + 1]), np.maximum(rows[i], rows[i + 1])
+    return np.array(rows[w // 2], copy=True)
+
+
 def _rolling_median(v: np.ndarray) -> np.ndarray:
     """Centred rolling median over BLOCKS_MEDIAN entries of the last axis (edges reuse edge windows)."""
     nb = v.shape[-1]
     if nb <= BLOCKS_MEDIAN:
         return np.repeat(np.median(v, axis=-1, keepdims=True), nb, axis=-1)
-    med = np.median(sliding_window_view(v, BLOCKS_MEDIAN, axis=-1), axis=-1)
+    med = _window_median(v, BLOCKS_MEDIAN)
     h = BLOCKS_MEDIAN // 2
-    pad = [(0, 0)] * (v.ndim - 1) + [(h, nb - med.shape[-1] - h)]
-    return np.pad(med, pad, mode="edge")
+    return np.concatenate([np.repeat(med[..., :1], h, axis=-1), med,
+                           np.repeat(med[..., -1:], nb - med.shape[-1] - h, axis=-1)], axis=-1)
 
 
-def fuse(cols: np.ndarray, fd: float, floors: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+def block_levels(cols: Sequence[np.ndarray], fd: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per column and BLOCK_S block (columns, blocks): QRS level (rolling median of block
+    maxima) and background (rolling median of block 20th percentiles, from every 4th sample)."""
+    m = len(cols[0])
+    blen = max(1, min(m, int(round(BLOCK_S * fd))))
+    nb = max(1, m // blen)
+    blocks = [c[: nb * blen].reshape(nb, blen) for c in cols]  # views, no copy of the columns
+    k = int(0.2 * ((blen + 3) // 4 - 1))
+    level = _rolling_median(np.stack([b.max(axis=1) for b in blocks]))
+    bg = _rolling_median(np.stack([np.sort(b[:, ::4], axis=1)[:, k] for b in blocks]))
+    return level, bg
+
+
+def fuse(cols: Sequence[np.ndarray], fd: float, floors: np.ndarray,
+         levels: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """Fuse envelopes (columns, m) into one feature whose local QRS level is ~1.
 
     Per 2-s block, each column's QRS level is the rolling median of its block
     maxima and its background the rolling median of block 20th percentiles;
     a column is divided by its level and weighted by its quality (level /
     background - MIN_QUALITY, clipped to 0..50), or 0 where its level is below
-    its ``floors`` entry (flat, disconnected lead). Returns (feature or None
-    when nothing conducts, mean weight per column).
+    its ``floors`` entry (flat, disconnected lead). ``levels``: the columns'
+    ``block_levels`` if already known. Returns (feature or None when nothing
+    conducts, mean weight per column).
     """
-    ncol, m = cols.shape
+    ncol, m = len(cols), len(cols[0])
     blen = max(1, min(m, int(round(BLOCK_S * fd))))
     nb = max(1, m // blen)
-    blocks = cols[:, : nb * blen].reshape(ncol, nb, blen)
-    sub = blocks[:, :, ::4]  # background percentile from every 4th sample (speed)
-    k = int(0.2 * (sub.shape[2] - 1))
-    level = _rolling_median(blocks.max(axis=2))
-    bg = _rolling_median(np.partition(sub, k, axis=2)[:, :, k])
+    blocks = [c[: nb * blen].reshape(nb, blen) for c in cols]  # views, no copy of the columns
+    level, bg = block_levels(cols, fd) if levels is None else levels
     fl = floors[:, None]
     quality = level / np.maximum(bg, 1e-3 * fl)
     weight = np.clip(quality - MIN_QUALITY, 0.0, 50.0) * (level >= fl)
@@ -183,11 +230,36 @@ def fuse(cols: np.ndarray, fd: float, floors: np.ndarray) -> tuple[np.ndarray | 
     fused = np.empty(m, dtype=np.float32)
     head = fused[: nb * blen].reshape(nb, blen)
     np.multiply(blocks[0], coef[0][:, None], out=head)
-    fused[nb * blen:] = cols[0, nb * blen:] * coef[0, -1]
+    fused[nb * blen:] = cols[0][nb * blen:] * coef[0, -1]
     for j in range(1, ncol):
         head += blocks[j] * coef[j][:, None]
-        fused[nb * blen:] += cols[j, nb * blen:] * coef[j, -1]
+        fused[nb * blen:] += cols[j][nb * blen:] * coef[j, -1]
     return fused, weight.mean(axis=1)
+
+
+def local_maxima(v: np.ndarray) -> np.ndarray:
+    """Indices of the local maxima of 1-D ``v``, equal to ``scipy.signal.find_peaks(v)[0]``.
+
+    A maximum rises strictly and then falls strictly; across a plateau (run
+    of equal samples, e.g. a feature held at half rate) it is placed at the
+    plateau's middle (left + right) // 2, as scipy does. Plateaus are rare
+    and handled apart from the vectorised strict case.
+    """
+    n = v.size
+    if n < 3:
+        return np.zeros(0, dtype=np.intp)
+    mid = v[1:-1]
+    peaks = np.flatnonzero((mid > v[:-2]) & (mid > v[2:])) + 1
+    eq = np.flatnonzero(v[1:] == v[:-1])  # v[i] == v[i + 1]
+    if eq.size == 0:
+        return peaks
+    new_run = np.r_[True, np.diff(eq) > 1]
+    left = eq[new_run]
+    right = eq[np.r_[new_run[1:], True]] + 1  # each run of equal samples is [left, right]
+    ok = (left >= 1) & (right <= n - 2)
+    left, right = left[ok], right[ok]
+    top = (v[left - 1] < v[left]) & (v[right + 1] < v[right])
+    return np.sort(np.concatenate([peaks, (left[top] + right[top]) // 2]))
 
 
 def _peak_levels(cand: np.ndarray, h: np.ndarray, m: int, fd: float) -> tuple[np.ndarray, np.ndarray]:
@@ -195,14 +267,17 @@ def _peak_levels(cand: np.ndarray, h: np.ndarray, m: int, fd: float) -> tuple[np
     blen = max(1, min(m, int(round(BLOCK_S * fd))))
     nb = max(1, m // blen)
     bmax = np.zeros(nb)
-    np.maximum.at(bmax, np.minimum(cand // blen, nb - 1), h)
+    if cand.size:  # cand is sorted: block maxima by reduceat over runs of equal block index
+        b = np.minimum(cand // blen, nb - 1)
+        starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+        bmax[b[starts]] = np.maximum.reduceat(h, starts)
     return (np.arange(nb) + 0.5) * blen, _rolling_median(bmax)
 
 
 def quick_beats(feat: np.ndarray, fd: float) -> np.ndarray:
     """Confident beats for template learning: peaks above QUICK_LEVEL x local QRS level that
     dominate +-QUICK_NMS_S (may miss beats; must rarely be noise)."""
-    cand = sps.find_peaks(feat)[0]
+    cand = local_maxima(feat)
     if cand.size == 0:
         return cand
     h = feat[cand].astype(np.float64)
@@ -225,14 +300,18 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
     (NPK > NOISY x SPK) doubtful peaks (below DOUBT x SPK) must reach
     SHAPE_MIN, search-back picks SEARCHBACK_SHAPE.
     """
-    cand = sps.find_peaks(feat)[0]
+    cand = local_maxima(feat)
     if cand.size == 0:
         return cand.astype(np.int64)
     h = feat[cand].astype(np.float64)
     centres, level = _peak_levels(cand, h, len(feat), fd)
     lv = np.interp(cand, centres, level)
     blen = len(feat) // max(1, len(centres))
-    npk = np.interp(cand, centres, _noise_peaks(cand, h, lv, len(centres), blen))
+    noise = _noise_peaks(cand, h, lv, len(centres), blen)
+    # thr below is >= ALPHA x lv (npk >= 0): drop the many small ripples first (margin for rounding)
+    pre = np.flatnonzero(h > (0.5 * (1.0 - 1e-9) * ALPHA) * lv)
+    cand, h, lv = cand[pre], h[pre], lv[pre]
+    npk = np.interp(cand, centres, noise)
     thr = npk + ALPHA * np.maximum(lv - npk, 0.0)
     lc, lmed = _short_median(feat, fd)
     thr = np.maximum(np.maximum(thr, GAMMA * np.interp(cand, lc, lmed)), 1e-6)
@@ -271,7 +350,7 @@ def _interlopers(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, lv: np.ndarra
         return out
     rr = np.diff(pos[conf]).astype(np.float64)
     win = min(9, rr.size)
-    med = np.median(sliding_window_view(np.pad(rr, (win // 2, win - 1 - win // 2), mode="edge"), win), axis=1)
+    med = _rr_median(rr, win)
     k = np.searchsorted(pos[conf], pos[weak])  # confident neighbours conf[k-1] < weak < conf[k]
     inside = (k > 0) & (k < conf.size)
     k = np.clip(k, 1, conf.size - 1)
@@ -290,9 +369,9 @@ def _short_median(feat: np.ndarray, fd: float) -> tuple[np.ndarray, np.ndarray]:
     blen = max(1, min(len(feat), int(round(SHORT_BLOCK_S * fd))))
     nb = max(1, len(feat) // blen)
     k = int(SHORT_PCT * (blen - 1))
-    med = np.partition(feat[: nb * blen].reshape(nb, blen), k, axis=1)[:, k]
+    med = np.sort(feat[: nb * blen].reshape(nb, blen), axis=1)[:, k]
     if nb > SHORT_BLOCKS:
-        w = np.median(sliding_window_view(med, SHORT_BLOCKS), axis=1)
+        w = _window_median(med, SHORT_BLOCKS)
         h = SHORT_BLOCKS // 2
         med = np.concatenate([np.full(h, w[0]), w, np.full(nb - len(w) - h, w[-1])])
     return (np.arange(nb) + 0.5) * blen, med
@@ -308,13 +387,21 @@ def _noise_peaks(cand: np.ndarray, h: np.ndarray, lv: np.ndarray, nb: int, blen:
     return _rolling_median(tot / np.maximum(cnt, 1))
 
 
+def _rr_median(rr: np.ndarray, win: int) -> np.ndarray:
+    """Centred rolling median of RR intervals over ``win`` entries, edges padded with edge values."""
+    padded = np.pad(rr, (win // 2, win - 1 - win // 2), mode="edge")
+    if win % 2:
+        return _window_median(padded, win)
+    return np.median(sliding_window_view(padded, win), axis=1)
+
+
 def _local_rr(at: np.ndarray, beats: np.ndarray, fd: float) -> np.ndarray:
     """Local median RR (samples) at positions ``at`` from strong beats (rolling median of 9 RR)."""
     if beats.size < 3:
         return np.full(at.shape, 1.0 * fd)
     rr = np.diff(beats).astype(np.float64)
     win = min(9, len(rr))
-    med = np.median(sliding_window_view(np.pad(rr, (win // 2, win - 1 - win // 2), mode="edge"), win), axis=1)
+    med = _rr_median(rr, win)
     return np.interp(at, (beats[1:] + beats[:-1]) / 2.0, med)
 
 
@@ -398,24 +485,32 @@ class Smoothed:
         self.x, self.fs = x, fs
         self.box = max(1, int(round(fs / 50.0)))
 
-    def windows(self, centres: np.ndarray, half_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """(indices (k, w), smoothed segments (leads, k, w)) of +-half_s around ``centres``."""
+    def _raw(self, centres: np.ndarray, half: int) -> np.ndarray:
+        """Raw x (leads, k, 2 half + box) around ``centres``, indices clipped to the signal."""
         n, box = self.x.shape[1], self.box
-        half = max(1, int(round(half_s * self.fs)))
-        ext = np.clip(centres[:, None] + np.arange(-half - box // 2, half + box - box // 2)[None, :], 0, n - 1)
-        cs = np.cumsum(np.take(self.x, ext, axis=1), axis=2)
+        lo, w = -half - box // 2, 2 * half + box
+        if centres.min() + lo >= 0 and centres.max() + lo + w <= n:  # usual case: no clipping
+            return sliding_window_view(self.x, w, axis=1)[:, centres + lo]
+        return np.take(self.x, np.clip(centres[:, None] + np.arange(lo, lo + w)[None, :], 0, n - 1), axis=1)
+
+    def windows(self, centres: np.ndarray, half: int) -> np.ndarray:
+        """Smoothed segments (leads, k, 2 half + 1) of +-half samples around ``centres``."""
+        box = self.box
+        cs = np.cumsum(self._raw(centres, half), axis=2)
         seg = np.empty(cs.shape[:2] + (2 * half + 1,))
         seg[..., 0] = cs[..., box - 1]
         np.subtract(cs[..., box:], cs[..., :-box], out=seg[..., 1:])
         seg /= box
-        return ext[:, box // 2: box // 2 + 2 * half + 1], seg
+        return seg
 
     def max_slope(self, centres: np.ndarray) -> np.ndarray:
         """Largest |dx/dt| (mV/s) within +-SLOPE_HALF_S of each centre, over leads."""
         if centres.size == 0:
             return np.zeros(0)
-        _, seg = self.windows(centres, SLOPE_HALF_S)
-        return np.abs(np.diff(seg, axis=2)).max(axis=(0, 2)) * self.fs
+        box, half = self.box, max(1, int(round(SLOPE_HALF_S * self.fs)))
+        xw = self._raw(centres, half)  # slope of the box-smoothed signal: (x[i + box] - x[i]) / box
+        d = np.abs(xw[..., box: box + 2 * half] - xw[..., : 2 * half])
+        return d.max(axis=(0, 2)) * (self.fs / box)
 
 
 def locate_r(sm: Smoothed, centres: np.ndarray) -> np.ndarray:
@@ -427,7 +522,9 @@ def locate_r(sm: Smoothed, centres: np.ndarray) -> np.ndarray:
     """
     if centres.size == 0:
         return np.zeros(0, dtype=np.int64)
-    idx, seg = sm.windows(centres, R_HALF_S)
-    dev = np.abs(seg - np.median(seg, axis=2, keepdims=True)).max(axis=0)
-    r = idx[np.arange(len(idx)), np.argmax(dev, axis=1)]
-    return np.unique(r).astype(np.int64)
+    half = max(1, int(round(R_HALF_S * sm.fs)))
+    seg = sm.windows(centres, half)  # odd window: the median is the middle of the sorted window
+    dev = np.abs(seg - np.sort(seg, axis=2)[:, :, half: half + 1])
+    dev = dev[0] if len(dev) == 1 else dev.max(axis=0)
+    r = np.sort(np.clip(centres + np.argmax(dev, axis=1) - half, 0, sm.x.shape[1] - 1)).astype(np.int64)
+    return r[np.r_[True, r[1:] != r[:-1]]]  # unique

@@ -27,6 +27,9 @@ MF_TEMPLATES = 1
 MAX_BEATS = 600
 #: Envelope smoothing (s) of the squared matched-filter output.
 SMOOTH_S = 0.05
+#: np.correlate has a fast inline loop for kernels up to this length (longer ones make one
+#: BLAS dot call per output sample, ~5x slower): longer templates are split into such pieces.
+CORR_CHUNK = 11
 #: Similarity search: +- this many feature samples of misalignment.
 SHIFT = 2
 
@@ -53,7 +56,7 @@ class QrsTemplates:
         for _ in range(TEMPLATES):
             if rest.sum() < max(4, 0.03 * len(b)):
                 break
-            t = np.median(seg[rest], axis=0)
+            t = _column_median(seg[rest])
             t /= max(float(np.linalg.norm(t)), 1e-12)
             mine = rest & (np.abs(unit @ t) > CLUSTER_R)
             if mine.sum() < 4:
@@ -77,9 +80,14 @@ class QrsTemplates:
         if pos.size == 0 or not self.items:
             return np.zeros(pos.size)
         temps = np.stack([t for t, _ in self.items], axis=1).astype(np.float64)
+        w = 2 * self.half + 1
+        idx = np.clip(pos[:, None] + np.arange(-self.half - SHIFT, self.half + SHIFT + 1)[None, :], 0, len(y) - 1)
+        wide = y[idx].astype(np.float64)  # one gather; each shift is a slice of it
         best = np.zeros(pos.size)
-        for d in range(-SHIFT, SHIFT + 1):
-            unit, _ = self._segments(y, pos + d)
+        for d in range(2 * SHIFT + 1):
+            seg = wide[:, d: d + w]
+            seg = seg - seg.mean(axis=1, keepdims=True)
+            unit = seg / np.maximum(np.linalg.norm(seg, axis=1, keepdims=True), 1e-12)
             best = np.maximum(best, np.abs(unit @ temps).max(axis=1))
         return best
 
@@ -96,7 +104,7 @@ class QrsTemplates:
         n = max(1, int(round(SMOOTH_S * fh)))
         env = None
         for t, members in self.items[:MF_TEMPLATES]:
-            m = np.correlate(yh, t[::step], mode="same")
+            m = _correlate_same(yh, t[::step])
             np.multiply(m, m, out=m)
             e = moving_mean(m, n)
             np.sqrt(np.maximum(e, 0.0, out=e), out=e)
@@ -106,3 +114,25 @@ class QrsTemplates:
             return env
         out = np.repeat(env, step)[: len(y)]
         return out if len(out) == len(y) else np.pad(out, (0, len(y) - len(out)), mode="edge")
+
+
+def _correlate_same(y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``np.correlate(y, t, mode="same")`` (1-D float32), summed from kernel pieces of at most
+    CORR_CHUNK taps (same values up to float32 rounding; several times faster for long t)."""
+    k, n = len(t), len(y)
+    ypad = np.zeros(n + k - 1, dtype=np.float32)
+    ypad[k // 2: k // 2 + n] = y
+    out = None
+    for o in range(0, k, CORR_CHUNK):
+        piece = np.ascontiguousarray(t[o: o + CORR_CHUNK], dtype=np.float32)
+        part = np.correlate(ypad[o: o + n + len(piece) - 1], piece, mode="valid")
+        out = part if out is None else np.add(out, part, out=out)
+    return out
+
+
+def _column_median(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=0)`` of a (k, w) float64 array (middle of the sorted column, or the
+    mean of the two middle values), via one sort: cheaper for a few hundred short rows."""
+    srt = np.sort(a, axis=0)
+    k = len(a)
+    return srt[k // 2].copy() if k % 2 else (srt[k // 2 - 1] + srt[k // 2]) / 2.0

@@ -28,7 +28,7 @@ filtering, North 1943 / Turin 1960):
    the local (median) baseline within +-70 ms on the 50 Hz-smoothed signal,
    over the well-conducting leads.
 
-Vectorised numpy/scipy; a 30-min 360 Hz lead takes ~25-40 ms.
+Vectorised numpy/scipy; a 30-min 360 Hz lead takes ~15-25 ms (bench/README-beats.md).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ecg._beats_core import (
     MIN_LEVEL_MV_S,
     Smoothed,
     band_envelope,
+    block_levels,
     fuse,
     locate_r,
     prepare,
@@ -69,17 +70,20 @@ def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     x, fs = prepared
     y, env, decim = band_envelope(x, fs)
     fd = fs / decim
-    first, weight = fuse(env, fd, np.full(len(env), MIN_LEVEL_MV_S))
+    level, bg = block_levels(env, fd)
+    first, weight = fuse(env, fd, np.full(len(env), MIN_LEVEL_MV_S), (level, bg))
     if first is None:
         return _EMPTY.copy()
     ok = weight >= 0.25 * weight.max()
     best = int(np.argmax(weight))
     mf, floors, templates = _matched_envelopes(y, quick_beats(first, fd), fd, np.flatnonzero(ok), best)
-    feat, _ = fuse(np.concatenate([env[ok]] + mf), fd,
-                   np.concatenate([np.full(int(ok.sum()), MIN_LEVEL_MV_S)] + floors))
+    mf_level, mf_bg = block_levels(mf, fd) if mf else (level[:0], bg[:0])  # env levels are reused
+    feat, _ = fuse([env[j] for j in np.flatnonzero(ok)] + mf, fd,
+                   np.concatenate([np.full(int(ok.sum()), MIN_LEVEL_MV_S)] + floors),
+                   (np.concatenate([level[ok], mf_level]), np.concatenate([bg[ok], mf_bg])))
     if feat is None:
         return _EMPTY.copy()
-    sm = Smoothed(x[ok], fs)
+    sm = Smoothed(x if ok.all() else x[ok], fs)
     shape = None if templates is None else (lambda pos: templates.similarity(y[best], pos))
     beats = select_beats(feat, fd, lambda pos: sm.max_slope(pos * decim + decim // 2), shape)
     return locate_r(sm, beats * decim + decim // 2)
@@ -87,13 +91,13 @@ def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
 
 def _matched_envelopes(y: np.ndarray, quick: np.ndarray, fd: float, leads: np.ndarray, best: int
                        ) -> tuple[list[np.ndarray], list[np.ndarray], QrsTemplates | None]:
-    """Matched-filter envelopes (1, m) of the given leads from templates learned at ``quick``
+    """Matched-filter envelopes (m,) of the given leads from templates learned at ``quick``
     beats; returns (envelopes, their level floors, templates of lead ``best`` or None)."""
     envs, floors, best_templates = [], [], None
     for j in leads:
         templates = QrsTemplates(y[j], quick, fd)
         if templates:
-            envs.append(templates.envelope(y[j])[None, :])
+            envs.append(templates.envelope(y[j]))
             floors.append(np.array([_MF_MIN_LEVEL]))
             if j == best:
                 best_templates = templates

@@ -151,3 +151,33 @@ def test_noise_stress_118e12_and_muscle_6db(data: Path, mitdb: dict) -> None:
     noisy = add_noise(sig, fs, ref, load_noise("ma"), 6.0)
     s = score(ref, detect_r_peaks(noisy, fs), fs)
     assert s.se >= 99.5 and s.ppv >= 96.0, s  # measured 99.96 / 97.2
+
+
+# ------------------------------------------------------------------ fast replacements of library calls
+def test_local_maxima_equals_scipy_find_peaks_including_plateaus() -> None:
+    from scipy.signal import find_peaks
+
+    from ecg._beats_core import local_maxima
+
+    rng = np.random.default_rng(4)
+    for _ in range(500):
+        v = rng.integers(0, 4, rng.integers(0, 40)).astype(np.float32)  # many ties and plateaus
+        if rng.random() < 0.5:
+            v = np.repeat(v, rng.integers(1, 4))  # held samples (feature at half rate)
+        np.testing.assert_array_equal(local_maxima(v), find_peaks(v)[0])
+
+
+def test_window_median_equals_numpy_median_and_moving_mean_equals_uniform_filter() -> None:
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy.ndimage import uniform_filter1d
+
+    from ecg._beats_core import _window_median, moving_mean
+
+    rng = np.random.default_rng(5)
+    for w in (1, 3, 5, 7, 9):
+        v = rng.integers(0, 6, (2, 40)).astype(np.float64)
+        np.testing.assert_array_equal(_window_median(v, w), np.median(sliding_window_view(v, w, axis=-1), axis=-1))
+    for n in (1, 4, 13):
+        v = (rng.random((2, 500)) ** 4).astype(np.float32)
+        ref = uniform_filter1d(v, n, axis=-1, mode="constant")
+        np.testing.assert_allclose(moving_mean(v, n), ref, rtol=2e-6, atol=1e-9)
