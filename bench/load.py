@@ -189,6 +189,18 @@ def _machine_cpu_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def _service_pids() -> list[int]:
+    """PostgreSQL and RabbitMQ server processes on this machine (their CPU per upload is reported)."""
+    out = []
+    for p in Path("/proc").glob("[0-9]*"):
+        try:
+            if (p / "comm").read_text().strip() in ("postgres", "beam.smp", "epmd"):
+                out.append(int(p.name))
+        except OSError:
+            continue
+    return out
+
+
 def _tree(pid: int) -> list[int]:
     out = [pid]
     for p in Path("/proc").glob("[0-9]*"):
@@ -265,6 +277,7 @@ def run(args: argparse.Namespace) -> None:
         env = stack.enter_context(s3_server()).env() if args.blobs == "s3" else {}
         c = stack.enter_context(cluster(args.mode, args.api_workers, args.workers, args.clinics, args.readers, **env))
         client0 = time.process_time()
+        svc0 = {p: _cpu_seconds([p]) for p in _service_pids()}
         cpu0, api0, all0, t0 = _cpu_seconds(c.pids), _cpu_seconds(c.api_pids), _machine_cpu_seconds(), time.monotonic()
         st = asyncio.run(_drive(c.base, c.clinic_ids, c.reader_ids, args.rate, args.seconds, args.reader_think,
                                 args.dicom_share))
@@ -272,12 +285,13 @@ def run(args: argparse.Namespace) -> None:
         time.sleep(args.drain)
         elapsed, cpu = time.monotonic() - t0, _cpu_seconds(c.pids) - cpu0
         api, machine = _cpu_seconds(c.api_pids) - api0, _machine_cpu_seconds() - all0
+        svc = sum(_cpu_seconds([p]) - svc0.get(p, 0.0) for p in _service_pids())  # new backends count whole
         analysed = _analysed_ms(c.url, st.uploaded)
-    _print(args, st, analysed, elapsed, cpu, client, api, machine)
+    _print(args, st, analysed, elapsed, cpu, client, api, machine, svc)
 
 
 def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: float, cpu: float,
-           client: float, api: float, machine: float) -> None:
+           client: float, api: float, machine: float, svc: float) -> None:
     workers = f", {args.workers} analysis worker(s)" if args.mode == "scale" else " (in-process analysis)"
     print(f"mode {args.mode}, {args.blobs} blobs: {args.api_workers} uvicorn worker(s){workers}; offered "
           f"{args.rate}/s uploads for {args.seconds:.0f} s, {args.clinics} clinics, {args.readers} readers "
@@ -296,6 +310,7 @@ def _print(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed: 
     if args.mode == "scale":
         n = max(1, len(st.uploaded))
         print(f"  of which API processes {api / n * 1000:.0f} ms, analysis workers {(cpu - api) / n * 1000:.0f} ms per upload")
+    print(f"  PostgreSQL + RabbitMQ processes {svc / max(1, len(st.uploaded)) * 1000:.0f} ms per upload")
     print(f"  whole machine {machine:.1f} CPU s = {machine / max(1, len(st.uploaded)) * 1000:.0f} ms per upload "
           f"(with PostgreSQL, RabbitMQ, the client; anything else running on the machine counts too)")
 
