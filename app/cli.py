@@ -30,7 +30,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(seed_demo(settings, Path(args.data) if args.data else None))
     print(f"ecghub listening on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
     uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, timeout_graceful_shutdown=30, log_level="info", log_config=None)
+                proxy_headers=True, timeout_graceful_shutdown=30, log_level="info", log_config=None,
+                # Idle connections are kept longer than clients' and proxies' own idle timeouts
+                # (httpx 5 s, nginx 60 s): a server closing first races a request sent on that
+                # connection, which then fails without an answer.
+                timeout_keep_alive=75)
     return 0
 
 

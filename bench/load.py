@@ -243,7 +243,8 @@ def cluster(mode: str, api_workers: int, workers: int, clinics: int, readers: in
         clinic_ids, reader_ids = _seed(url, clinics, readers)
         port = _free_port()
         procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(port),
-                                       "--workers", str(api_workers), "--log-level", "warning"], env=env))
+                                       "--workers", str(api_workers), "--log-level", "warning",
+                                       "--timeout-keep-alive", "75"], env=env))  # as `ecghub serve`
         if mode == "scale":
             procs += [subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--threads", "1"], env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]

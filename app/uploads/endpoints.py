@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -49,6 +49,7 @@ def _store(ctx, session, principal, meta, files, key):  # noqa: ANN001, ANN202
 async def upload(
     request: Request,
     response: Response,
+    background: BackgroundTasks,
     ctx: CtxDep,
     session: SessionDep,
     principal: ClinicOrAdmin,
@@ -87,7 +88,10 @@ async def upload(
         raise
     UPLOADS.labels("replayed" if result.replayed else "accepted").inc()
     if not result.replayed:
-        ctx.jobs.enqueue_analysis(result.study.id)
+        # Published after the answer, in a worker thread: the broker's client blocks (publisher
+        # confirms, reconnects while the broker is down) and must never stall the event loop,
+        # and the committed study is already safe (the sweeper re-publishes a lost job).
+        background.add_task(ctx.jobs.enqueue_analysis, result.study.id)
     response.headers["Location"] = f"/api/v1/studies/{result.study.id}"
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
