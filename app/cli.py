@@ -57,6 +57,7 @@ def _worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    ctx.warm_up()
     ctx.jobs.start_worker(threads=args.threads)
     print(f"ecghub worker consuming analysis jobs from {settings.broker_url.split('@')[-1]}", flush=True)
     stop.wait()

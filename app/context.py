@@ -55,6 +55,12 @@ class AppContext:
             self.housekeeper.start()
             self.webhooks.start()
 
+    @staticmethod
+    def warm_up() -> None:
+        """Import at start what the first DICOM upload or job would otherwise import (pydicom,
+        ~0.25 s): a new replica's first requests then answer as fast as the next ones."""
+        import pydicom  # noqa: F401
+
     def stop(self) -> None:
         self.webhooks.stop()
         self.housekeeper.stop()

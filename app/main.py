@@ -40,13 +40,14 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ctx.warm_up()
         ctx.start()
         try:
             yield
         finally:
             ctx.stop()
 
-    app = FastAPI(title="ecghub", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="ecghub", version="0.2.0", lifespan=lifespan)
     app.state.ctx = ctx
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
