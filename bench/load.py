@@ -81,6 +81,7 @@ class Stats:
         self.errors: dict[str, int] = defaultdict(int)
         self.uploaded: list[str] = []
         self.signed: list[str] = []
+        self.fetchable: list[str] = []  # signed studies whose clinic token is known
         self.owner: dict[str, str] = {}  # study id -> its clinic's token (phones see their own site only)
 
     async def timed(self, name: str, call):  # noqa: ANN001, ANN201
@@ -143,14 +144,16 @@ async def _reader(c: httpx.AsyncClient, token: str, until: float, st: Stats, thi
                                                        headers=h, json={"statements": ["SR", "NORM"]}))
         if s is not None and s.status_code == 201:
             st.signed.append(body["study"]["id"])
+            if body["study"]["id"] in st.owner:  # uploaded in this run (not in the warm-up)
+                st.fetchable.append(body["study"]["id"])
         await asyncio.sleep(think_s)
 
 
 async def _phone(c: httpx.AsyncClient, until: float, st: Stats) -> None:
     """A phone fetching a signed report of its own clinic."""
     while time.monotonic() < until:
-        if st.signed:
-            sid = random.choice(st.signed)
+        if st.fetchable:
+            sid = random.choice(st.fetchable)
             h = {"Authorization": f"Bearer {st.owner[sid]}"}
             await st.timed("GET /studies/{id}/report", c.get(f"/api/v1/studies/{sid}/report", headers=h))
         await asyncio.sleep(0.2)
