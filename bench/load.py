@@ -111,6 +111,9 @@ def _files(dicom_share: float = 0.0) -> list[list[tuple[str, tuple[str, bytes, s
 async def _clinic(c: httpx.AsyncClient, token: str, rate: float, until: float, st: Stats, payloads) -> None:  # noqa: ANN001
     h = {"Authorization": f"Bearer {token}"}
     tasks = []
+    # A Poisson process from the start: the first upload too waits its random interval (all
+    # clinics uploading at t=0 is a synchronised burst no real network produces).
+    await asyncio.sleep(random.expovariate(rate))
     while time.monotonic() < until:
         files = random.choice(payloads)
         form = {"patient_id": uuid.uuid4().hex[:12], "patient_name": "Load", "patient_sex": "F",
