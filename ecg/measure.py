@@ -111,16 +111,15 @@ class MeasureDetail:
         return self.alike_fraction >= MIN_ALIKE_FRACTION
 
 
-def measurement_filter(signals: np.ndarray, fs: float, mains_hz: float = 50.0,
-                       r_peaks: np.ndarray | None = None) -> np.ndarray:
+def measurement_filter(signals: np.ndarray, fs: float, r_peaks: np.ndarray, mains_hz: float = 50.0) -> np.ndarray:
     """0.5 Hz zero-phase high-pass, mains removal, 150 Hz low-pass (capped at 0.45 fs).
 
     Mains (``mains_hz``, Hz) is fitted with the QRS complexes at ``r_peaks``
     (samples) left out and subtracted, on the leads that carry it
-    (``ecg.mains.remove_mains``). Without R peaks, a notch (it rings on sharp QRS).
+    (``ecg.mains.remove_mains``): a notch would ring on a sharp newborn QRS.
     """
     x = filters.highpass(signals, fs, cutoff_hz=0.5, order=2)
-    x = filters.notch(x, fs, mains_hz) if r_peaks is None else mains.remove_mains(x, fs, r_peaks, mains_hz)
+    x = mains.remove_mains(x, fs, r_peaks, mains_hz)
     return filters.lowpass(x, fs, cutoff_hz=150.0, order=2)
 
 
@@ -478,7 +477,7 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
     x = _as_2d(signals)
     leads = tuple(leads)
     r = _clean_peaks(r_peaks, len(x))
-    xf = x if prefiltered else measurement_filter(x, fs, mains_hz, r)
+    xf = x if prefiltered else measurement_filter(x, fs, r, mains_hz)
     empty = np.zeros(len(r), dtype=bool)
     if len(r) < MIN_BEATS:
         tab = BeatTable(r, np.full(len(r), np.nan), empty, np.full(len(r), np.nan), empty)
