@@ -10,7 +10,7 @@ The header is parsed ONCE: ``wfdb.rdrecord`` would parse it again, and wfdb's
 header parser (pandas look-ups per field) is ~3 ms for a 12-lead header, most
 of the cost of reading a 10 s record. The decode therefore calls the steps of
 ``rdrecord``'s single-segment path on the parsed header (wfdb 4.x internals,
-``_signal._rd_segment``), falling back to ``rdrecord`` if they are missing.
+``_signal._rd_segment``; pyproject pins wfdb below 5 for that).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Mapping
 
 import numpy as np
 import wfdb
+from wfdb.io._signal import _rd_segment  # wfdb 4.x: rdrecord's decode step, on our parsed header
 
 from ecg.io import limits
 from ecg.io.demographics import from_wfdb_comments
@@ -32,11 +33,6 @@ from ecg.io.leads import normalise_leads
 from ecg.io.names import safe_name
 from ecg.io.signals import check_declared_shape, check_fs, describe_duration, make_recording, unit_to_mv
 from ecg.types import Recording, UnreadableRecording
-
-try:  # wfdb 4.x: the decode step of rdrecord, used on a header we already parsed
-    from wfdb.io._signal import _rd_segment
-except ImportError:  # pragma: no cover - other wfdb versions use rdrecord
-    _rd_segment = None
 
 #: Bits per sample of each uncompressed WFDB storage format.
 FORMAT_BITS = {
@@ -161,14 +157,12 @@ def _start_time(header: wfdb.Record) -> dt.datetime | None:
     return dt.datetime.combine(header.base_date, header.base_time or dt.time(0))
 
 
-def _decode(directory: str, record: str, header: wfdb.Record, n: int, name: str) -> wfdb.Record:
+def _decode(directory: str, header: wfdb.Record, n: int, name: str) -> wfdb.Record:
     """Physical (float64) samples of the first ``n`` frames, decoded on the parsed ``header``.
 
     Missing samples come back as NaN.
     """
     try:
-        if _rd_segment is None:  # a wfdb without the internals we use: let it parse the header again
-            return wfdb.rdrecord(os.path.join(directory, record), sampto=n, physical=True, return_res=64)
         channels = list(range(header.n_sig))
         if header.sig_len is None:
             header.sig_len = n
@@ -219,7 +213,7 @@ def read_wfdb(files: Mapping[str, bytes], header_name: str) -> Recording:
             with open(os.path.join(tmp, ref), "wb") as fh:
                 fh.write(files[found])
         multi_frame = any(int(s or 1) > 1 for s in header.samps_per_frame)
-        rec = _decode(tmp, record, header, n, header_name)
+        rec = _decode(tmp, header, n, header_name)
     if multi_frame:
         warnings.append("some signals have several samples per frame; they were averaged to the frame rate")
     leads = normalise_leads(list(rec.sig_name or [f"ch{j + 1}" for j in range(rec.n_sig)]))
