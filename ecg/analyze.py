@@ -1,4 +1,10 @@
-"""Orchestrator: quality -> beats -> measurement -> interpretation -> triage.
+"""Orchestrator: quality -> beats -> filtering -> measurement -> interpretation -> triage.
+
+Filtering is its own stage: the diagnostic-band signal (``measurement_filter``:
+0.5 Hz high-pass, mains fitted outside the QRS and subtracted, 150 Hz
+low-pass) is made once, after beat detection (the mains fit needs the QRS
+positions), and measurement, rhythm and morphology all read that one array
+(``MeasureDetail.signals``).
 
 ``analyze_recording(recording)`` is the one call the service and the CLI use.
 Leads judged unreadable by ``assess_quality`` are left out of beat detection
@@ -18,7 +24,7 @@ import numpy as np
 from ecg.beats import detect_r_peaks
 from ecg.criteria import DEFAULT_RATE_TABLE
 from ecg.interpret import interpret
-from ecg.measure import MeasureDetail, measure_detail, no_measurements
+from ecg.measure import MeasureDetail, measure_detail, measurement_filter, no_measurements
 from ecg.quality import assess_quality
 from ecg.triage import triage
 from ecg.types import Analysis, Finding, Quality, Recording
@@ -61,7 +67,8 @@ def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: st
     x = signals[:, usable]
     leads = tuple(recording.leads[i] for i in usable)
     r = detect_r_peaks(x, fs)
-    detail = measure_detail(x, fs, leads, r, mains_hz=mains_hz)
+    filtered = measurement_filter(x, fs, r, mains_hz)  # the one diagnostic-band signal every later stage reads
+    detail = measure_detail(filtered, fs, leads, r, prefiltered=True)
     findings = interpret(detail, age_days=age_days, sex=sex, rate_table=rate_table)
     priority = triage(findings, clinic_urgency=clinic_urgency, age_days=age_days)
     a = Analysis(PIPELINE_VERSION, fs, quality, np.asarray(r, dtype=np.int64), detail.measurements,

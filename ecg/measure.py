@@ -104,6 +104,9 @@ class MeasureDetail:
     st_point_ms: float = 60.0
     atrial: "AtrialFacts | None" = None
     alike_fraction: float = 1.0
+    signals: np.ndarray | None = None  # (samples, leads) mV on the diagnostic band (the measured signal)
+    fs: float = 0.0  # Hz of ``signals`` and of the beat indices
+    leads: tuple[str, ...] = ()
 
     @property
     def consistent(self) -> bool:
@@ -479,9 +482,11 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
     r = _clean_peaks(r_peaks, len(x))
     xf = x if prefiltered else measurement_filter(x, fs, r, mains_hz)
     empty = np.zeros(len(r), dtype=bool)
+    ctx = {"signals": xf, "fs": float(fs), "leads": leads}
     if len(r) < MIN_BEATS:
         tab = BeatTable(r, np.full(len(r), np.nan), empty, np.full(len(r), np.nan), empty)
-        return MeasureDetail(no_measurements(f"fewer than {MIN_BEATS} beats detected ({len(r)})"), tab, None)
+        return MeasureDetail(no_measurements(f"fewer than {MIN_BEATS} beats detected ({len(r)})"), tab, None,
+                             **ctx)
     tab, r_al = classify_beats(xf, r, fs)
     rr_mean = float(np.mean(np.diff(r))) * 1000.0 / fs
     finite = np.isfinite(tab.morph_corr)
@@ -489,13 +494,14 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
     if alike < MIN_ALIKE_FRACTION:
         why = (f"no consistent QRS shape: only {alike:.0%} of {len(r)} detected beats alike "
                f"(noise or disorganised rhythm)")
-        return MeasureDetail(no_measurements(why, rr_mean), tab, None, alike_fraction=alike)
+        return MeasureDetail(no_measurements(why, rr_mean), tab, None, alike_fraction=alike, **ctx)
     dom_rr = tab.rr_ms[tab.dominant & np.isfinite(tab.rr_ms)]
     rr_dom = float(np.median(dom_rr)) if len(dom_rr) else float(np.nanmedian(tab.rr_ms))
     use = tab.dominant if tab.dominant.sum() >= MIN_BEATS else tab.morph_corr >= MORPH_CORR_MIN
     mb = median_beat(xf, fs, leads, r_al, use, rr_dom / 1000.0)
     if mb is None:
-        return MeasureDetail(no_measurements("fewer than 3 similar beats for a median beat", rr_mean), tab, None)
+        return MeasureDetail(no_measurements("fewer than 3 similar beats for a median beat", rr_mean), tab, None,
+                             **ctx)
     beat, ri, used = mb
     rr_short = float(np.nanpercentile(tab.rr_ms[used], 20)) / 1000.0 if used[1:].any() else None
     fid = delineate(beat, fs, ri, rr_dom / 1000.0, rr_short)
@@ -504,7 +510,7 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
     st_point = 60.0 if rr_dom >= 500.0 else 40.0
     median = MedianBeat(beat, float(fs), leads, ri, int(used.sum()), fid)
     return MeasureDetail(_intervals(fid, beat, fs, leads, ri, rr_mean, atrial), tab, median,
-                         st_levels(beat, fs, leads, fid, st_point), st_point, atrial, alike)
+                         st_levels(beat, fs, leads, fid, st_point), st_point, atrial, alike, **ctx)
 
 
 def measure(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray) -> Measurements:

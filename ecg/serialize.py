@@ -3,7 +3,7 @@
 Keys (exactly): fs, r_peaks, heart_rate_bpm, intervals_ms {pr, qrs, qt,
 qtc_bazett, qtc_fridericia, p, rr}, axes_deg {p, qrs, t}, quality {verdict,
 leads [{lead, verdict, reasons, issues}], reasons, issues}, findings [{code,
-text, severity, evidence}], priority, pipeline_version, missing {field: reason}.
+text, severity, evidence, text_zh, evidence_zh}], priority, pipeline_version, missing {field: reason}.
 Values are plain Python numbers/strings/lists (``json.dumps`` works); absent
 values are None. ``intervals_ms.p`` is present only when the P duration was
 measured. ``issues`` are [{code, lead, params, text}] (see ``QualityIssue``);
@@ -68,8 +68,8 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
             "reasons": list(q.reasons),
             "issues": _issues_to_list(q.issues),
         },
-        "findings": [{"code": f.code, "text": f.text, "severity": f.severity, "evidence": f.evidence}
-                     for f in analysis.findings],
+        "findings": [{"code": f.code, "text": f.text, "severity": f.severity, "evidence": f.evidence,
+                      "text_zh": f.text_zh, "evidence_zh": f.evidence_zh} for f in analysis.findings],
         "priority": analysis.priority,
         "pipeline_version": analysis.pipeline_version,
         "missing": dict(m.missing),
@@ -86,7 +86,8 @@ def analysis_from_dict(d: dict[str, Any]) -> Analysis:
     leads = tuple(LeadQuality(x["lead"], x["verdict"], tuple(x["reasons"]), _issues_from_list(x.get("issues")))
                   for x in q["leads"])
     quality = Quality(q["verdict"], leads, tuple(q["reasons"]), _issues_from_list(q.get("issues")))
-    findings = tuple(Finding(f["code"], f["text"], f["severity"], f.get("evidence", "")) for f in d["findings"])
+    findings = tuple(Finding(f["code"], f["text"], f["severity"], f.get("evidence", ""),
+                             f.get("text_zh", ""), f.get("evidence_zh", "")) for f in d["findings"])
     return Analysis(pipeline_version=d["pipeline_version"], fs=float(d["fs"]), quality=quality,
                     r_peaks=np.asarray(d["r_peaks"], dtype=np.int64), measurements=m,
                     findings=findings, priority=d["priority"])

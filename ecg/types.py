@@ -137,12 +137,18 @@ class Measurements:
 
 @dataclass(frozen=True)
 class Finding:
-    """A machine statement: lexicon code, human text, severity and the evidence for it."""
+    """A machine statement: lexicon code, human text, severity and the evidence for it.
+
+    ``text``/``evidence`` are English; ``text_zh``/``evidence_zh`` the same in Chinese
+    (``ecg.lexicon.finding`` fills both; empty in analyses stored before they existed).
+    """
 
     code: str
     text: str
     severity: Severity
     evidence: str = ""
+    text_zh: str = ""
+    evidence_zh: str = ""
 
 
 @dataclass(frozen=True, eq=False)

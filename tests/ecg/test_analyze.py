@@ -69,7 +69,7 @@ def test_analysis_dict_has_exact_keys_and_round_trips(ludb1):
     assert set(d["quality"]) == {"verdict", "leads", "reasons", "issues"}
     assert all(set(lq) == {"lead", "verdict", "reasons", "issues"} for lq in d["quality"]["leads"])
     assert [i["text"] for i in d["quality"]["issues"]] == d["quality"]["reasons"]
-    assert all(set(f) == {"code", "text", "severity", "evidence"} for f in d["findings"])
+    assert all(set(f) == {"code", "text", "severity", "evidence", "text_zh", "evidence_zh"} for f in d["findings"])
     text = json.dumps(d)                          # JSON-ready: no numpy types
     back = analysis_from_dict(json.loads(text))
     assert analysis_to_dict(back) == d

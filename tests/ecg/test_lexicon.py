@@ -1,0 +1,40 @@
+"""The lexicon: every code in both languages; findings carry both."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ecg.lexicon import Evidence, evidence, finding, lexicon
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_statement_has_chinese_and_english_text():
+    lex = lexicon()
+    assert len(lex) >= 60
+    for s in lex.values():
+        assert HAN.search(s.zh), s.code
+        assert s.en and not HAN.search(s.en), s.code
+        assert s.severity in ("normal", "abnormal", "critical"), s.code
+
+
+def test_finding_takes_both_texts_and_formats_both_templates():
+    ev = evidence("PR {pr:.0f} ms > {lim} ms", "PR {pr:.0f} ms > {lim} ms（年龄上限）", pr=212.4, lim=200)
+    f = finding("AVB1", ev)
+    assert (f.code, f.text, f.text_zh, f.severity) == ("AVB1", "First-degree AV block", "一度房室传导阻滞",
+                                                        "abnormal")
+    assert f.evidence == "PR 212 ms > 200 ms" and f.evidence_zh.endswith("（年龄上限）")
+    g = finding("PAUSE", Evidence(), severity="critical", text=Evidence("Pause of 3.2 s", "长间歇 3.2 s"))
+    assert (g.text, g.text_zh, g.severity) == ("Pause of 3.2 s", "长间歇 3.2 s", "critical")
+
+
+def test_unknown_code_is_refused():
+    with pytest.raises(KeyError):
+        finding("NOT_A_CODE")
+
+
+def test_evidence_joins_in_both_languages():
+    parts = [Evidence("a", "甲"), Evidence("b", "乙")]
+    assert Evidence("; ", "；").join(parts) == Evidence("a; b", "甲；乙")
