@@ -27,7 +27,9 @@ from ecg.interpret import interpret
 from ecg.measure import MeasureDetail, measure_detail, measurement_filter, no_measurements
 from ecg.quality import assess_quality
 from ecg.triage import triage
-from ecg.types import Analysis, Finding, Quality, Recording
+from ecg.lexicon import finding
+from ecg.types import Analysis, Quality, Recording
+from ecg.wording import quality_text
 from ecg.version import PIPELINE_VERSION
 
 
@@ -43,7 +45,7 @@ class AnalysisDetail:
 def _unreadable(recording: Recording, quality: Quality) -> AnalysisDetail:
     why = "; ".join(quality.reasons) or "no usable lead"
     m = no_measurements(f"recording unreadable: {why}")
-    findings = (Finding("POOR_QUALITY", "Recording unreadable — please re-record", "abnormal", why),)
+    findings = (finding("POOR_QUALITY", quality_text(quality.issues, quality.reasons)),)
     a = Analysis(PIPELINE_VERSION, float(recording.fs), quality, np.zeros(0, dtype=np.int64), m,
                  findings, triage(findings))
     return AnalysisDetail(a, None, ())
@@ -69,7 +71,7 @@ def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: st
     r = detect_r_peaks(x, fs)
     filtered = measurement_filter(x, fs, r, mains_hz)  # the one diagnostic-band signal every later stage reads
     detail = measure_detail(filtered, fs, leads, r, prefiltered=True)
-    findings = interpret(detail, age_days=age_days, sex=sex, rate_table=rate_table)
+    findings = interpret(detail, age_days=age_days, sex=sex, rate_table=rate_table, raw=x)
     priority = triage(findings, clinic_urgency=clinic_urgency, age_days=age_days)
     a = Analysis(PIPELINE_VERSION, fs, quality, np.asarray(r, dtype=np.int64), detail.measurements,
                  findings, priority)

@@ -72,7 +72,7 @@ def test_rate_evidence_names_table_and_band():
     f = [f for f in interpret(detail(hr=150), age_days=100) if f.code == "STACH"][0]
     assert "cn_pediatrics" in f.evidence and "under 1 year" in f.evidence and "150" in f.evidence
     # 100 days is the 3-6 month group: boys' and girls' envelope, flagged as not yet checked.
-    assert "Rijnbeek 2001, transcribed, unverified" in f.evidence and "boys and girls" in f.evidence
+    assert "Rijnbeek 2001, transcription not yet verified" in f.evidence and "boys and girls" in f.evidence
 
 
 def test_qtc_percentile_evidence_uses_the_patients_sex():
@@ -174,7 +174,7 @@ def test_st_elevation_needs_two_contiguous_leads():
     assert "STE" not in codes(interpret(with_st(one), age_days=OLDER, sex="M"))
     two = {"V2": 0.25, "V3": 0.21}
     f = [f for f in interpret(with_st(two), age_days=OLDER, sex="M") if f.code == "STE"][0]
-    assert f.severity == "critical" and f.text == "suspected acute injury — ST elevation"
+    assert f.severity == "critical" and f.text == "Suspected acute injury — ST elevation" and f.text_zh == "ST段抬高（疑急性损伤）"
     assert "men 40 and over" in f.evidence and "V2 +0.25/V3 +0.21" in f.evidence
     limb = {"II": 0.12, "aVF": 0.11}
     assert codes(interpret(with_st(limb), age_days=OLDER))["STE"] == "critical"

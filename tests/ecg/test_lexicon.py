@@ -38,3 +38,15 @@ def test_unknown_code_is_refused():
 def test_evidence_joins_in_both_languages():
     parts = [Evidence("a", "甲"), Evidence("b", "乙")]
     assert Evidence("; ", "；").join(parts) == Evidence("a; b", "甲；乙")
+
+
+@pytest.mark.parametrize("record", ["ludb/1", "ludb/21", "mitdb/201", "ptbxl/00009_lr"])
+def test_pipeline_findings_carry_chinese_text_and_evidence(data, record):
+    from ecg import analyze_recording, read_recording
+
+    a = analyze_recording(read_recording(data / f"{record}.hea"))
+    assert a.findings
+    for f in a.findings:
+        assert f.code in lexicon()
+        assert HAN.search(f.text_zh), (f.code, f.text_zh)
+        assert bool(f.evidence) == bool(f.evidence_zh), f.code
