@@ -136,3 +136,13 @@ def test_qtc_long_limit_by_age_and_sex():
 def test_percentiles_are_evidence_for_children_only():
     assert C.percentiles(400)["label"] == "1-3 years"
     assert C.percentiles(6000) is None and C.percentiles(None) is None
+
+
+def test_critical_value_codes_are_lexicon_codes_with_a_critical_meaning():
+    from ecg.lexicon import lexicon
+    from ecg.triage import critical_values, stat_codes, urgent_codes
+
+    table = critical_values()
+    assert table["citation"] and table["verification"]
+    assert stat_codes() | urgent_codes() <= set(lexicon())
+    assert "NORM" not in stat_codes() | urgent_codes() and "PVC" not in stat_codes()

@@ -286,6 +286,12 @@ def _f(code, sev):
     ([_f("AFIB", "abnormal")], {"age_days": 5000}, "urgent"),
     ([_f("LQTC", "abnormal")], {}, "urgent"),
     ([_f("POOR_QUALITY", "abnormal")], {"age_days": 10}, "routine"),
+    ([_f("AVB3", "critical")], {}, "stat"),                      # on the critical-value list
+    ([_f("LVH", "critical")], {}, "urgent"),                     # critical but not on the list
+    ([_f("PVC", "abnormal"), _f("SR", "normal")], {}, "routine"),  # isolated ectopy: routine
+    ([_f("RBBB", "abnormal"), _f("SR", "normal")], {}, "routine"),
+    ([_f("LBBB", "abnormal")], {}, "urgent"),
+    ([_f("AFLT", "abnormal")], {}, "urgent"),
 ])
 def test_triage_rules(findings, kw, expected):
     assert triage(findings, **kw) == expected
