@@ -1,0 +1,46 @@
+"""The layering the design promises, checked by tools on every test run.
+
+* import-linter (contracts in pyproject.toml): ``ecg`` imports neither ``app``
+  nor ``storage``; ``storage`` never imports ``app``.
+* Every ``__all__`` in the three packages names only things the module has.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    found = str(exe) if exe.exists() else shutil.which(name)
+    assert found, f"{name} is not installed: `./dev test` installs the test extras"
+    return found
+
+
+def test_import_contracts_are_kept():
+    run = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 broken" in run.stdout
+
+
+def _modules(package: str):
+    pkg = importlib.import_module(package)
+    yield pkg
+    for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
+        yield importlib.import_module(info.name)
+
+
+@pytest.mark.parametrize("package", ["ecg", "storage", "app"])
+def test_every_dunder_all_names_real_attributes(package):
+    for mod in _modules(package):
+        for name in getattr(mod, "__all__", ()):
+            assert hasattr(mod, name), f"{mod.__name__}.__all__ names {name!r}, which it does not define"
