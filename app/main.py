@@ -21,6 +21,7 @@ from app.notify import endpoints as notify_endpoints
 from app.reading import endpoints as reading_endpoints
 from app.reading import viewer as reading_viewer
 from app.reports import endpoints as report_endpoints
+from app.security_headers import SecurityHeaders
 from app.settings import Settings
 from app.studies import endpoints as study_endpoints
 from app.uploads import endpoints as upload_endpoints
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContext)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(auth_endpoints.router)
     app.include_router(upload_endpoints.router)

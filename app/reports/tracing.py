@@ -249,7 +249,7 @@ def _draw_labels(ax: Axes, layout: Layout, speed: float) -> None:
     for seg in layout.segments:
         prop = _fonts.latin_bold(7.5) if seg.lead.isascii() else _fonts.font(7.5)
         x = layout.trace_x0_mm + seg.t0_s * speed + 1.0
-        ax.text(x, layout.baselines_mm[seg.row] + 7.0, seg.lead, fontproperties=prop, ha="left", va="bottom")
+        ax.text(x, layout.baselines_mm[seg.row] + 7.0, seg.lead, fontproperties=prop, ha="left", va="bottom", parse_math=False)
 
 
 def _draw_footer(ax: Axes, layout: Layout, note: str, speed: float, gain: float, start_s: float) -> None:
@@ -258,12 +258,12 @@ def _draw_footer(ax: Axes, layout: Layout, note: str, speed: float, gain: float,
     start = f"   from {start_s:g} s" if start_s else ""
     text = f"{speed:g} mm/s   {gain:g} mm/mV   {FILTER_TEXT}{start}"
     y = layout.footer_y_mm
-    ax.text(layout.grid.x0, y, text, fontproperties=prop, ha="left", va="center")
+    ax.text(layout.grid.x0, y, text, fontproperties=prop, ha="left", va="center", parse_math=False)
     room_em = layout.grid.width / (6.5 / PT_PER_MM) - _width_em(text) - 4.0
     if note and room_em > 4.0:
         if _width_em(note) > room_em:
             note = _wrap(note, room_em - 1.0)[0] + "…"
-        ax.text(layout.grid.x1, y, note, fontproperties=prop, ha="right", va="center", color="0.25")
+        ax.text(layout.grid.x1, y, note, fontproperties=prop, ha="right", va="center", color="0.25", parse_math=False)
 
 
 # ---------------------------------------------------------------- header text
@@ -309,7 +309,7 @@ def _fit_header(lines: tuple[str, ...], box: Rect) -> tuple[float, int, list[str
 
 def _draw_header(ax: Axes, box: Rect, header: TracingHeader) -> None:
     """Title (12 pt) at the top left, then the free lines in up to three columns."""
-    ax.text(box.x0, box.y1, header.title, fontproperties=_fonts.font(12), ha="left", va="top")
+    ax.text(box.x0, box.y1, header.title, fontproperties=_fonts.font(12), ha="left", va="top", parse_math=False)
     lines_box = Rect(box.x0, box.y0, box.width, box.height - 5.5)
     size, ncols, wrapped = _fit_header(header.lines, lines_box)
     if not wrapped:
@@ -320,7 +320,7 @@ def _draw_header(ax: Axes, box: Rect, header: TracingHeader) -> None:
     for i, text in enumerate(wrapped):
         col, row = divmod(i, rows)
         x = lines_box.x0 + col * lines_box.width / ncols
-        ax.text(x, lines_box.y1 - row * line_mm, text, fontproperties=prop, ha="left", va="top")
+        ax.text(x, lines_box.y1 - row * line_mm, text, fontproperties=prop, ha="left", va="top", parse_math=False)
 
 
 # ---------------------------------------------------------------- public API

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from app.content_disposition import content_disposition
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.studies import service
 from app.reading.views import reports_out
@@ -64,4 +65,4 @@ def get_file(study_id: uuid.UUID, name: str, ctx: CtxDep, session: SessionDep, p
     data = service.original_file(session, ctx.blobs, principal, study_id, name)
     session.commit()
     return Response(data, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": content_disposition(name)})

@@ -1,6 +1,8 @@
 // Calls the ecghub API from pages with the session cookie. Errors are RFC 9457 problem+json:
 // api() throws an Error whose message is the problem's detail, ready to show to a person.
 "use strict";
+// Page facts (language, role) come as JSON data, not inline script: the CSP allows no inline script.
+window.ECGHUB = JSON.parse((document.getElementById("ecghub-page") || {}).textContent || "{}");
 async function api(path, {method = "GET", json, body, headers = {}} = {}) {
   const opts = {method, credentials: "same-origin", headers: {"X-Requested-With": "fetch", ...headers}};
   if (json !== undefined) { opts.body = JSON.stringify(json); opts.headers["Content-Type"] = "application/json"; }

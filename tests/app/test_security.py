@@ -1,0 +1,74 @@
+"""Security findings of issue 17, each replayed against the real service (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import zipfile
+from urllib.parse import quote
+
+from tests.app.factories import patient_form, upload, wait_for_status, wfdb_files
+from tests.app.test_reports import _signed
+
+HOSTILE_NAME = r"$\foo$ 王$x^2$"
+HOSTILE_TEXT = "cost $5 and $10; \\alpha"
+
+
+def _pdf_text(pdf: bytes) -> str:
+    run = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return run.stdout.decode("utf-8")
+
+
+def test_report_pdf_prints_hostile_text_exactly(world, data):
+    """Text with TeX-like '$...$' is printed as typed, never as math (a signed document prints what was signed)."""
+    resp = upload(world.client, world.a.auth, wfdb_files(data, "ludb/1"),
+                  form=patient_form(patient_name=HOSTILE_NAME))
+    sid = wait_for_status(world.client, world.a.auth, resp.json()["id"])["id"]
+    claim = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.reader).json()["claim"]
+    r = world.client.post(f"/api/v1/reader/claims/{claim['id']}/sign", headers=world.reader,
+                          json={"statements": ["SR"], "free_text": HOSTILE_TEXT})
+    assert r.status_code == 201, r.text
+    pdf = world.client.get(f"/api/v1/studies/{sid}/report.pdf", headers=world.a.auth)
+    assert pdf.status_code == 200, pdf.text
+    text = _pdf_text(pdf.content)
+    assert HOSTILE_NAME in text and HOSTILE_TEXT in text
+
+
+def test_chinese_file_name_downloads_with_rfc6266_header(world, data):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for ext in (".hea", ".dat"):
+            z.write(data / f"ludb/1{ext}", f"1{ext}")
+    name = "心电图-甲.zip"
+    resp = upload(world.client, world.a.auth, [("files", (name, buf.getvalue(), "application/zip"))])
+    assert resp.status_code == 202, resp.text
+    got = world.client.get(f"/api/v1/studies/{resp.json()['id']}/files/{quote(name)}", headers=world.a.auth)
+    assert got.status_code == 200 and got.content == buf.getvalue()
+    cd = got.headers["content-disposition"]
+    assert cd.startswith("attachment; filename=\"") and f"filename*=UTF-8''{quote(name, safe='')}" in cd
+    assert cd.isascii()
+
+
+def test_security_headers_on_api_pages_and_errors(world):
+    for path, headers in (("/api/v1/studies", world.a.auth), ("/login", {}), ("/api/v1/studies/not-a-uuid", world.a.auth),
+                          ("/api/v1/me", {})):
+        r = world.client.get(path, headers=headers)
+        h = r.headers
+        assert "script-src 'self'" in h["content-security-policy"], path
+        assert "frame-ancestors 'none'" in h["content-security-policy"], path
+        assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY", path
+        assert h["referrer-policy"] == "no-referrer", path
+        assert h["cache-control"] == "no-store", path
+    static = world.client.get("/static/js/api.js")
+    assert static.status_code == 200 and static.headers.get("cache-control") != "no-store"
+
+
+def test_pages_carry_no_inline_script(world):
+    """The CSP forbids inline script; every page must start its script from a file."""
+    page = world.client.get("/login").text
+    for path in ("/clinic/", "/reader/", "/admin/"):
+        cookie_page = world.client.get(path)
+        page += cookie_page.text
+    for tag in re.findall(r"<script\b[^>]*>", page):
+        assert "src=" in tag or 'type="application/json"' in tag, tag
