@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,21 @@ def install_handlers(app: FastAPI) -> None:
                        "/problems/unavailable")
         resp.headers["Retry-After"] = "5"
         return resp
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the route let through (a number beyond its column's range):
+        # the transaction was rolled back; the client sent something that cannot exist.
+        log.info("database refused a value: %s", type(exc.orig).__name__ if exc.orig else exc)
+        return problem(422, "Invalid request", "a value in the request is out of range (too large or "
+                       "malformed for what it names)", "/problems/validation")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # A bug: answer as problem+json (no stack trace, no patient data) and log it with its trace.
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "Internal error", "the service failed to answer this request; it was logged",
+                       "/problems/internal")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

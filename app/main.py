@@ -15,6 +15,7 @@ from app.admin import endpoints as admin_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.context import AppContext
 from app.errors import install_handlers
+from app.input_guard import InputGuard
 from app.observability import RequestContext
 from app.notices import endpoints as notice_endpoints
 from app.notify import endpoints as notify_endpoints
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.ctx = ctx
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(InputGuard)
     app.add_middleware(RequestContext)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.params import RowId
 from app.admin import service, stats
 from app.admin.schemas import (
     ApiKeyIn,
@@ -39,7 +40,7 @@ def create_site(body: SiteIn, session: SessionDep, admin: AdminOnly) -> CreatedO
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(session: SessionDep, _: AdminOnly, site_id: int | None = None, role: Role | None = None) -> list[UserOut]:
+def list_users(session: SessionDep, _: AdminOnly, site_id: RowId | None = None, role: Role | None = None) -> list[UserOut]:
     """Accounts, optionally of one site or role; readers with the sites they cover."""
     return [UserOut(id=u.id, site_id=u.site_id, site_name=u.site.name, username=u.username,
                     display_name=u.display_name, role=u.role, reader_pools=list(u.reader_pools or []),
@@ -55,7 +56,7 @@ def create_user(body: UserIn, session: SessionDep, admin: AdminOnly) -> CreatedO
 
 
 @router.put("/readers/{reader_id}/coverage", response_model=CoverageIn)
-def set_coverage(reader_id: int, body: CoverageIn, session: SessionDep, admin: AdminOnly) -> CoverageIn:
+def set_coverage(reader_id: RowId, body: CoverageIn, session: SessionDep, admin: AdminOnly) -> CoverageIn:
     """The sites whose studies this reader may read (replaces the previous list)."""
     sites = service.set_coverage(session, admin, reader_id, body.site_ids)
     session.commit()
@@ -63,7 +64,7 @@ def set_coverage(reader_id: int, body: CoverageIn, session: SessionDep, admin: A
 
 
 @router.get("/api-keys", response_model=list[ApiKeyListOut])
-def list_api_keys(session: SessionDep, _: AdminOnly, site_id: int | None = None) -> list[ApiKeyListOut]:
+def list_api_keys(session: SessionDep, _: AdminOnly, site_id: RowId | None = None) -> list[ApiKeyListOut]:
     """Every site's keys (newest first per site); the secret itself is shown only once, at creation."""
     return [ApiKeyListOut(id=k.id, site_id=k.site_id, site_name=k.site.name, name=k.name, prefix=k.prefix,
                           created_at=k.created_at, revoked_at=k.revoked_at)
@@ -71,7 +72,7 @@ def list_api_keys(session: SessionDep, _: AdminOnly, site_id: int | None = None)
 
 
 @router.post("/sites/{site_id}/api-keys", response_model=ApiKeyOut, status_code=201)
-def create_api_key(site_id: int, body: ApiKeyIn, session: SessionDep, admin: AdminOnly) -> ApiKeyOut:
+def create_api_key(site_id: RowId, body: ApiKeyIn, session: SessionDep, admin: AdminOnly) -> ApiKeyOut:
     key, token = service.create_api_key(session, admin, site_id, body.name)
     session.commit()
     return ApiKeyOut(id=key.id, site_id=key.site_id, name=key.name, created_at=key.created_at,
@@ -79,7 +80,7 @@ def create_api_key(site_id: int, body: ApiKeyIn, session: SessionDep, admin: Adm
 
 
 @router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyOut)
-def revoke_api_key(key_id: int, session: SessionDep, admin: AdminOnly) -> ApiKeyOut:
+def revoke_api_key(key_id: RowId, session: SessionDep, admin: AdminOnly) -> ApiKeyOut:
     key = service.revoke_api_key(session, admin, key_id)
     session.commit()
     return ApiKeyOut(id=key.id, site_id=key.site_id, name=key.name, created_at=key.created_at,
@@ -91,7 +92,7 @@ def get_stats(
     ctx: CtxDep, session: SessionDep, _: AdminOnly,
     date_from: Annotated[dt.date | None, Query(alias="from", description="first day (China Standard Time)")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to", description="last day, inclusive")] = None,
-    site_id: int | None = None,
+    site_id: RowId | None = None,
 ) -> StatsOut:
     """The alliance dashboard: studies per day and clinic, unreadable rate per clinic, turnaround
     (received -> first signed report) p50/p90 against the SLA per priority, reader workload, critical

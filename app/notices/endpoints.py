@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.params import RowId
 from app.deps import AdminOnly, ClinicOrAdmin, SessionDep
 from app.notices import service
 from app.reading.schemas import EscalationOut, NoticeOut
@@ -25,7 +26,7 @@ def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: 
 
 
 @router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
-def acknowledge(notice_id: int, session: SessionDep, principal: ClinicOrAdmin) -> NoticeOut:
+def acknowledge(notice_id: RowId, session: SessionDep, principal: ClinicOrAdmin) -> NoticeOut:
     """Record that the clinic received the critical result (who and when)."""
     out = _out(service.acknowledge(session, principal, notice_id))
     session.commit()

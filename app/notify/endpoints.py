@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, HttpUrl
 from starlette.concurrency import run_in_threadpool
 
+from app.params import RowId
 from app.deps import AdminOnly, ClinicOrAdmin, SessionDep
 from app.errors import NotFound
 from app.notify.service import event_body
@@ -28,7 +29,7 @@ class EventPage(BaseModel):
 @router.get("/events", response_model=EventPage)
 async def events(
     session: SessionDep, principal: ClinicOrAdmin,
-    after: Annotated[int, Query(ge=0, description="last event id already seen")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="last event id already seen")] = 0,
     wait: Annotated[float, Query(ge=0, le=30, description="long-poll up to this many seconds")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
@@ -70,7 +71,7 @@ class DeliveryOut(BaseModel):
 
 
 @router.put("/admin/sites/{site_id}/webhook", response_model=WebhookOut)
-def set_webhook(site_id: int, body: WebhookIn, session: SessionDep, admin: AdminOnly) -> WebhookOut:
+def set_webhook(site_id: RowId, body: WebhookIn, session: SessionDep, admin: AdminOnly) -> WebhookOut:
     """Set (or clear) the site's webhook URL; a new signing secret is generated and shown once."""
     site = SiteRepository(session).get(site_id)
     if site is None:
@@ -84,7 +85,7 @@ def set_webhook(site_id: int, body: WebhookIn, session: SessionDep, admin: Admin
 
 
 @router.get("/admin/sites/{site_id}/webhook-deliveries", response_model=list[DeliveryOut])
-def deliveries(site_id: int, session: SessionDep, _: AdminOnly) -> list[DeliveryOut]:
+def deliveries(site_id: RowId, session: SessionDep, _: AdminOnly) -> list[DeliveryOut]:
     """The delivery log: every webhook sent to this site, with attempts and errors."""
     return [DeliveryOut(id=d.id, event_id=d.event_id, status=d.status, attempts=d.attempts,
                         next_attempt_at=d.next_attempt_at, last_status_code=d.last_status_code,

@@ -72,3 +72,25 @@ def test_pages_carry_no_inline_script(world):
         page += cookie_page.text
     for tag in re.findall(r"<script\b[^>]*>", page):
         assert "src=" in tag or 'type="application/json"' in tag, tag
+
+
+def test_control_characters_are_refused_before_any_route(world):
+    login = world.client.post("/api/v1/auth/token", data={"username": "tech-a\x00", "password": "x"})
+    assert login.status_code == 422 and login.headers["content-type"] == "application/problem+json"
+    assert "control character" in login.json()["detail"]
+    q = world.client.get("/api/v1/studies?patient_id=P%00", headers=world.a.auth)
+    assert q.status_code == 422 and q.json()["type"] == "/problems/control-character"
+    body = world.client.post("/api/v1/admin/sites", headers={**world.admin, "content-type": "application/json"},
+                             content=b'{"code": "x\\u0000", "name": "n"}')
+    assert body.status_code == 422 and body.json()["type"] == "/problems/control-character"
+
+
+def test_out_of_range_ids_are_422_problems_not_500(world):
+    big = 2**40
+    for method, path, headers in (("post", f"/api/v1/notices/{big}/acknowledge", world.a.auth),
+                                  ("get", f"/api/v1/admin/sites/{big}/webhook-deliveries", world.admin),
+                                  ("put", f"/api/v1/admin/readers/{big}/coverage", world.admin),
+                                  ("get", f"/api/v1/events?after={2**70}", world.a.auth)):
+        r = getattr(world.client, method)(path, headers=headers, **({"json": {}} if method != "get" else {}))
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert r.headers["content-type"] == "application/problem+json", path
