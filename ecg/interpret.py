@@ -142,6 +142,31 @@ def inconsistent_beats(detail: MeasureDetail, age_days: int | None) -> tuple[Fin
 
 CORE = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qtc_bazett_ms", "qrs_axis_deg")
 
+# A statement that explains (or invalidates) others withholds them:
+# * paced complexes: AF, hypertrophy, blocks, Q waves and ST-T criteria do not apply to them
+#   (the wide QRS and secondary ST-T changes are the pacing's own; e.g. Surawicz B et al.,
+#   AHA/ACCF/HRS recommendations part III, Circulation 2009;119:e235);
+# * a named conduction disorder replaces the generic "wide QRS";
+# * AF or flutter has no PR: no first-degree AV block, no PAC.
+WITHHELD_BY = {
+    "PACED": frozenset({"AFIB", "LVH", "RVH", "BVH", "LBBB", "RBBB", "ILBBB", "IRBBB", "IVCD", "WQRS", "LAFB",
+                        "LPFB", "QWAVE", "STE", "STD", "TWI", "NSSTT", "ERP", "LAD", "RAD"}),
+    "LBBB": frozenset({"WQRS", "IVCD", "ILBBB"}),
+    "RBBB": frozenset({"WQRS", "IVCD", "IRBBB"}),
+    "IVCD": frozenset({"WQRS"}),
+    "WPW": frozenset({"WQRS", "IVCD", "AVB1"}),
+    "WCT": frozenset({"WQRS"}),
+    "AFIB": frozenset({"AVB1", "PAC"}),
+    "AFLT": frozenset({"AVB1", "PAC"}),
+}
+
+
+def withhold(found: list[Finding]) -> list[Finding]:
+    """``found`` without the statements another found statement withholds (``WITHHELD_BY``)."""
+    codes = {f.code for f in found}
+    gone = frozenset().union(*(WITHHELD_BY.get(c, frozenset()) for c in codes))
+    return [f for f in found if f.code not in gone]
+
 
 def normal_ecg(m: Measurements, found: list[Finding], age_days: int | None) -> list[Finding]:
     """NORM when every core value was measured, the rhythm is sinus and nothing found is abnormal."""
@@ -168,5 +193,6 @@ def interpret(detail: MeasureDetail, *, age_days: int | None = None, sex: str | 
     out += qt_findings(m, age_days, sex)
     out += axis_findings(m, age_days)
     out += repolarization_findings(detail, age_days, sex, frozenset(f.code for f in out))
+    out = withhold(out)
     out += normal_ecg(m, out, age_days)
     return tuple(out)

@@ -319,3 +319,14 @@ def test_non_sinus_p_axis_is_not_called_sinus():
     d = MeasureDetail(m, d.beats, None, {}, 60.0, d.atrial)
     c = codes(interpret(d, age_days=ADULT))
     assert "SR" not in c and c["RHYTHM_UNDET"] == "abnormal" and "NORM" not in c
+
+
+def test_pacing_and_named_blocks_withhold_what_they_explain():
+    from ecg.interpret import withhold
+    from ecg.lexicon import finding
+
+    found = [finding("PACED"), finding("AFIB"), finding("LVH"), finding("STE", severity="critical"),
+             finding("CRIT_RATE", severity="critical")]
+    assert [f.code for f in withhold(found)] == ["PACED", "CRIT_RATE"]
+    assert [f.code for f in withhold([finding("RBBB"), finding("WQRS"), finding("LAD")])] == ["RBBB", "LAD"]
+    assert [f.code for f in withhold([finding("AFIB"), finding("AVB1")])] == ["AFIB"]
