@@ -602,9 +602,13 @@
       row("QTc Bazett", iv.qtc_bazett, "ms", "qtc_bazett_ms") + row("QTc Fridericia", iv.qtc_fridericia, "ms", "qtc_fridericia_ms") +
       row(T.rd_axes, ax.qrs == null ? null : `${fmt1(ax.p)} / ${fmt1(ax.qrs)} / ${fmt1(ax.t)}`, "°", "qrs_axis_deg");
     $("rd-findings").innerHTML = (a.findings || []).map((f) => {
+      // The finding's own text in the reader's language (it may carry a qualifier, "长间歇 3.2 s");
+      // analyses stored before findings had Chinese fall back to the lexicon's text.
       const lx = S.lexByCode[f.code];
-      return `<li><span class="sev ${esc(f.severity)}">${esc(t("rd_sev_" + f.severity))}</span><b>${esc(f.code)}</b> ${esc(lx ? stmtText(lx) : f.text)}
-        ${f.evidence ? `<br><span class="small muted">${esc(f.evidence)}</span>` : ""}</li>`;
+      const text = LANG === "en" ? f.text : (f.text_zh || (lx ? lx.zh : f.text));
+      const ev = LANG === "en" ? f.evidence : (f.evidence_zh || f.evidence);
+      return `<li><span class="sev ${esc(f.severity)}">${esc(t("rd_sev_" + f.severity))}</span><b>${esc(f.code)}</b> ${esc(text)}
+        ${ev ? `<br><span class="small muted">${esc(ev)}</span>` : ""}</li>`;
     }).join("") || `<li class="muted">${esc(T.rd_none)}</li>`;
   }
 
