@@ -17,7 +17,7 @@ re-record; see ``ecg.triage``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from ecg.measure import MeasureDetail, measure_detail, measurement_filter, no_me
 from ecg.quality import assess_quality
 from ecg.triage import triage
 from ecg.lexicon import finding
-from ecg.types import Analysis, Quality, Recording
+from ecg.types import Analysis, Quality, QualityIssue, Recording
 from ecg.wording import quality_text
 from ecg.version import PIPELINE_VERSION
 
@@ -40,6 +40,29 @@ class AnalysisDetail:
     analysis: Analysis
     detail: MeasureDetail | None
     leads_used: tuple[str, ...]
+
+
+MAX_ANALYSED_VALUES = 12 * 500 * 600  # samples x leads: 10 min of a 12-lead ECG at 500 Hz (29 MB as float64)
+
+
+def analysed_samples(fs: float, n_leads: int) -> int:
+    """How many samples from the start are interpreted: ``MAX_ANALYSED_VALUES`` over the leads
+    (10 min of 12 leads at 500 Hz; 83 min of a 2-lead 360 Hz Holter-style record)."""
+    return int(MAX_ANALYSED_VALUES // max(n_leads, 1))
+
+
+def _note_long(quality: Quality, analysed_s: float, duration_s: float) -> Quality:
+    """The quality verdict with a whole-record note that only the first ``analysed_s`` were interpreted.
+
+    The analysis' memory and time grow with samples x leads (a 2 h 12-lead file took
+    3.3 GiB and 24 s), so they are bounded by ``MAX_ANALYSED_VALUES``; the cardiologist
+    still sees the whole recording.
+    """
+    text = (f"only the first {analysed_s:.0f} s of this {duration_s:.0f} s recording were interpreted "
+            f"automatically; the cardiologist reads the whole recording")
+    issue = QualityIssue("long_recording", None, {"analysed_s": round(analysed_s, 1),
+                                                  "duration_s": round(duration_s, 1)}, text)
+    return replace(quality, reasons=quality.reasons + (text,), issues=quality.issues + (issue,))
 
 
 def _unreadable(recording: Recording, quality: Quality) -> AnalysisDetail:
@@ -59,10 +82,14 @@ def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: st
     age_days = demo.age_days if age_days is None else age_days
     sex = demo.sex if sex is None else sex
     fs = float(recording.fs)
-    signals = np.nan_to_num(np.asarray(recording.signals, dtype=np.float64))
+    raw = np.asarray(recording.signals)
+    n = analysed_samples(fs, 1 if raw.ndim == 1 else raw.shape[1])
+    signals = np.nan_to_num(np.asarray(raw[:n], dtype=np.float64))  # slice before the float64 copy
     if signals.ndim == 1:
         signals = signals[:, None]
     quality = assess_quality(signals, fs, recording.leads)
+    if len(raw) > n:
+        quality = _note_long(quality, n / fs, len(raw) / fs)
     usable = [i for i, lq in enumerate(quality.leads) if lq.verdict != "unreadable"]
     if quality.verdict == "unreadable" or not usable:
         return _unreadable(recording, quality)

@@ -64,7 +64,8 @@ class Recording:
 
 
 QualityCode = Literal["lead_off", "clipping", "mains", "muscle", "baseline_wander", "artefact",
-                      "implausible_amplitude", "too_short", "no_usable_lead", "too_many_leads_unreadable"]
+                      "implausible_amplitude", "too_short", "no_usable_lead", "too_many_leads_unreadable",
+                      "long_recording"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class QualityIssue:
     * ``hz`` (Hz) and ``mv`` (mV, line amplitude): ``mains``; ``mv`` (mV, median
       1 s peak-to-peak): ``implausible_amplitude``;
     * ``duration_s`` and ``min_s`` (s): ``too_short`` (whole record);
-    * ``n_bad``, ``n_leads`` and ``leads`` (names): ``too_many_leads_unreadable``.
+    * ``n_bad``, ``n_leads`` and ``leads`` (names): ``too_many_leads_unreadable``;
+    * ``analysed_s`` and ``duration_s`` (s): ``long_recording`` (only the start was interpreted).
 
     ``text`` is the technician-facing sentence, identical to the matching entry
     of ``reasons``.

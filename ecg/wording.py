@@ -44,7 +44,7 @@ def percentile_text(age_days: int | None, key: str, unit: str, sex: str | None =
 QUALITY_ZH = {"lead_off": "导联脱落", "clipping": "信号削顶", "mains": "工频干扰", "muscle": "肌电干扰",
               "baseline_wander": "基线漂移", "artefact": "伪差", "implausible_amplitude": "幅度异常",
               "too_short": "记录过短", "no_usable_lead": "无可用导联",
-              "too_many_leads_unreadable": "过多导联无法判读"}
+              "too_many_leads_unreadable": "过多导联无法判读", "long_recording": "记录过长，仅自动分析前5分钟"}
 
 
 def quality_text(issues: tuple[QualityIssue, ...], reasons: tuple[str, ...]) -> Evidence:

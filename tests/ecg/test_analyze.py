@@ -135,3 +135,27 @@ def test_noise_only_record_is_not_interpreted(data):
     assert [f.code for f in a.findings] == ["POOR_QUALITY"]
     assert a.priority == "routine" and a.measurements.qrs_ms is None
     assert "no consistent QRS shape" in a.measurements.missing["qrs_ms"]
+
+
+def test_long_recording_interprets_a_bounded_window_and_says_so(data):
+    """A 20 min 12-lead recording: only the first MAX_ANALYSED_VALUES samples x leads are interpreted,
+    a whole-record note says so, and the working memory is bounded by the window, not the recording."""
+    import tracemalloc
+
+    from ecg import Recording, analyze_recording, read_recording
+    from ecg.analyze import analysed_samples
+
+    one = read_recording(data / "ludb/1.hea")
+    rec = Recording(np.tile(one.signals, (120, 1)), one.fs, one.leads, one.format)
+    n = analysed_samples(rec.fs, len(rec.leads))
+    assert n < rec.n_samples
+    tracemalloc.start()
+    a = analyze_recording(rec)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert a.r_peaks.max() < n
+    note = [i for i in a.quality.issues if i.code == "long_recording"]
+    assert note and note[0].params == {"analysed_s": round(n / rec.fs, 1), "duration_s": 1200.0}
+    assert a.quality.verdict != "unreadable"
+    # the window is 29 MB as float64 (the whole recording 58 MB): the working set stays below 10x the window
+    assert peak < 300e6, peak

@@ -77,6 +77,7 @@
     no_usable_lead: () => ({}),
     too_many_leads_unreadable: (p) => ({n_bad: p.n_bad, n_leads: p.n_leads,
                                         leads: Array.isArray(p.leads) ? p.leads.join(t("clinic_q_sep")) : undefined}),
+    long_recording: (p) => ({analysed: fixed(p.analysed_s, 0), duration: fixed(p.duration_s, 0)}),
   };
   // One issue ({code, lead, params, text}) as text in the page's language, with its lead.
   function issueText(issue) {
