@@ -42,12 +42,6 @@ def lowpass(signal: np.ndarray, fs: float, cutoff_hz: float = 40.0, order: int =
     return _apply(_butter_sos(order, (cutoff_hz,), "lowpass", float(fs)), signal)
 
 
-def bandpass(signal: np.ndarray, fs: float, low_hz: float, high_hz: float, order: int = 2) -> np.ndarray:
-    """Band-pass ``low_hz``..``high_hz`` (Hz); the upper edge is capped below Nyquist."""
-    high_hz = min(high_hz, 0.45 * fs)
-    return _apply(_butter_sos(order, (low_hz, high_hz), "bandpass", float(fs)), signal)
-
-
 def notch(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ, quality: float = 30.0) -> np.ndarray:
     """Remove mains interference at ``mains_hz`` (Hz). No-op when mains is above Nyquist."""
     x = np.asarray(signal, dtype=np.float64)
@@ -57,15 +51,6 @@ def notch(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ, quality: fl
     if x.shape[0] <= 3 * max(len(a), len(b)):
         return x.copy()
     return sps.filtfilt(b, a, x, axis=0)
-
-
-def diagnostic(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ) -> np.ndarray:
-    """Diagnostic band for measurement: 0.05-150 Hz where fs allows, plus mains notch."""
-    x = highpass(signal, fs, cutoff_hz=0.05, order=1)
-    x = notch(x, fs, mains_hz)
-    if fs > 2 * 150.0 / 0.9:
-        x = lowpass(x, fs, cutoff_hz=150.0, order=2)
-    return x
 
 
 def clean(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ) -> np.ndarray:

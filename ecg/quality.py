@@ -174,11 +174,6 @@ def _spectra(stretches: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray] 
     return psd, np.fft.rfftfreq(seg, 1.0 / fs)
 
 
-def _band_power(psd: np.ndarray, f: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Power (mV^2) in the frequency bins selected by ``mask``: (leads, n_windows)."""
-    return psd[..., mask].sum(axis=-1) * (f[1] - f[0])
-
-
 def _mains_mv(psd: np.ndarray, f: np.ndarray, f0: float) -> np.ndarray | None:
     """Amplitude (mV) of a sinusoid at ``f0`` Hz above the local spectral floor; None near/above Nyquist."""
     if f0 + 6.0 >= f[-1]:
