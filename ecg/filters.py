@@ -53,6 +53,35 @@ def notch(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ, quality: fl
     return sps.filtfilt(b, a, x, axis=0)
 
 
+#: Printed/displayed ECG band (Kligfield P et al., AHA/ACCF/HRS Recommendations for the
+#: Standardization and Interpretation of the ECG, Part I, Circulation 2007;115:1306-1324:
+#: 0.05 Hz low-frequency cut-off; high-frequency response >= 150 Hz in adults and
+#: adolescents, >= 250 Hz in children, whose QRS is narrow and sharp).
+DISPLAY_LOW_HZ = 0.05
+ADULT_DISPLAY_HIGH_HZ = 150.0
+CHILD_DISPLAY_HIGH_HZ = 250.0
+
+
+def display_band(fs: float, high_hz: float = ADULT_DISPLAY_HIGH_HZ) -> tuple[float, float]:
+    """The band (Hz) ``display`` shows at ``fs``: the upper edge is capped at 0.45 fs."""
+    return DISPLAY_LOW_HZ, min(high_hz, 0.45 * fs)
+
+
+def display(signal: np.ndarray, fs: float, high_hz: float = ADULT_DISPLAY_HIGH_HZ,
+            mains_hz: float = MAINS_HZ) -> np.ndarray:
+    """The printed tracing: ``display_band`` (0.05 Hz to ``high_hz`` where fs allows) plus the mains
+    notch. A 40 Hz low-pass would lower a child's QRS amplitudes on paper."""
+    low, high = display_band(fs, high_hz)
+    x = np.asarray(signal, dtype=np.float64)
+    if x.shape[0] > 8:
+        # Gustafsson's initial conditions: the 0.05 Hz pole's time constant (3 s) is as long as the
+        # window, and padded edges would leave a slow transient that bends the first seconds.
+        b, a = sps.butter(1, low, btype="highpass", fs=float(fs))
+        x = sps.filtfilt(b, a, x, axis=0, method="gust")
+    x = notch(x, fs, mains_hz)
+    return lowpass(x, fs, cutoff_hz=high, order=2) if high < 0.45 * fs else x
+
+
 def clean(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ) -> np.ndarray:
     """Display/measurement cleaning: 0.5 Hz baseline removal, mains notch, 40 Hz low-pass.
 

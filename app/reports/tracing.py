@@ -9,8 +9,9 @@ Layout: with the 12 standard leads (or the 8 independent ones, I, II, V1-V6,
 from which III, aVR, aVL, aVF are derived), the standard 3 rows x 4 columns
 (each column a consecutive 2.5 s of the same 10 s) plus a 10 s lead II
 rhythm strip; otherwise one full-width strip per lead. Each row starts with a
-1 mV x 200 ms calibration pulse. Signals are shown after display filtering
-(``ecg.filters.clean``: 0.5 Hz high-pass, 50 Hz notch, 40 Hz low-pass).
+1 mV x 200 ms calibration pulse. Signals are shown in the AHA display band
+(``ecg.filters.display``: 0.05 Hz to 150 Hz, 250 Hz for children, where fs
+allows, plus the 50 Hz notch); the band is printed in the footer.
 """
 
 from __future__ import annotations
@@ -40,14 +41,13 @@ from app.reports._layout import (
     strip_layout,
     twelve_lead_layout,
 )
-from ecg.filters import MAINS_HZ, clean
+from ecg.filters import ADULT_DISPLAY_HIGH_HZ, MAINS_HZ, display, display_band
 from ecg.io.leads import normalise_lead, normalise_leads
 
 MM_PER_INCH = 25.4
 PT_PER_MM = 72.0 / MM_PER_INCH
 #: Extra signal (s) filtered on each side of the window so filter edges fall outside it.
 FILTER_PAD_S = 2.0
-FILTER_TEXT = f"filters: 0.5 Hz high-pass, {MAINS_HZ:g} Hz notch, 40 Hz low-pass"
 #: Paper colours (RGB 0..1): minor and major grid lines, trace.
 MINOR_COLOUR = (0.97, 0.78, 0.78)
 MAJOR_COLOUR = (0.91, 0.47, 0.47)
@@ -95,7 +95,14 @@ def _check(
     return x
 
 
-def _window(x: np.ndarray, fs: float, start_s: float, window_s: float) -> np.ndarray:
+def filter_text(fs: float, high_hz: float) -> str:
+    """The printed filter settings, e.g. "filters 0.05-150 Hz, 50 Hz notch"."""
+    low, high = display_band(fs, high_hz)
+    return f"filters {low:g}-{high:g} Hz, {MAINS_HZ:g} Hz notch"
+
+
+def _window(x: np.ndarray, fs: float, start_s: float, window_s: float,
+            high_hz: float = ADULT_DISPLAY_HIGH_HZ) -> np.ndarray:
     """Display-filtered samples of ``start_s``..``start_s + window_s`` (s); NaN gaps stay NaN.
 
     ``FILTER_PAD_S`` of real signal (or, at the recording's ends, its mirror
@@ -113,7 +120,7 @@ def _window(x: np.ndarray, fs: float, start_s: float, window_s: float) -> np.nda
     after = min(pad - (hi - b), part.shape[0] - 1)
     part = np.pad(part, ((before, after), (0, 0)), mode="reflect")
     start = before + a - lo
-    out = clean(part, fs)[start : start + (b - a)]
+    out = display(part, fs, high_hz)[start : start + (b - a)]
     out[gaps] = np.nan
     return out
 
@@ -130,9 +137,10 @@ def _limb_derived(have: dict[str, np.ndarray]) -> list[str]:
     return derived
 
 
-def _prepare(x: np.ndarray, fs: float, leads: Sequence[str], start_s: float, window_s: float) -> _Tracing:
+def _prepare(x: np.ndarray, fs: float, leads: Sequence[str], start_s: float, window_s: float,
+             high_hz: float = ADULT_DISPLAY_HIGH_HZ) -> _Tracing:
     """Filter the window and choose the 12-lead layout or strips; ``note`` lists leads for the footer."""
-    win = _window(x, fs, start_s, window_s)
+    win = _window(x, fs, start_s, window_s, high_hz)
     standard: dict[str, np.ndarray] = {}
     for col, raw in enumerate(leads):
         name = normalise_lead(str(raw))
@@ -249,21 +257,24 @@ def _draw_labels(ax: Axes, layout: Layout, speed: float) -> None:
     for seg in layout.segments:
         prop = _fonts.latin_bold(7.5) if seg.lead.isascii() else _fonts.font(7.5)
         x = layout.trace_x0_mm + seg.t0_s * speed + 1.0
-        ax.text(x, layout.baselines_mm[seg.row] + 7.0, seg.lead, fontproperties=prop, ha="left", va="bottom", parse_math=False)
+        ax.text(x, layout.baselines_mm[seg.row] + 7.0, seg.lead, fontproperties=prop, ha="left", va="bottom",
+                parse_math=False)
 
 
-def _draw_footer(ax: Axes, layout: Layout, note: str, speed: float, gain: float, start_s: float) -> None:
+def _draw_footer(ax: Axes, layout: Layout, note: str, speed: float, gain: float, start_s: float,
+                 filters: str) -> None:
     """Scale and filter settings at the left, the lead note at the right (6.5 pt)."""
     prop = _fonts.font(6.5)
     start = f"   from {start_s:g} s" if start_s else ""
-    text = f"{speed:g} mm/s   {gain:g} mm/mV   {FILTER_TEXT}{start}"
+    text = f"{speed:g} mm/s   {gain:g} mm/mV   {filters}{start}"
     y = layout.footer_y_mm
     ax.text(layout.grid.x0, y, text, fontproperties=prop, ha="left", va="center", parse_math=False)
     room_em = layout.grid.width / (6.5 / PT_PER_MM) - _width_em(text) - 4.0
     if note and room_em > 4.0:
         if _width_em(note) > room_em:
             note = _wrap(note, room_em - 1.0)[0] + "…"
-        ax.text(layout.grid.x1, y, note, fontproperties=prop, ha="right", va="center", color="0.25", parse_math=False)
+        ax.text(layout.grid.x1, y, note, fontproperties=prop, ha="right", va="center", color="0.25",
+                parse_math=False)
 
 
 # ---------------------------------------------------------------- header text
@@ -328,32 +339,34 @@ def _draw_header(ax: Axes, box: Rect, header: TracingHeader) -> None:
 
 def _page(
     signals: np.ndarray, fs: float, leads: Sequence[str], page: str, dpi: float,
-    speed: float, gain: float, start_s: float, line_scale: float,
+    speed: float, gain: float, start_s: float, line_scale: float, high_hz: float = ADULT_DISPLAY_HIGH_HZ,
 ) -> tuple[Figure, Axes, Layout]:
     """Figure with grid, traces, labels and footer drawn; the caller adds the header and saves."""
     x = _check(signals, fs, leads, speed, gain, start_s)
     window_s = twelve_lead_layout(speed, page).window_s
-    tracing = _prepare(x, fs, leads, start_s, window_s)
+    tracing = _prepare(x, fs, leads, start_s, window_s, high_hz)
     shown = tuple(tracing.waves)
     layout = twelve_lead_layout(speed, page) if tracing.twelve else strip_layout(shown, speed, page)
     fig, ax = _new_page(layout.page_mm, dpi)
     _draw_grid(ax, layout.grid, line_scale)
     _draw_traces(ax, layout, tracing, fs, speed, gain, line_scale)
     _draw_labels(ax, layout, speed)
-    _draw_footer(ax, layout, tracing.note, speed, gain, start_s)
+    _draw_footer(ax, layout, tracing.note, speed, gain, start_s, filter_text(fs, high_hz))
     return fig, ax, layout
 
 
 def render_pdf(
     signals: np.ndarray, fs: float, leads: Sequence[str], header: TracingHeader, *,
     speed_mm_s: float = 25.0, gain_mm_mv: float = 10.0, start_s: float = 0.0,
+    high_hz: float = ADULT_DISPLAY_HIGH_HZ,
 ) -> bytes:
     """One A4 landscape page (297 x 210 mm) as PDF bytes, to scale when printed at 100 %.
 
     ``signals`` (samples, leads) in mV at ``fs`` Hz; the window shown is
-    250 mm / ``speed_mm_s`` (10 s at 25 mm/s) from ``start_s`` seconds.
+    250 mm / ``speed_mm_s`` (10 s at 25 mm/s) from ``start_s`` seconds; ``high_hz`` the
+    display band's upper edge (``ecg.filters.CHILD_DISPLAY_HIGH_HZ`` for children).
     """
-    fig, ax, layout = _page(signals, fs, leads, "a4", 72.0, speed_mm_s, gain_mm_mv, start_s, 1.0)
+    fig, ax, layout = _page(signals, fs, leads, "a4", 72.0, speed_mm_s, gain_mm_mv, start_s, 1.0, high_hz)
     assert layout.header is not None
     _draw_header(ax, layout.header, header)
     buf = io.BytesIO()
@@ -365,12 +378,13 @@ def render_pdf(
 def render_png(
     signals: np.ndarray, fs: float, leads: Sequence[str], *,
     dpi: int = 100, speed_mm_s: float = 25.0, gain_mm_mv: float = 10.0, start_s: float = 0.0,
+    high_hz: float = ADULT_DISPLAY_HIGH_HZ,
 ) -> bytes:
     """The tracing alone (269 x 178 mm, no header) as a palette PNG for phones, at ``dpi`` dots per inch."""
     if not 20 <= dpi <= 600:
         raise ValueError(f"dpi must be between 20 and 600, got {dpi!r}")
     scale = max(1.0, 100.0 / dpi * 1.2)
-    fig, _, _ = _page(signals, fs, leads, "compact", float(dpi), speed_mm_s, gain_mm_mv, start_s, scale)
+    fig, _, _ = _page(signals, fs, leads, "compact", float(dpi), speed_mm_s, gain_mm_mv, start_s, scale, high_hz)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
