@@ -42,6 +42,12 @@ def lowpass(signal: np.ndarray, fs: float, cutoff_hz: float = 40.0, order: int =
     return _apply(_butter_sos(order, (cutoff_hz,), "lowpass", float(fs)), signal)
 
 
+def bandpass(signal: np.ndarray, fs: float, low_hz: float, high_hz: float, order: int = 2) -> np.ndarray:
+    """Band-pass ``low_hz``..``high_hz`` (Hz); the upper edge is capped below Nyquist."""
+    high_hz = min(high_hz, 0.45 * fs)
+    return _apply(_butter_sos(order, (low_hz, high_hz), "bandpass", float(fs)), signal)
+
+
 def notch(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ, quality: float = 30.0) -> np.ndarray:
     """Remove mains interference at ``mains_hz`` (Hz). No-op when mains is above Nyquist."""
     x = np.asarray(signal, dtype=np.float64)
