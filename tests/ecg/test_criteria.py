@@ -71,8 +71,8 @@ def test_cn_table_cites_both_textbooks():
     (365, 80, 120), (2555, 80, 120),         # 1 to 6 years (completed years, up to the 7th birthday)
     (2191, 80, 120),                         # exactly 6 years (floor(6*365.25)) is still "1 to 6 years"
     (2556, 60, 100), (6573, 60, 100),        # over 6 years
-    (6574, 60, 100), (30000, 60, 100),       # adult
-    (None, 60, 100),                         # unknown age: adult limits
+    (6574, 50, 100), (30000, 50, 100),       # adult: 2018 ACC/AHA/HRS (< 50)
+    (None, 50, 100),                         # unknown age: adult limits
 ])
 def test_cn_rate_bands_at_edges(age_days, brady, tachy):
     lim = C.rate_limits(age_days)

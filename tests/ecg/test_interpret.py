@@ -57,7 +57,7 @@ def test_normal_adult_gets_sr_and_norm_only():
     (365, 121, "STACH"), (365, 130, "STACH"), (365, 79, "SBRAD"),
     (2191, 110, None),            # exactly 6 years: still the 1-6 band (tachy > 120)
     (2556, 101, "STACH"),         # from the 7th birthday: over 6 years (tachy > 100)
-    (2556, 59, "SBRAD"), (ADULT, 101, "STACH"), (ADULT, 59, "SBRAD"),
+    (2556, 59, "SBRAD"), (ADULT, 101, "STACH"), (ADULT, 59, None), (ADULT, 49, "SBRAD"),  # adults: < 50 (2018 ACC/AHA/HRS)
 ])
 def test_sinus_rate_by_age_edges(age, hr, expected):
     c = codes(interpret(detail(hr=hr), age_days=age))
