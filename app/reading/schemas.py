@@ -30,6 +30,8 @@ class ConfirmedMeasurements(BaseModel):
 class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    study_id: uuid.UUID | None = Field(None, description="the study the reader has on screen; signing is refused "
+                                                         "when it is not the claimed study (wrong-patient guard)")
     statements: list[str] = Field(min_length=1, max_length=30, description="lexicon codes")
     free_text: str = Field("", max_length=4000)
     measurements: ConfirmedMeasurements = ConfirmedMeasurements()

@@ -87,3 +87,17 @@ def chromium():  # noqa: ANN201
             yield browser
         finally:
             browser.close()
+
+
+def wait_js(page, expr: str, timeout_s: float = 30.0) -> None:  # noqa: ANN001 - playwright Page
+    """Wait until the page expression ``expr`` is truthy.
+
+    Playwright's ``wait_for_function`` evaluates a string predicate with ``eval`` inside the
+    page, which the pages' Content-Security-Policy (no unsafe-eval) rightly refuses; a page
+    evaluation from the driver is not subject to it, so poll that instead.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(f"() => Boolean({expr})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for: {expr}")
+        time.sleep(0.05)

@@ -24,7 +24,7 @@ from tests.app.factories import (
     wait_for_status,
     wfdb_files,
 )
-from tests.app.live import ARTIFACTS, chromium, served
+from tests.app.live import ARTIFACTS, chromium, served, wait_js
 
 RECORD = "ludb/3"
 
@@ -55,7 +55,7 @@ def _login(page: Page, base: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/reader/")
-    page.wait_for_function("document.querySelector('[data-count=routine]').textContent !== '–'")
+    wait_js(page, "document.querySelector('[data-count=routine]').textContent !== '–'")
 
 
 def _serious(page: Page) -> list[Any]:
@@ -113,7 +113,7 @@ def test_reader_amends_a_signed_report_from_the_page(live, data):
         assert "更正" in page.inner_text("#dlg-sign-h")
         page.keyboard.press("Enter")
         # the banner still shows the earlier "reason missing" error: wait for the API's answer to replace it
-        page.wait_for_function("document.querySelector('#rd-msg.err')?.innerText.includes('heart_rate_bpm')")
+        wait_js(page, "document.querySelector('#rd-msg.err')?.innerText.includes('heart_rate_bpm')")
         assert "heart_rate_bpm" in page.inner_text("#rd-msg")
         page.fill("#m-heart_rate_bpm", "80")
         page.evaluate("document.activeElement.blur()")
@@ -127,12 +127,12 @@ def test_reader_amends_a_signed_report_from_the_page(live, data):
         assert reason in page.inner_text("#rd-version-list li[data-version='2']")
         assert "首次报告" in page.inner_text("#rd-version-list li[data-version='1']")  # still shown, read-only
         assert page.input_value("#rd-amend-reason") == ""  # ready for a further amendment, of version 2
-        page.wait_for_function("document.getElementById('rd-recent-rows').textContent.includes('v2')")
+        wait_js(page, "document.getElementById('rd-recent-rows').textContent.includes('v2')")
         page.screenshot(path=str(ARTIFACTS / "reader_amended.png"), full_page=True)
 
         # no claim is held on an amended study: N simply takes the next study (the queue is empty)
         page.keyboard.press("n")
-        page.wait_for_function("document.getElementById('rd-study').hidden")
+        wait_js(page, "document.getElementById('rd-study').hidden")
         assert not page.is_visible("#rd-dlg-leave")
         assert not errors, errors
 
@@ -184,7 +184,7 @@ def test_n_with_a_claimed_study_open_asks_before_putting_it_back(live, data):
         page.click("#rd-next")
         page.wait_for_selector("#rd-dlg-leave[open]")
         page.keyboard.press("n")
-        page.wait_for_function("document.querySelector('#rd-msg.ok')?.innerText.includes('仍是最紧急')")
+        wait_js(page, "document.querySelector('#rd-msg.ok')?.innerText.includes('仍是最紧急')")
         assert "仍是最紧急" in page.inner_text("#rd-msg")
         assert not page.is_visible("#rd-dlg-leave")  # asked once, not again for the same key press
         page.wait_for_selector(f"#rd-ecg[data-study='{sid}'][data-drawn-leads='12']")

@@ -21,7 +21,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, sync_playwright
 
 from tests.app.factories import PASSWORD, World, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, served
+from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, served, wait_js
 
 CURRENT, PRIOR = "ludb/3", "ludb/5"
 LUDB_FS = 500.0
@@ -133,7 +133,7 @@ def test_reader_reads_measures_and_signs(live, data):
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         _login(page, base, "reader")
-        page.wait_for_function("document.querySelector('[data-count=routine]').textContent !== '–'")
+        wait_js(page, "document.querySelector('[data-count=routine]').textContent !== '–'")
         page.keyboard.press("n")
         page.wait_for_selector(f"#rd-ecg[data-study='{study_id}'][data-drawn-leads='12']")
         page.wait_for_selector(".rd-handle[data-mark=t_end]")  # median beats and marks arrived
@@ -162,7 +162,7 @@ def test_reader_reads_measures_and_signs(live, data):
 
         # calipers at 50 mm/s on two R peaks found in the drawn strip's pixels
         page.select_option("#rd-speed", "50")
-        page.wait_for_function("document.getElementById('rd-ecg').dataset.mmPerS === '50'")
+        wait_js(page, "document.getElementById('rd-ecg').dataset.mmPerS === '50'")
         page.keyboard.press("c")
         xs, _ = _r_peaks_on_screen(page)
         px_per_s = float(page.get_attribute("#rd-ecg", "data-px-per-mm")) * 50
@@ -265,7 +265,7 @@ def test_reader_sees_api_errors_lease_renewal_and_returns_a_study(live_short_lea
         page.click("#rd-next")
         page.wait_for_selector(f"#rd-ecg[data-study='{sid}'][data-drawn-leads='2']")  # MLII and V5, 30 min
         page.click("#rd-next-win")  # the next 10 s window of the long recording
-        page.wait_for_function("window.__rd.state.waves['1:10'] !== undefined")
+        wait_js(page, "window.__rd.state.waves['1:10'] !== undefined")
         assert page.input_value("#rd-start") == "10"
         first = world.client.get("/api/v1/reader/worklist", headers=world.reader).json()["my_claims"][0]
         deadline = time.monotonic() + 10  # past half of the 12 s lease the page renews it by itself
@@ -288,7 +288,7 @@ def test_reader_sees_api_errors_lease_renewal_and_returns_a_study(live_short_lea
         page.evaluate("document.activeElement.blur()")
         page.keyboard.press("s")
         page.click("#rd-dlg-sign-ok")
-        page.wait_for_function("document.querySelector('#rd-msg').textContent.includes('released')")
+        wait_js(page, "document.querySelector('#rd-msg').textContent.includes('released')")
         msg = page.inner_text("#rd-msg.err")
         assert "检查状态已改变" in msg and "claim has ended" in msg
         page.screenshot(path=str(ARTIFACTS / "reader_api_error.png"))
@@ -319,7 +319,7 @@ def test_reader_sees_api_errors_lease_renewal_and_returns_a_study(live_short_lea
         page.keyboard.press("s")
         assert page.is_visible("#rd-dlg-crit")  # warned before signing
         page.keyboard.press("Enter")
-        page.wait_for_function("document.querySelector('#rd-msg.ok')?.innerText.includes('危急值')")
+        wait_js(page, "document.querySelector('#rd-msg.ok')?.innerText.includes('危急值')")
         assert "危急值" in page.inner_text("#rd-msg")
         assert not errors, errors
         browser.close()

@@ -246,6 +246,7 @@
     await S.lexReady;  // statements of signed versions are shown from the lexicon
     if (seq !== S.opening) return;
     renderSide(b);
+    document.querySelector(".rd-side").scrollTop = 0;  // a new study starts with its identity in view
     resetReport(b);
     // The tracing first; the median beats, the prior study and the worklist only once it is drawn,
     // so that they do not compete with it for the server (the N-to-drawn time is what the reader waits for).
@@ -261,6 +262,21 @@
   /** Short study id; with the status when the study is open without a claim (e.g. signed, to amend). */
   function showStudyLabel(b) {
     $("rd-study-label").textContent = `· ${b.study.id.slice(0, 8)}` + (b.claim ? "" : ` · ${t("rd_status_" + b.study.status)}`);
+    showIdentity(b);
+  }
+
+  /** The patient's identity above the tracing, always in view while reading (wrong-patient guard):
+   *  name, sex, age with its unit, the clinic's patient id, the site and the acquisition time. */
+  function showIdentity(b) {
+    const p = b.patient || {}, st = b.study || {};
+    const parts = [
+      `<b>${esc(p.name || "—")}</b>`, esc(T["sex_" + p.sex] || p.sex || ""), esc(ageText(p.age_days)),
+      p.id ? `${esc(T.rd_patient_id || "ID")} ${esc(p.id)}` : "",
+      b.site && b.site.name ? esc(b.site.name) : "",
+      `${esc(T.rd_acquired)} ${esc(dateText(st.acquired_at))}`,
+    ].filter(Boolean);
+    $("rd-idbar").innerHTML = parts.join(" · ");
+    $("rd-idbar").dataset.studyId = st.id || "";
   }
 
   function closeStudy() {
@@ -835,10 +851,17 @@
   async function sign() {
     if (S.mode === "amend") { amend(); return; }
     $("rd-dlg-sign").close();
+    // Wrong-patient guard: the claim, the study on screen and the identity shown must be one study.
+    const shown = $("rd-idbar").dataset.studyId;
+    if (!S.claim || !S.bundle || S.claim.study_id !== S.bundle.study.id || shown !== S.bundle.study.id) {
+      say(T.rd_identity_mismatch || "The study on screen is not the claimed study: reopen it before signing.", "err");
+      return;
+    }
     const crit = S.chosen.some((c) => S.lexByCode[c].severity === "critical");
     try {
       const r = await api(`/api/v1/reader/claims/${S.claim.id}/sign`, {method: "POST", json: {
-        statements: S.chosen, free_text: $("rd-free").value, measurements: measurementsPayload()}});
+        study_id: S.bundle.study.id, statements: S.chosen, free_text: $("rd-free").value,
+        measurements: measurementsPayload()}});
       closeStudy();
       say(t(crit ? "rd_signed_critical" : "rd_signed_ok", {v: r.version}), "ok");
       $("rd-next").focus();
