@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.app.factories import patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, served
+from tests.app.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, served, wait_js
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_phone_opens_shared_report(live, data):
         assert page.get_by_text("王小明").is_visible()
         img = page.locator("img").first
         img.scroll_into_view_if_needed()
-        page.wait_for_function("document.images[0].complete && document.images[0].naturalWidth > 0")
+        wait_js(page, "document.images[0].complete && document.images[0].naturalWidth > 0")
         width, scroll = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
         assert scroll <= width, f"horizontal scroll: content {scroll}px wide in a {width}px viewport"
         box = img.bounding_box()
