@@ -83,7 +83,7 @@ def shifted(d: MeasureDetail, shift_ms: float) -> MeasureDetail:
     mb = d.median
     if mb is None or mb.fiducials.qrs_off is None or not shift_ms:
         return d
-    f = dataclasses.replace(mb.fiducials, qrs_off=mb.fiducials.qrs_off + int(round(shift_ms * mb.fs / 1000)))
+    f = dataclasses.replace(mb.fiducials, qrs_off=mb.fiducials.qrs_off + round(shift_ms * mb.fs / 1000))
     return dataclasses.replace(d, median=MedianBeat(mb.beat, mb.fs, mb.leads, mb.r_index, mb.n_beats, f))
 
 

@@ -12,6 +12,11 @@ Children: the definition is for adults and no pediatric voltage criteria
 exist; ST elevation in adolescents is mostly early repolarisation, so under
 18 years the highest adult V2-V3 limit (0.25 mV) applies to both sexes.
 
+``stt_profile`` reads the whole ST-T of each lead of the median beat (levels at J to J + 80 ms,
+T extreme, R and S, PR segment against TP) for ``ecg.st_elevation`` and ``ecg.repolarization``;
+its elevation reading is the lower of J and J + 20 ms (``LeadSTT.elevation``), robust to a J
+point read ~20 ms early or late.
+
 Units: mV, ms, age in days.
 """
 
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecg import criteria as C
+from ecg.delineate import Fiducials
 from ecg.measure import MeasureDetail, st_levels
 
 FORTY_YEARS_DAYS = C.years_to_days(40)
@@ -156,7 +162,9 @@ def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
     if mb is None or mb.fiducials.qrs_on is None or mb.fiducials.qrs_off is None:
         return {}
     f, fs, beat = mb.fiducials, mb.fs, mb.beat
-    ms = lambda v: int(round(v * fs / 1000.0))  # noqa: E731
+    def ms(v: float) -> int:
+        return round(v * fs / 1000.0)
+
     half = max(1, ms(5))
     b1 = f.qrs_on - ms(5)
     if b1 - 2 * half < 0 or f.qrs_off + ms(80) + half >= len(beat):
@@ -175,12 +183,12 @@ def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
             for i, name in enumerate(mb.leads)}
 
 
-def _pr_segment(beat: np.ndarray, fs: float, f, base: np.ndarray) -> np.ndarray | None:
+def _pr_segment(beat: np.ndarray, fs: float, f: Fiducials, base: np.ndarray) -> np.ndarray | None:
     """PR-segment level minus the TP level (mean of the 20 ms before P onset), per lead (mV);
     None without a P onset or without 20 ms of TP segment in the beat window."""
     if f.p_on is None:
         return None
-    n = int(round(0.02 * fs))
+    n = round(0.02 * fs)
     if f.p_on - n < 0 or n < 1:
         return None
     return base - beat[f.p_on - n:f.p_on].mean(axis=0)

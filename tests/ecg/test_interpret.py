@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from ecg.interpret import axis_class, interpret
-from ecg.measure import AtrialFacts, BeatTable, MeasureDetail, qtc_bazett, qtc_fridericia
+from ecg.measure import (
+    AtrialFacts,
+    BeatTable,
+    MeasureDetail,
+    qtc_bazett,
+    qtc_fridericia,
+)
 from ecg.triage import triage
 from ecg.types import Finding, Measurements
 

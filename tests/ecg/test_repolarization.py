@@ -12,7 +12,13 @@ import pytest
 
 from ecg.delineate import Fiducials
 from ecg.interpret import interpret
-from ecg.measure import AtrialFacts, BeatTable, MeasureDetail, MedianBeat, qtc_fridericia
+from ecg.measure import (
+    AtrialFacts,
+    BeatTable,
+    MeasureDetail,
+    MedianBeat,
+    qtc_fridericia,
+)
 from ecg.repolarization import repolarization_findings
 from ecg.st import best_margin as st_pair_margin
 from ecg.st import j_point_levels, stt_profile
@@ -287,7 +293,8 @@ def ptbxl(data):
     from ecg.io import read_recording
 
     root = data / "ptbxl"
-    rows = list(csv.DictReader(open(root / "labels.csv", newline="")))
+    with open(root / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     want = {r["record"] for r in rows if "NORM=100" in r["scp_codes"].split()} | set(PTBXL_STEMI + PTBXL_LBBB)
     out = {}
     for r in rows:
