@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from ecg import st
-from ecg.lexicon import evidence, finding
+from ecg.lexicon import Evidence, evidence, finding
 from ecg.measure import MeasureDetail
 from ecg.st import LeadSTT
 from ecg.st_elevation import crit, secondary, st_elevation
@@ -99,7 +99,8 @@ def depression_and_inversion(p: Profile, age_days: int | None, context: Set[str]
     if std:
         out.append(finding("STD", evidence("horizontal/downsloping ST depression at J+{pt} ms >= {m} mV: {l}",
                                            "J点后{pt} ms水平/下斜型ST压低 ≥ {m} mV：{l}", pt=pt,
-                                           m=crit()["st_depression"]["depression_mv"], l=_levels(s, std, "st"))))
+                                           m=crit()["st_depression"]["depression_mv"], l=_levels(s, std, "st"))
+                           + posterior_hint(std)))
     if twi:
         out.append(finding("TWI", evidence("T wave <= -{m} mV where T is normally upright: {l}",
                                            "T波倒置（≤ -{m} mV，正常应直立的导联）：{l}",
@@ -108,6 +109,15 @@ def depression_and_inversion(p: Profile, age_days: int | None, context: Set[str]
     if not std and not twi:
         out += nonspecific(s, upright_leads(p, age_days))
     return out
+
+
+def posterior_hint(std: list[str]) -> Evidence:
+    """Depression confined to V1-V4 with >= 2 of V1-V3: posterior injury possible (4th Universal
+    Definition: record V7-V9, ST elevation >= 0.05 mV there is a STEMI equivalent)."""
+    if not set(std) <= {"V1", "V2", "V3", "V4"} or len(set(std) & {"V1", "V2", "V3"}) < 2:
+        return Evidence()
+    return Evidence("; confined to V1-V4: posterior injury possible, record V7-V9",
+                    "；局限于V1-V4：需除外后壁损伤，请加做V7-V9导联")
 
 
 def juvenile_t(p: Profile, age_days: int | None, twi: list[str]) -> list[Finding]:

@@ -247,6 +247,11 @@ def test_horizontal_st_depression_but_not_upsloping():
     assert repol(beat(horiz)) == {"STD": "abnormal"}
     up = {ld: dict(j=-0.1, st80=0.1, t=0.3) for ld in ("V4", "V5", "V6")}
     assert "STD" not in repol(beat(up))
+    posterior = {ld: dict(r=0.4, s=-1.0, j=-0.15, st80=-0.15, t=0.3) for ld in ("V1", "V2", "V3")}
+    f = next(f for f in repolarization_findings(beat(posterior), ADULT, "M", frozenset()) if f.code == "STD")
+    assert "V7-V9" in f.evidence and "V7-V9" in f.evidence_zh
+    f = next(f for f in repolarization_findings(beat(horiz), ADULT, "M", frozenset()) if f.code == "STD")
+    assert "V7-V9" not in f.evidence
     one = {"V5": dict(j=-0.1, st80=-0.12, t=0.2)}
     assert repol(beat(one)) == {}  # a single lead is not two contiguous leads
 
