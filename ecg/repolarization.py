@@ -55,7 +55,7 @@ def upright_leads(p: Profile, age_days: int | None) -> set[str]:
     """Leads where T is normally upright for the age (aVL only over a positive QRS)."""
     t = crit()["t_inversion"]
     child = age_days is not None and age_days < t["juvenile_max_days"]
-    leads = set(t["child_upright"] if child else t["adult_upright"])
+    leads = set(t["child_upright"] if child else t["adult_upright"]) - set(juvenile_leads(age_days))
     if t["avl_when_qrs_positive"] and "aVL" in p and p["aVL"].qrs_net_mv > 0:
         leads.add("aVL")
     return leads
@@ -120,12 +120,23 @@ def posterior_hint(std: list[str]) -> Evidence:
                     "；局限于V1-V4：需除外后壁损伤，请加做V7-V9导联")
 
 
-def juvenile_t(p: Profile, age_days: int | None, twi: list[str]) -> list[Finding]:
-    """JUVT: a child's T inversion in V2 and/or V3 (with or without V1), none beyond V3."""
+def juvenile_leads(age_days: int | None) -> list[str]:
+    """Leads where a child's T inversion is the juvenile pattern: V1-V3, and V4 under 5 years."""
     t = crit()["t_inversion"]
-    if age_days is None or age_days >= t["juvenile_max_days"] or any(ld in ("V4", "V5", "V6") for ld in twi):
+    if age_days is None or age_days >= t["juvenile_max_days"]:
         return []
-    inv = [ld for ld in t["juvenile_leads"] if ld in p and p[ld].t_mv <= -t["inversion_mv"]]
+    return t["juvenile_leads"] + (["V4"] if age_days < t["juvenile_v4_max_days"] else [])
+
+
+def juvenile_t(p: Profile, age_days: int | None, twi: list[str]) -> list[Finding]:
+    """JUVT: a child's T inversion in V2 and/or V3 (with or without V1, V4 under 5 years), and
+    no inversion beyond (no TWI)."""
+    t = crit()["t_inversion"]
+    beyond = [ld for ld in ("V4", "V5", "V6") if ld not in juvenile_leads(age_days)
+              and ld in p and p[ld].t_mv <= -t["inversion_mv"]]
+    if not juvenile_leads(age_days) or twi or beyond:
+        return []
+    inv = [ld for ld in juvenile_leads(age_days) if ld in p and p[ld].t_mv <= -t["inversion_mv"]]
     if not {"V2", "V3"} & set(inv):
         return []
     return [finding("JUVT", evidence("T inverted in {l} at {y:.1f} years (normal under {a:.0f} years)",

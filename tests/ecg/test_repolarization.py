@@ -275,6 +275,11 @@ def test_the_same_inversion_in_an_adult_is_twi():
 def test_child_inversion_beyond_v3_is_twi_not_juvenile():
     wide = {ld: dict(t=-0.3, st80=-0.02) for ld in ("V1", "V2", "V3", "V4", "V5")}
     assert repol(beat(wide), age_days=SIX_YEARS) == {"TWI": "abnormal"}
+    to_v4 = {ld: dict(t=-0.3, st80=-0.02) for ld in ("V1", "V2", "V3", "V4")}
+    assert "JUVT" not in repol(beat(to_v4), age_days=SIX_YEARS)  # V4 is beyond the pattern at 6 years
+    assert repol(beat(to_v4), age_days=2 * 365) == {"JUVT": "normal"}  # V4 still juvenile at 2 years
+    all_precordial = {ld: dict(t=-0.3, st80=-0.02) for ld in ("V1", "V2", "V3", "V4", "V5", "V6")}
+    assert repol(beat(all_precordial), age_days=2 * 365) == {"TWI": "abnormal"}
 
 
 def test_inverted_t_in_iii_and_avr_alone_is_normal():
