@@ -63,9 +63,9 @@ def upright_leads(p: Profile, age_days: int | None) -> set[str]:
 
 def depressed_leads(s: Profile) -> list[str]:
     """STD leads: horizontal/downsloping depression at J + 60 ms in contiguous pairs."""
-    c, pt = crit()["st_depression"], crit()["st_reading"]["depression_point_ms"]
+    c = crit()["st_depression"]
     return _paired({ld for ld, x in s.items()
-                    if x.st[pt] <= -c["depression_mv"] and x.slope_mv_s() < c["upslope_max_mv_s"]})
+                    if x.depression_level <= -c["depression_mv"] and x.slope_mv_s() < c["upslope_max_mv_s"]})
 
 
 def inverted_leads(s: Profile, upright: set[str]) -> list[str]:
@@ -75,8 +75,7 @@ def inverted_leads(s: Profile, upright: set[str]) -> list[str]:
 
 
 def _levels(s: Profile, leads: list[str], attr: str) -> str:
-    pt = crit()["st_reading"]["depression_point_ms"]
-    return ", ".join(f"{ld} {(s[ld].st[pt] if attr == 'st' else s[ld].t_mv):+.2f} mV" for ld in leads)
+    return ", ".join(f"{ld} {(s[ld].depression_level if attr == 'st' else s[ld].t_mv):+.2f} mV" for ld in leads)
 
 
 def _all_discordant(s: Profile, leads: list[str]) -> bool:
@@ -95,7 +94,7 @@ def depression_and_inversion(p: Profile, age_days: int | None, context: Set[str]
     wide = context & set(sec["discordance_context"])
     if wide and (std or twi) and _all_discordant(s, std + twi):
         return [secondary(wide)]
-    pt = crit()["st_reading"]["depression_point_ms"]
+    pt = next(iter(s.values())).point_ms if s else 60
     if std:
         out.append(finding("STD", evidence("horizontal/downsloping ST depression at J+{pt} ms >= {m} mV: {l}",
                                            "J点后{pt} ms水平/下斜型ST压低 ≥ {m} mV：{l}", pt=pt,
@@ -146,11 +145,11 @@ def juvenile_t(p: Profile, age_days: int | None, twi: list[str]) -> list[Finding
 
 def nonspecific(s: Profile, upright: set[str]) -> list[Finding]:
     """NSSTT: flat T over an R >= 0.5 mV, or upsloping ST depression, in contiguous upright leads."""
-    c, pt = crit()["nonspecific"], crit()["st_reading"]["depression_point_ms"]
+    c = crit()["nonspecific"]
     inv = crit()["t_inversion"]["inversion_mv"]
     flat = _paired({ld for ld, x in s.items() if ld in upright and -inv < x.t_mv <= c["flat_t_mv"]
                     and x.r_mv >= c["min_r_mv"]})
-    dep = _paired({ld for ld, x in s.items() if ld in upright and x.st[pt] <= -c["minor_std_mv"]})
+    dep = _paired({ld for ld, x in s.items() if ld in upright and x.depression_level <= -c["minor_std_mv"]})
     if not flat and not dep:
         return []
     parts = ([f"flat T {_levels(s, flat, 't')}"] if flat else []) + ([f"ST {_levels(s, dep, 'st')}"] if dep else [])

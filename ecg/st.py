@@ -125,6 +125,13 @@ class LeadSTT:
     r_mv: float
     s_mv: float
     pr_mv: float | None
+    point_ms: int = 60
+
+    @property
+    def depression_level(self) -> float:
+        """ST level (mV) at the depression point: J + 60 ms, J + 40 ms when the RR is under
+        500 ms (``MeasureDetail.st_point_ms``: at fast rates J + 60 ms reaches the T wave)."""
+        return self.st[self.point_ms]
 
     @property
     def qrs_net_mv(self) -> float:
@@ -138,16 +145,18 @@ class LeadSTT:
         point read early (on a terminal R wave) from counting as elevation. In a flat or
         convex ST segment (injury current) both agree; on an upsloping normal ST the
         J reading is the lower one."""
-        return min(self.st[0], self.st[20])
+        return min(self.st[k] for k in C.load_table("repolarization_criteria")["st_reading"]["elevation_offsets_ms"])
 
     def depression(self) -> float:
         """ST level for reciprocal depression (mV): the higher of the levels at J and
         J + 20 ms (a J point read early, on an S wave, does not count as depression)."""
-        return max(self.st[0], self.st[20])
+        return max(self.st[k] for k in C.load_table("repolarization_criteria")["st_reading"]["elevation_offsets_ms"])
 
     def slope_mv_s(self) -> float:
-        """ST slope from J + 20 to J + 80 ms (mV/s): < 1 horizontal or downsloping."""
-        return (self.st[80] - self.st[20]) / 0.06
+        """ST slope from J + 20 ms to 20 ms past the depression point (mV/s): < 1 horizontal
+        or downsloping."""
+        end = min(80, self.point_ms + 20)
+        return (self.st[end] - self.st[20]) * 1000.0 / (end - 20)
 
 
 def _mean_at(beat: np.ndarray, i: int, half: int) -> np.ndarray:
@@ -177,9 +186,12 @@ def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
     t_ext = np.where(tw.max(axis=0) >= -tw.min(axis=0), tw.max(axis=0), tw.min(axis=0))
     qrs = beat[f.qrs_on:f.qrs_off + 1] - base
     pr = _pr_segment(beat, fs, f, base)
+    pts = C.load_table("repolarization_criteria")["st_reading"]["depression_point_ms"]
+    rr = d.measurements.rr_ms
+    point = int(pts["rr_under_500_ms"] if rr is not None and rr < 500.0 else pts["rr_500_ms_and_over"])
     return {name: LeadSTT({k: round(float(v[i]), 3) for k, v in st.items()}, round(float(t_ext[i]), 3),
                           round(float(qrs[:, i].max()), 3), round(float(min(0.0, qrs[:, i].min())), 3),
-                          None if pr is None else round(float(pr[i]), 3))
+                          None if pr is None else round(float(pr[i]), 3), point)
             for i, name in enumerate(mb.leads)}
 
 
@@ -202,7 +214,7 @@ def signed(profile: dict[str, LeadSTT], lead: str) -> LeadSTT | None:
     if p is None:
         return None
     return LeadSTT({k: -v for k, v in p.st.items()}, -p.t_mv, -p.s_mv, -p.r_mv,
-                   None if p.pr_mv is None else -p.pr_mv)
+                   None if p.pr_mv is None else -p.pr_mv, p.point_ms)
 
 
 def contiguous_runs(hits: set[str]) -> list[tuple[str, str]]:

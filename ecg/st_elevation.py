@@ -53,8 +53,8 @@ def avr_pattern(p: Profile) -> Finding | None:
     avr = p.get("aVR")
     if avr is None or avr.elevation() < c["avr_ste_mv"]:
         return None
-    point = crit()["st_reading"]["depression_point_ms"]
-    dep = {ld: x.st[point] for ld, x in p.items() if ld != "aVR" and x.st[point] <= -c["std_mv"]}
+    point = avr.point_ms
+    dep = {ld: x.depression_level for ld, x in p.items() if ld != "aVR" and x.depression_level <= -c["std_mv"]}
     if len(dep) < c["min_std_leads"]:
         return None
     ev = evidence("ST elevation in aVR {a:+.2f} mV with ST depression >= {d} mV at J+{pt} ms in {n} leads "

@@ -26,6 +26,7 @@ from ecg.triage import triage
 from ecg.types import Measurements
 
 ADULT = 40 * 365
+SIX_YEARS = int(6 * 365.25)
 OLDER = 50 * 365  # ST limits change at 40 years in men
 FS = 500.0
 
@@ -256,8 +257,17 @@ def test_horizontal_st_depression_but_not_upsloping():
     assert repol(beat(one)) == {}  # a single lead is not two contiguous leads
 
 
+def test_st_depression_is_read_at_j_plus_40_ms_at_fast_rates():
+    # depressed to J+40 ms, back at the baseline by J+60 ms: at 150/min (RR 400 ms) that is the ST
+    early = {ld: dict(j=-0.12, st80=0.12, t=0.3) for ld in ("V4", "V5", "V6")}
+    fast = stt_profile(beat(early, hr=150))["V5"]
+    assert fast.point_ms == 40 and stt_profile(beat(early))["V5"].point_ms == 60
+    assert fast.depression_level == pytest.approx(0.0, abs=0.01)  # J+40: -0.12 + 0.24/2
+    horiz = {ld: dict(j=-0.12, st80=-0.12, t=0.3) for ld in ("V4", "V5", "V6")}
+    assert repol(beat(horiz, hr=150), age_days=SIX_YEARS) == {"STD": "abnormal"}
+
+
 JUVENILE = {ld: dict(t=-0.3, st80=-0.02) for ld in ("V1", "V2", "V3")}
-SIX_YEARS = int(6 * 365.25)
 
 
 def test_juvenile_t_pattern_in_a_six_year_old_is_normal():
