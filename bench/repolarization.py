@@ -1,6 +1,6 @@
 """Repolarisation statements (STE, STD, TWI, ERP, JUVT, NSSTT, STT2) against PTB-XL's cardiologists.
 
-Run: ``PYTHONPATH=$PWD .venv/bin/python -m bench.repolarization [--verbose] [--shift-ms -20]``
+Run: ``PYTHONPATH=$PWD .venv/bin/python -m bench.repolarization [--verbose] [--shift-ms -20] [--ludb]``
 
 Every PTB-XL record in ``../shared/data/ptbxl`` is analysed end to end
 (``ecg.analyze.analyze_detail`` with the header's age and sex); truth from
@@ -11,7 +11,9 @@ Every PTB-XL record in ``../shared/data/ptbxl`` is analysed end to end
   scored for any STE statement and for the critical one (the stat call);
 * STD: STD_ or any ISC_ code; TWI: INVT, NT_ or any ISC_ code; any ST-T: all of these
   plus NST_, LOWT, NDT; a machine "ST-T call" is STD, TWI, NSSTT or STT2;
-* on the cardiologists' normal ECGs (NORM = 100): the share with each statement.
+* on the cardiologists' normal ECGs (NORM = 100): the share with each statement;
+* ``--ludb``: LUDB's STEMI records (their calls), early repolarisation records (never STE),
+  and the header's ischaemia / STEMI / non-specific repolarisation lines against any ST-T call.
 
 ``--shift-ms -20`` re-reads the repolarisation with the J point (global QRS offset of
 the median beat) moved by that many ms: how the statements would change when the
@@ -46,6 +48,7 @@ CLASSES: dict[str, tuple[set[str], set[str]]] = {
     "STD": ({"STD"}, {"STD_"} | ISC),
     "STD or secondary": ({"STD", "STT2"}, {"STD_"} | ISC),
     "TWI": ({"TWI"}, {"INVT", "NT_"} | ISC),
+    "TWI vs INVT only": ({"TWI"}, {"INVT"}),
     "any ST-T": (STT_CALLS, {"STD_", "INVT", "NT_", "NST_", "LOWT", "NDT"} | ISC),
 }
 
@@ -140,15 +143,44 @@ def figures(cases: list[Case], verbose: bool) -> dict[str, str]:
     return out
 
 
+def ludb_figures() -> dict[str, str]:
+    """LUDB (header diagnoses): STEMI records, early repolarisation records (never STE), and
+    ischaemia / non-specific repolarisation lines against the ST-T calls."""
+    from bench.intervals import ludb_records
+
+    rows = []
+    for rec in ludb_records():
+        text = rec.with_suffix(".hea").read_text()
+        res = analyze_detail(read_recording(str(rec) + ".hea"))
+        calls = {f.code: f.severity for f in res.analysis.findings if f.code in REPOL}
+        rows.append((rec.name, text, calls))
+    stemi = [(n, c) for n, t, c in rows if "#STEMI" in t]
+    erp = [(n, c) for n, t, c in rows if "Early repolarization" in t]
+    isch = lambda t: any(k in t for k in ("#Ischemia", "#STEMI", "NSTEMI", "Non-specific repolarization"))  # noqa: E731
+    stt = STT_CALLS | {"STE"}
+    tp = sum(bool(stt & c.keys()) for _, t, c in rows if isch(t))
+    fp = sum(bool(stt & c.keys()) for _, t, c in rows if not isch(t))
+    pos = sum(isch(t) for _, t, _ in rows)
+    return {"LUDB STEMI records": "; ".join(f"{n}: {' '.join(sorted(c)) or '-'}" for n, c in stemi),
+            "LUDB early repol., STE": f"{sum('STE' in c for _, c in erp)}/{len(erp)} "
+                                      f"(ERP said {sum('ERP' in c for _, c in erp)})",
+            "LUDB ischaemia/repol. lines": f"any ST-T call Se {_pct(tp, pos)}, "
+                                           f"PPV {_pct(tp, tp + fp)}"}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--shift-ms", type=float, default=0.0, help="move the J point by this many ms")
+    ap.add_argument("--ludb", action="store_true", help="also LUDB's header diagnoses (100 records)")
     a = ap.parse_args(argv)
     cases = analyse(data_dir() / "ptbxl", a.shift_ms)
     print(f"PTB-XL repolarisation statements, {len(cases)} records, J point shifted {a.shift_ms:+.0f} ms")
     for k, v in figures(cases, a.verbose).items():
         print(f"  {k:28s} {v}")
+    if a.ludb:
+        for k, v in ludb_figures().items():
+            print(f"  {k:28s} {v}")
 
 
 if __name__ == "__main__":
