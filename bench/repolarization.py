@@ -156,7 +156,10 @@ def ludb_figures() -> dict[str, str]:
         rows.append((rec.name, text, calls))
     stemi = [(n, c) for n, t, c in rows if "#STEMI" in t]
     erp = [(n, c) for n, t, c in rows if "Early repolarization" in t]
-    isch = lambda t: any(k in t for k in ("#Ischemia", "#STEMI", "NSTEMI", "Non-specific repolarization"))  # noqa: E731
+
+    def isch(t: str) -> bool:
+        return any(k in t for k in ("#Ischemia", "#STEMI", "NSTEMI", "Non-specific repolarization"))
+
     stt = STT_CALLS | {"STE"}
     tp = sum(bool(stt & c.keys()) for _, t, c in rows if isch(t))
     fp = sum(bool(stt & c.keys()) for _, t, c in rows if not isch(t))
