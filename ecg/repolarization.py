@@ -152,8 +152,9 @@ def nonspecific(s: Profile, upright: set[str]) -> list[Finding]:
     dep = _paired({ld for ld, x in s.items() if ld in upright and x.depression_level <= -c["minor_std_mv"]})
     if not flat and not dep:
         return []
-    parts = ([f"flat T {_levels(s, flat, 't')}"] if flat else []) + ([f"ST {_levels(s, dep, 'st')}"] if dep else [])
-    return [finding("NSSTT", evidence("{p}", "{p}", p="; ".join(parts)))]
+    parts = ([evidence("flat T {l}", "T波低平 {l}", l=_levels(s, flat, "t"))] if flat else []) + (
+        [evidence("upsloping ST depression {l}", "上斜型ST压低 {l}", l=_levels(s, dep, "st"))] if dep else [])
+    return [finding("NSSTT", Evidence("; ", "；").join(parts))]
 
 
 def repolarization_findings(d: MeasureDetail, age_days: int | None, sex: str | None,

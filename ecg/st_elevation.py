@@ -27,11 +27,12 @@ from typing import Any
 
 from ecg import criteria as C
 from ecg import st
-from ecg.lexicon import Evidence, evidence, finding
+from ecg.lexicon import Evidence, evidence, finding, lexicon
 from ecg.st import LeadSTT
 from ecg.types import Finding
 
 Profile = dict[str, LeadSTT]
+TERRITORY_ZH = {"inferior": "下壁", "lateral": "侧壁", "anterior": "前壁"}
 GROUP_ZH = {"under 18 years": "18岁以下", "men under 40": "40岁以下男性", "men 40 and over": "40岁及以上男性",
             "men 40 and over (age unknown)": "男性（年龄不详，按40岁及以上）", "women": "女性",
             "women (sex unknown: most sensitive)": "性别不详（按女性，最敏感）"}
@@ -66,28 +67,36 @@ def avr_pattern(p: Profile) -> Finding | None:
                                  "multivessel ischaemia", "aVR导联ST抬高伴广泛ST压低（疑左主干/多支病变缺血）"))
 
 
-def sgarbossa(p: Profile) -> list[str]:
-    """Smith-modified Sgarbossa criteria met (evidence texts; empty: none)."""
+def sgarbossa(p: Profile) -> list[Evidence]:
+    """Smith-modified Sgarbossa criteria met (evidence per lead; empty: none)."""
     c = crit()["secondary_repolarization"]
     out = []
     for ld, x in p.items():
-        e = x.elevation()
+        e, d = x.elevation(), x.depression()
         if x.qrs_net_mv > 0 and e >= c["concordant_ste_mv"]:
-            out.append(f"concordant STE {ld} {e:+.2f} mV")
+            out.append(evidence("concordant STE {l} {e:+.2f} mV", "{l} 同向性ST抬高 {e:+.2f} mV", l=ld, e=e))
         elif x.qrs_net_mv < 0 and e >= c["concordant_ste_mv"] and e >= c["discordant_ratio"] * -x.s_mv:
-            out.append(f"discordant STE {ld} {e:+.2f} mV >= {c['discordant_ratio']:.0%} of S {x.s_mv:+.2f} mV")
-        elif (ld in c["concordant_std_leads"] and x.qrs_net_mv < 0
-              and x.depression() <= -c["concordant_std_mv"]):
-            out.append(f"concordant STD {ld} {x.depression():+.2f} mV")
+            out.append(evidence("discordant STE {l} {e:+.2f} mV >= {r:.0%} of S {s:+.2f} mV",
+                                "{l} 异向性ST抬高 {e:+.2f} mV ≥ S波 {s:+.2f} mV 的 {r:.0%}",
+                                l=ld, e=e, r=c["discordant_ratio"], s=x.s_mv))
+        elif ld in c["concordant_std_leads"] and x.qrs_net_mv < 0 and d <= -c["concordant_std_mv"]:
+            out.append(evidence("concordant STD {l} {d:+.2f} mV", "{l} 同向性ST压低 {d:+.2f} mV", l=ld, d=d))
     return out
+
+
+def code_names(codes: Set[str]) -> Evidence:
+    """The context codes by their lexicon names in both languages (e.g. LBBB: 完全性左束支阻滞)."""
+    lex = lexicon()
+    names = [lex[c] for c in sorted(codes) if c in lex]
+    return Evidence(", ".join(n.en for n in names), "、".join(n.zh for n in names))
 
 
 def secondary(context: Set[str]) -> Finding:
     """STT2: the ST-T changes follow the abnormal depolarisation; ischaemia criteria not applicable."""
-    why = ", ".join(sorted(context))
-    return finding("STT2", evidence("ST-T changes secondary to abnormal depolarisation ({w}); ST criteria for "
-                                    "ischaemia (4th Universal Definition) not applicable",
-                                    "ST-T改变继发于除极异常（{w}）；缺血ST标准（第四版心梗通用定义）不适用", w=why))
+    return finding("STT2", Evidence("ST-T changes secondary to abnormal depolarisation (", "ST-T改变继发于除极异常（")
+                   + code_names(context)
+                   + Evidence("); ST criteria for ischaemia (4th Universal Definition) not applicable",
+                              "）；缺血ST标准（第四版心梗通用定义）不适用"))
 
 
 def proportionate(x: LeadSTT) -> bool:
@@ -162,8 +171,8 @@ def _sgarbossa_call(p: Profile, context: Set[str]) -> list[Finding]:
     met = sgarbossa(p)
     if not met:
         return [secondary(context & set(crit()["secondary_repolarization"]["sgarbossa_context"]))]
-    ev = evidence("Smith-modified Sgarbossa criteria with {c}: {m}", "{c}时符合Smith改良Sgarbossa标准：{m}",
-                  c="/".join(sorted(context & {"LBBB", "PACED"})), m="; ".join(met))
+    ev = (Evidence("Smith-modified Sgarbossa criteria with ", "") + code_names(context & {"LBBB", "PACED"})
+          + Evidence(": ", "时符合Smith改良Sgarbossa标准：") + Evidence("; ", "；").join(met))
     return [finding("STE", ev, severity="critical",
                     text=Evidence("Suspected acute injury — ST elevation (modified Sgarbossa criteria)",
                                   "ST段抬高（疑急性损伤，符合改良Sgarbossa标准）"))]
@@ -195,9 +204,11 @@ def st_elevation(p: Profile, age_days: int | None, sex: str | None, context: Set
                                              "（ST/T {r:.2f} < {m}）", r=st_t_ratio(p, elevated - {"aVR"}),
                                              m=crit()["early_repolarization"]["st_t_ratio_max"]))]
     if not recip and (pr := pericarditis(p, elevated)):
+        terr = territories(elevated)
         return [finding("STE", ev + evidence("; diffuse ({t}), no reciprocal ST depression, PR depression {pr}",
-                                             "；广泛导联（{t}），无对应导联ST压低，PR段压低 {pr}",
-                                             t=", ".join(territories(elevated)), pr=_mv(pr)),
+                                             "；广泛导联（{tz}），无对应导联ST压低，PR段压低 {pr}",
+                                             t=", ".join(terr), tz="、".join(TERRITORY_ZH[t] for t in terr),
+                                             pr=_mv(pr)),
                         severity="abnormal", text=Evidence("Diffuse ST elevation with PR depression — pericarditis "
                                                            "pattern, not a STEMI pattern",
                                                            "广泛ST段抬高伴PR段压低（心包炎图形，非STEMI图形）"))]
@@ -217,10 +228,10 @@ def _ste_finding(ev: Evidence, recip: dict[str, float], age_days: int | None, wi
                        "；无对应导联ST压低（≤ -{m} mV）：18岁以下多为早期复极，需除外心包炎或心肌炎",
                        m=s["child_reciprocal_depression_mv"])
     if wide:
-        ev += evidence("; with {w}: elevation concordant with the QRS or beyond 25 % of the S wave "
-                       "(not the proportionate discordance of a wide QRS or LVH)",
-                       "；{w}：ST抬高与QRS主波同向或超过S波深度的25%（非宽QRS/左室肥厚的成比例继发改变）",
-                       w=", ".join(sorted(wide)))
+        ev += (Evidence("; with ", "；") + code_names(wide)
+               + Evidence(": elevation concordant with the QRS or beyond 25 % of the S wave (not the "
+                          "proportionate discordance of a wide QRS or LVH)",
+                          "：ST抬高与QRS主波同向或超过S波深度的25%（非宽QRS/左室肥厚的成比例继发改变）"))
     text = (Evidence("Suspected acute injury — ST elevation", "ST段抬高（疑急性损伤）") if severity == "critical"
             else Evidence("ST elevation", "ST段抬高"))
     return finding("STE", ev, severity=severity, text=text)

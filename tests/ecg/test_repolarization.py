@@ -339,3 +339,19 @@ def test_ptbxl_acute_inferolateral_mi_is_a_critical_ste(ptbxl):
 
 def test_ptbxl_lbbb_is_not_called_stemi(ptbxl):
     assert [r for r in PTBXL_LBBB if ptbxl[r][1].get("STE") == "critical"] == []
+
+
+@pytest.mark.parametrize("spec, context, age", [
+    (LBBB_BEAT, {"LBBB"}, ADULT), (LBBB_BEAT | {"V5": dict(r=1.5, s=0.0, j=0.15, st80=0.2, t=0.4)}, {"LBBB"}, ADULT),
+    (ERP, set(), 25 * 365), ({ld: dict(t=0.02, st80=0.0) for ld in ("V5", "V6")}, set(), ADULT),
+    (JUVENILE, set(), SIX_YEARS), ({ld: dict(r=2.8, s=0.0, j=-0.1, st80=-0.15, t=-0.35)
+                                    for ld in ("I", "aVL", "V5", "V6")}, {"LVH"}, ADULT),
+])
+def test_chinese_evidence_has_no_english_words(spec, context, age):
+    import re
+
+    found = repolarization_findings(beat(spec), age, "M", frozenset(context))
+    assert found
+    for f in found:
+        words = set(re.findall(r"[A-Za-z]{4,}", f.evidence_zh + " " + f.text_zh)) - {"Smith", "Sgarbossa"}
+        assert words == set(), (f.code, f.evidence_zh)
