@@ -165,7 +165,8 @@ def repolarization_findings(d: MeasureDetail, age_days: int | None, sex: str | N
         return []
     out = st_elevation(p, age_days, sex, context)
     for f in depression_and_inversion(p, age_days, context):
-        if not any(f.code == g.code for g in out):
+        # an STE call (Sgarbossa, disproportionate elevation) supersedes "ST criteria not applicable"
+        if not any(f.code == g.code or (f.code == "STT2" and g.code == "STE") for g in out):
             out.append(f)
     return out
 

@@ -190,6 +190,7 @@ def test_lbbb_smith_modified_sgarbossa_makes_a_stemi_call(lead, change, criterio
     f = [f for f in repolarization_findings(beat(spec, qrs=150), ADULT, "M", frozenset({"LBBB"}))
          if f.code == "STE"][0]
     assert f.severity == "critical" and criterion in f.evidence and "Sgarbossa" in f.text
+    assert "STT2" not in repol(beat(spec, qrs=150), context={"LBBB"})  # not also "criteria not applicable"
 
 
 def test_paced_rhythm_uses_sgarbossa_too():
