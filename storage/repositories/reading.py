@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import JSON, Float, Integer, String, Text, Uuid, and_, case, func, insert, select, text, update
 from sqlalchemy.orm import Session, lazyload
 
 from storage.models import (
+    Analysis,
+    AuditEvent,
     Claim,
     ClaimOutcome,
     CriticalNotice,
     Escalation,
+    Patient,
     ReaderCoverage,
     ReaderPool,
+    Recording,
     Report,
     Study,
     StudyStatus,
 )
+from storage.models.base import UTCDateTime
 
 QUEUED = StudyStatus.awaiting_read
 
@@ -29,6 +36,90 @@ def _eligible(reader_id: int, pools: Sequence[str]):
     covered = select(ReaderCoverage.site_id).where(ReaderCoverage.user_id == reader_id)
     return and_(Study.pool.in_([ReaderPool(p) for p in pools if p in ReaderPool._value2member_map_]),
                 Study.site_id.in_(covered))
+
+
+def _pool_values(pools: Sequence[str]) -> list[str]:
+    return [p for p in pools if p in ReaderPool._value2member_map_]
+
+
+@dataclass(frozen=True)
+class ClaimedStudy:
+    """What one claim returns: the new claim and the columns the reading bundle shows.
+
+    Built from the claiming statement's own result, so the just-locked study is
+    never loaded a second time.
+    """
+
+    claim_id: int
+    reader_id: int
+    claimed_at: dt.datetime
+    lease_until: dt.datetime
+    study_id: uuid.UUID
+    site_id: int
+    patient_id: int
+    status: str
+    priority: str
+    due_at: dt.datetime | None
+    received_at: dt.datetime
+    acquired_at: dt.datetime
+    indication: str
+    clinic_urgency: str
+    pool: str | None
+    patient_name: str
+    patient_sex: str
+    birth_date: dt.date | None
+    rec_format: str | None
+    fs_hz: float | None
+    leads: list[str] | None
+    duration_s: float | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "ClaimedStudy":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+#: PostgreSQL: the whole claim in one statement. ``picked`` takes the top eligible study and
+#: skips rows other readers hold (SKIP LOCKED: 50 readers take 50 different studies at once);
+#: ``marked`` puts it in read, ``opened`` inserts the claim (``open_study_id`` unique: one open
+#: claim per study), ``audited`` writes claim.created and study.read; the final SELECT returns
+#: what the reading bundle shows. Data-modifying CTEs run exactly once, referenced or not.
+_CLAIM_NEXT_PG = text("""
+WITH picked AS (
+    SELECT s.id FROM studies s
+    WHERE s.status = 'awaiting_read' AND s.pool = ANY(:pools)
+      AND s.site_id IN (SELECT c.site_id FROM reader_coverage c WHERE c.user_id = :reader_id)
+    ORDER BY s.priority_rank, s.due_at, s.received_at
+    LIMIT 1
+    FOR UPDATE OF s SKIP LOCKED
+), marked AS (
+    UPDATE studies s SET status = 'in_read' FROM picked WHERE s.id = picked.id
+    RETURNING s.id, s.site_id, s.patient_id, s.status, s.priority, s.due_at, s.received_at, s.acquired_at,
+              s.indication, s.clinic_urgency, s.pool
+), opened AS (
+    INSERT INTO claims (study_id, reader_id, claimed_at, lease_until, open_study_id)
+    SELECT id, :reader_id, :now, :lease_until, id FROM marked
+    RETURNING id, study_id, reader_id, claimed_at, lease_until
+), audited AS (
+    INSERT INTO audit_events (at, actor, actor_site_id, action, object_type, object_id, detail)
+    SELECT :now, :actor, :actor_site_id, a.action, 'study', o.study_id::text, a.detail
+    FROM opened o CROSS JOIN LATERAL (VALUES
+        ('claim.created', jsonb_build_object('claim', o.id, 'via', 'next')),
+        ('study.read', '{}'::jsonb)) AS a(action, detail)
+)
+SELECT o.id AS claim_id, o.reader_id, o.claimed_at, o.lease_until, m.id AS study_id, m.site_id, m.patient_id,
+       m.status, m.priority, m.due_at, m.received_at, m.acquired_at, m.indication, m.clinic_urgency, m.pool,
+       p.name AS patient_name, p.sex AS patient_sex, p.birth_date,
+       r.format AS rec_format, r.fs_hz, r.leads, r.duration_s
+FROM opened o
+JOIN marked m ON m.id = o.study_id
+JOIN patients p ON p.id = m.patient_id
+LEFT JOIN recordings r ON r.study_id = m.id
+""").columns(
+    claim_id=Integer, reader_id=Integer, claimed_at=UTCDateTime(), lease_until=UTCDateTime(), study_id=Uuid,
+    site_id=Integer, patient_id=Integer, status=String, priority=String, due_at=UTCDateTime(),
+    received_at=UTCDateTime(), acquired_at=UTCDateTime(), indication=Text, clinic_urgency=String, pool=String,
+    patient_name=String, patient_sex=String, rec_format=String, fs_hz=Float, leads=JSON, duration_s=Float,
+)
 
 
 class ReadingRepository:
@@ -100,6 +191,88 @@ class ReadingRepository:
             .with_for_update(skip_locked=True, of=Study)
         )
         return self.session.scalar(stmt)
+
+    def claim_next(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
+                   actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
+        """Claim the top eligible queued study for this reader and audit it; None if none is left.
+
+        PostgreSQL: one statement (``_CLAIM_NEXT_PG``). SQLite: the same steps as separate
+        statements inside the transaction, which holds the single write lock from BEGIN
+        IMMEDIATE, so claims are serialised there and SKIP LOCKED is not needed.
+        """
+        pool_values = _pool_values(pools)
+        if not pool_values:
+            return None
+        params = {"pools": pool_values, "reader_id": reader_id, "now": now, "lease_until": now + lease,
+                  "actor": actor, "actor_site_id": actor_site_id}
+        if self.session.get_bind().dialect.name == "postgresql":
+            row = self.session.execute(_CLAIM_NEXT_PG, params).mappings().first()
+            return ClaimedStudy.from_row(row) if row is not None else None
+        return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id)
+
+    def _claim_next_stepwise(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
+                             actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
+        pick = (select(Study.id).where(Study.status == QUEUED, _eligible(reader_id, pools))
+                .order_by(Study.priority_rank, Study.due_at, Study.received_at).limit(1))
+        study_id = self.session.scalar(pick)
+        if study_id is None:
+            return None
+        self.session.execute(update(Study).where(Study.id == study_id).values(status=StudyStatus.in_read)
+                             .execution_options(synchronize_session=False))
+        claim_id = self.session.scalar(insert(Claim).values(
+            study_id=study_id, reader_id=reader_id, claimed_at=now, lease_until=now + lease,
+            open_study_id=study_id).returning(Claim.id))
+        self._audit_claim(claim_id, study_id, actor, actor_site_id, now, "next")
+        return self.claimed(claim_id)
+
+    def _audit_claim(self, claim_id: int, study_id: uuid.UUID, actor: str, actor_site_id: int | None,
+                     now: dt.datetime, via: str) -> None:
+        base = {"at": now, "actor": actor, "actor_site_id": actor_site_id, "object_type": "study",
+                "object_id": str(study_id)}
+        self.session.execute(insert(AuditEvent), [
+            {**base, "action": "claim.created", "detail": {"claim": claim_id, "via": via}},
+            {**base, "action": "study.read", "detail": {}},
+        ])
+
+    def claimed(self, claim_id: int) -> ClaimedStudy | None:
+        """The bundle columns of a claim (its study, patient and recording) by claim id."""
+        stmt = (
+            select(Claim.id.label("claim_id"), Claim.reader_id, Claim.claimed_at, Claim.lease_until,
+                   Study.id.label("study_id"), Study.site_id, Study.patient_id, Study.status, Study.priority,
+                   Study.due_at, Study.received_at, Study.acquired_at, Study.indication, Study.clinic_urgency,
+                   Study.pool, Patient.name.label("patient_name"), Patient.sex.label("patient_sex"),
+                   Patient.birth_date, Recording.format.label("rec_format"), Recording.fs_hz, Recording.leads,
+                   Recording.duration_s)
+            .join(Study, Study.id == Claim.study_id)
+            .join(Patient, Patient.id == Study.patient_id)
+            .outerjoin(Recording, Recording.study_id == Study.id)
+            .where(Claim.id == claim_id)
+        )
+        row = self.session.execute(stmt).mappings().first()
+        if row is None:
+            return None
+        values = dict(row)
+        for key in ("status", "priority", "clinic_urgency", "pool", "patient_sex"):
+            values[key] = values[key].value if values[key] is not None else None
+        return ClaimedStudy.from_row(values)
+
+    def analysis_result(self, study_id: uuid.UUID) -> dict[str, Any] | None:
+        """The latest analysis result of a study (the JSON only, no ORM object)."""
+        stmt = (select(Analysis.result).where(Analysis.study_id == study_id)
+                .order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(1))
+        return self.session.scalar(stmt)
+
+    def claim_in_scope(self, claim: Claim, pools: Sequence[str]) -> bool:
+        """True while the claim's reader still covers the study's site and pool (checked live)."""
+        return self.is_eligible(claim.study_id, claim.reader_id, pools)
+
+    def open_claims_outside_scope(self, reader_id: int, pools: Sequence[str]) -> list[Claim]:
+        """The reader's open claims on studies no longer in their pools or covered sites, locked."""
+        in_scope = select(Study.id).where(_eligible(reader_id, pools))
+        stmt = (select(Claim).where(Claim.reader_id == reader_id, Claim.ended_at.is_(None),
+                                    Claim.study_id.not_in(in_scope))
+                .order_by(Claim.id).with_for_update(of=Claim))
+        return list(self.session.scalars(stmt))
 
     def lock_study(self, study_id: uuid.UUID) -> Study | None:
         stmt = select(Study).where(Study.id == study_id).with_for_update(of=Study)
@@ -236,10 +409,15 @@ class ReadingRepository:
 
     def prior_studies(self, study: Study, limit: int = 10) -> list[tuple[uuid.UUID, dt.datetime, StudyStatus]]:
         """(id, acquired_at, status) of the patient's earlier studies, newest first."""
+        return self.prior_studies_of(study.patient_id, study.id, study.acquired_at, limit)
+
+    def prior_studies_of(self, patient_id: int, study_id: uuid.UUID, acquired_at: dt.datetime,
+                         limit: int = 10) -> list[tuple[uuid.UUID, dt.datetime, StudyStatus]]:
+        """(id, acquired_at, status) of the patient's studies before ``acquired_at``, other than this one."""
         stmt = (
             select(Study.id, Study.acquired_at, Study.status)
-            .where(Study.patient_id == study.patient_id, Study.id != study.id,
-                   Study.acquired_at <= study.acquired_at)
+            .where(Study.patient_id == patient_id, Study.id != study_id,
+                   Study.acquired_at <= acquired_at)
             .order_by(Study.acquired_at.desc())
             .limit(limit)
         )
