@@ -31,15 +31,37 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def issue_token(user_id: int, key: str, minutes: int, now: dt.datetime) -> tuple[str, dt.datetime]:
-    """A signed access token for ``user_id`` valid for ``minutes``; returns (token, expiry)."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid access token says: the user, the token version it was issued under and,
+    when the issuer put it there, the principal (role, site, pools) so a request need not load it."""
+
+    user_id: int
+    version: int
+    role: str | None = None
+    site_id: int | None = None
+    pools: tuple[str, ...] = ()
+
+
+def issue_token(user_id: int, key: str, minutes: int, now: dt.datetime, *, version: int = 0,
+                role: str | None = None, site_id: int | None = None,
+                pools: tuple[str, ...] | list[str] = ()) -> tuple[str, dt.datetime]:
+    """A signed access token for ``user_id`` valid for ``minutes``; returns (token, expiry).
+
+    ``version`` is the user's ``token_version`` now: bumping it later refuses this token.
+    ``role``/``site_id``/``pools`` (all or none) carry the principal; a user's role, site
+    and pools never change in place, so only the version needs checking per request.
+    """
     exp = now + dt.timedelta(minutes=minutes)
-    claims = {"sub": str(user_id), "iat": int(now.timestamp()), "exp": int(exp.timestamp()), "typ": "access"}
+    claims: dict[str, object] = {"sub": str(user_id), "iat": int(now.timestamp()), "exp": int(exp.timestamp()),
+                                 "typ": "access", "ver": version}
+    if role is not None and site_id is not None:
+        claims.update(role=role, site=site_id, pools=list(pools))
     return jwt.encode(claims, key, algorithm="HS256"), exp
 
 
-def read_token(token: str, key: str) -> int | None:
-    """The user id in a valid, unexpired token, else None."""
+def read_access_token(token: str, key: str) -> TokenClaims | None:
+    """The claims of a valid, unexpired access token, else None."""
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
@@ -47,9 +69,19 @@ def read_token(token: str, key: str) -> int | None:
     if claims.get("typ") != "access":
         return None
     try:
-        return int(claims["sub"])
+        user_id, version = int(claims["sub"]), int(claims.get("ver", 0))
+        role, site, pools = claims.get("role"), claims.get("site"), claims.get("pools")
+        if isinstance(role, str) and isinstance(site, int) and isinstance(pools, list):
+            return TokenClaims(user_id, version, role, site, tuple(str(p) for p in pools))
+        return TokenClaims(user_id, version)
     except (TypeError, ValueError):
         return None
+
+
+def read_token(token: str, key: str) -> int | None:
+    """The user id in a valid, unexpired token, else None."""
+    claims = read_access_token(token, key)
+    return claims.user_id if claims else None
 
 
 @dataclass(frozen=True)
