@@ -18,7 +18,7 @@ from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, Wor
 from ecg.filters import clean
 from ecg.io import read_recording
 from storage.blobs import BlobStore
-from storage.models import Claim, Report, Study, utcnow_aware
+from storage.models import Claim, Report, Study, StudyStatus, utcnow_aware
 from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
 from storage.repositories.reading import ClaimedStudy
 
@@ -100,7 +100,7 @@ def claimed_bundle(session: Session, c: ClaimedStudy) -> dict[str, Any]:
     claim = ClaimOut(id=c.claim_id, study_id=c.study_id, reader_id=c.reader_id, claimed_at=c.claimed_at,
                      lease_until=c.lease_until, ended_at=None, outcome=None)
     return _bundle(
-        session, c.study_id, c.patient_id, c.acquired_at,
+        session, c.study_id, c.patient_id, c.acquired_at, preloaded=c if c.preloaded else None,
         claim=claim.model_dump(mode="json"),
         study_json=_study_json(c.study_id, c.site_id, c.status, c.priority, c.due_at, c.received_at, c.acquired_at,
                                c.indication, c.clinic_urgency, c.pool),
@@ -125,13 +125,26 @@ def _patient_json(name: str, sex: str, birth_date: dt.date | None, acquired_at: 
 
 def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at: dt.datetime, *,
             claim: dict[str, Any] | None, study_json: dict[str, Any], patient_json: dict[str, Any],
-            recording_json: dict[str, Any]) -> dict[str, Any]:
-    """The bundle's common part: analysis (R peaks as a count), signed reports, priors, links."""
+            recording_json: dict[str, Any], preloaded: ClaimedStudy | None = None) -> dict[str, Any]:
+    """The bundle's common part: analysis (R peaks as a count), signed reports, priors, links.
+
+    ``preloaded``: what the PostgreSQL claim statement already returned, so no query here
+    unless the study has signed reports (rare for a study waiting in the queue).
+    """
     repo = ReadingRepository(session)
-    result = repo.analysis_result(study_id)
-    if result is not None:
-        result = dict(result)
-        result["beats"] = len(result.pop("r_peaks", []))
+    if preloaded is not None:
+        result = dict(preloaded.analysis) if preloaded.analysis is not None else None
+        if result is not None:
+            result["beats"] = preloaded.beats
+        priors = [(i, at, StudyStatus(st)) for i, at, st in preloaded.priors or []]
+        reports = repo.reports(study_id) if preloaded.has_reports else []
+    else:
+        result = repo.analysis_result(study_id)
+        if result is not None:
+            result = dict(result)
+            result["beats"] = len(result.pop("r_peaks", []))
+        priors = repo.prior_studies_of(patient_id, study_id, acquired_at)
+        reports = repo.reports(study_id)
     base = f"/api/v1/reader/studies/{study_id}"
     return {
         "claim": claim,
@@ -139,10 +152,9 @@ def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at:
         "patient": patient_json,
         "recording": recording_json,
         "analysis": result,
-        "reports": [r.model_dump(mode="json") for r in reports_out(repo.reports(study_id))],
+        "reports": [r.model_dump(mode="json") for r in reports_out(reports)],
         "priors": [{"id": str(pid), "acquired_at": at.isoformat(), "status": status.value,
-                    "link": f"/api/v1/reader/studies/{pid}"}
-                   for pid, at, status in repo.prior_studies_of(patient_id, study_id, acquired_at)],
+                    "link": f"/api/v1/reader/studies/{pid}"} for pid, at, status in priors],
         "links": {"self": base, "waveform": f"{base}/waveform", "claim": f"{base}/claim"},
     }
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Float, Integer, String, Text, Uuid, and_, case, func, insert, select, text, update
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, Uuid, and_, case, func, insert, select, text, update
 from sqlalchemy.orm import Session, lazyload
 
 from storage.models import (
@@ -72,10 +72,27 @@ class ClaimedStudy:
     fs_hz: float | None
     leads: list[str] | None
     duration_s: float | None
+    #: Filled by the PostgreSQL statement (``preloaded``): the latest analysis without its R peaks,
+    #: their count, whether signed reports exist, and the priors as (id, acquired_at, status).
+    preloaded: bool = False
+    analysis: dict[str, Any] | None = None
+    beats: int = 0
+    has_reports: bool = True
+    priors: list[tuple[uuid.UUID, dt.datetime, str]] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "ClaimedStudy":
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row})
+
+    @classmethod
+    def from_statement(cls, row: Mapping[str, Any]) -> "ClaimedStudy":
+        """From ``_CLAIM_NEXT_PG``'s row, whose prior columns are three parallel arrays."""
+        values = dict(row)
+        ids, ats, statuses = (values.pop(k) or [] for k in ("prior_ids", "prior_at", "prior_status"))
+        values["priors"] = [(i, a.astimezone(dt.timezone.utc), st) for i, a, st in zip(ids, ats, statuses)]
+        values["preloaded"] = True
+        values["beats"] = int(values["beats"] or 0)
+        return cls.from_row(values)
 
 
 #: PostgreSQL: the whole claim in one statement. ``picked`` takes the top eligible study and
@@ -109,16 +126,34 @@ WITH picked AS (
 SELECT o.id AS claim_id, o.reader_id, o.claimed_at, o.lease_until, m.id AS study_id, m.site_id, m.patient_id,
        m.status, m.priority, m.due_at, m.received_at, m.acquired_at, m.indication, m.clinic_urgency, m.pool,
        p.name AS patient_name, p.sex AS patient_sex, p.birth_date,
-       r.format AS rec_format, r.fs_hz, r.leads, r.duration_s
+       r.format AS rec_format, r.fs_hz, r.leads, r.duration_s,
+       an.analysis, an.beats,
+       EXISTS (SELECT 1 FROM reports rp WHERE rp.study_id = m.id) AS has_reports,
+       pr.prior_ids, pr.prior_at, pr.prior_status
 FROM opened o
 JOIN marked m ON m.id = o.study_id
 JOIN patients p ON p.id = m.patient_id
 LEFT JOIN recordings r ON r.study_id = m.id
+LEFT JOIN LATERAL (
+    SELECT a.result - 'r_peaks' AS analysis,
+           CASE WHEN jsonb_typeof(a.result -> 'r_peaks') = 'array'
+                THEN jsonb_array_length(a.result -> 'r_peaks') ELSE 0 END AS beats
+    FROM analyses a WHERE a.study_id = m.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1
+) an ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(x.id ORDER BY x.acquired_at DESC, x.id) AS prior_ids,
+           array_agg(x.acquired_at ORDER BY x.acquired_at DESC, x.id) AS prior_at,
+           array_agg(x.status ORDER BY x.acquired_at DESC, x.id) AS prior_status
+    FROM (SELECT ps.id, ps.acquired_at, ps.status FROM studies ps
+          WHERE ps.patient_id = m.patient_id AND ps.id <> m.id AND ps.acquired_at <= m.acquired_at
+          ORDER BY ps.acquired_at DESC, ps.id LIMIT 10) x
+) pr ON true
 """).columns(
     claim_id=Integer, reader_id=Integer, claimed_at=UTCDateTime(), lease_until=UTCDateTime(), study_id=Uuid,
     site_id=Integer, patient_id=Integer, status=String, priority=String, due_at=UTCDateTime(),
     received_at=UTCDateTime(), acquired_at=UTCDateTime(), indication=Text, clinic_urgency=String, pool=String,
     patient_name=String, patient_sex=String, rec_format=String, fs_hz=Float, leads=JSON, duration_s=Float,
+    analysis=JSON, beats=Integer, has_reports=Boolean,
 )
 
 
@@ -207,7 +242,7 @@ class ReadingRepository:
                   "actor": actor, "actor_site_id": actor_site_id}
         if self.session.get_bind().dialect.name == "postgresql":
             row = self.session.execute(_CLAIM_NEXT_PG, params).mappings().first()
-            return ClaimedStudy.from_row(row) if row is not None else None
+            return ClaimedStudy.from_statement(row) if row is not None else None
         return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id)
 
     def _claim_next_stepwise(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
@@ -418,7 +453,7 @@ class ReadingRepository:
             select(Study.id, Study.acquired_at, Study.status)
             .where(Study.patient_id == patient_id, Study.id != study_id,
                    Study.acquired_at <= acquired_at)
-            .order_by(Study.acquired_at.desc())
+            .order_by(Study.acquired_at.desc(), Study.id)
             .limit(limit)
         )
         return [tuple(row) for row in self.session.execute(stmt)]

@@ -174,3 +174,16 @@ def _terminate_others(engine) -> None:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE datname = %s AND pid <> pg_backend_pid()", (engine.url.database,))
+
+
+def test_the_claim_bundle_equals_the_study_bundle(world, data):
+    """/reader/next builds its bundle from the claim statement's result (on PostgreSQL: analysis, beat
+    count and priors in the same statement); it must match GET /reader/studies/{id}, built by queries."""
+    first = _queued(world, data, "ludb/1", patient_id="P1", urgency="routine")
+    second = _queued(world, data, "ludb/3", patient_id="P1", urgency="stat")
+    claimed = _next(world, world.reader)
+    assert claimed["study"]["id"] == second
+    fetched = world.client.get(f"/api/v1/reader/studies/{second}", headers=world.reader).json()
+    assert claimed == fetched
+    assert claimed["analysis"]["beats"] > 5 and "r_peaks" not in claimed["analysis"]
+    assert [p["id"] for p in claimed["priors"]] == [first]
