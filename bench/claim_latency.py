@@ -5,7 +5,7 @@ readers, starts a real uvicorn server on loopback (``--workers``) and runs round
 of two paired phases on the same database and queue:
 
 * **raw SQL**: R threads, each on its own psycopg connection (autocommit), run the
-  claim statement the API runs (``storage.repositories.reading._CLAIM_NEXT_PG``:
+  claim statement the API runs (``storage.repositories.reading.CLAIM_NEXT_PG``:
   SKIP LOCKED pick, mark, claim, audit) until each has made ``--claims`` claims;
 * **HTTP**: R threads call ``POST /api/v1/reader/next`` (keep-alive) as many times.
 
@@ -32,7 +32,6 @@ import datetime as dt
 import json
 import os
 import random
-import re
 import resource
 import statistics
 import subprocess
@@ -57,7 +56,7 @@ from storage.models import (
     PRIORITY_RANK, Patient, ReaderCoverage, ReaderPool, Recording, Role, Sex, Site, SiteLevel, Study, StudyStatus,
     Urgency, User, utcnow_aware,
 )
-from storage.repositories.reading import _CLAIM_NEXT_PG
+from storage.repositories.reading import CLAIM_NEXT_PG
 
 ADMIN = os.environ.get("ECGHUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -185,7 +184,7 @@ def _run_readers(n: int, make_claim: Callable[[int], Callable[[], bool]], claims
 
 def _raw_phase(dsn: str, site_id: int, reader_ids: list[int], claims_each: int, warmup: int,
                timeout_s: float) -> dict[str, Any]:
-    sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", str(_CLAIM_NEXT_PG))  # the API's statement, psycopg placeholders
+    sql = CLAIM_NEXT_PG  # the statement the API runs
     conns: list[psycopg.Connection[Any]] = []
 
     def make_claim(i: int) -> Callable[[], bool]:

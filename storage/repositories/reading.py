@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, Uuid, and_, case, func, insert, select, text, update
+from psycopg.rows import dict_row
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from storage.models import (
@@ -26,7 +27,6 @@ from storage.models import (
     Study,
     StudyStatus,
 )
-from storage.models.base import UTCDateTime
 
 QUEUED = StudyStatus.awaiting_read
 
@@ -86,8 +86,10 @@ class ClaimedStudy:
 
     @classmethod
     def from_statement(cls, row: Mapping[str, Any]) -> "ClaimedStudy":
-        """From ``_CLAIM_NEXT_PG``'s row, whose prior columns are three parallel arrays."""
+        """From ``CLAIM_NEXT_PG``'s row, whose prior columns are three parallel arrays."""
         values = dict(row)
+        for key in ("claimed_at", "lease_until", "due_at", "received_at", "acquired_at"):
+            values[key] = values[key].astimezone(dt.timezone.utc) if values[key] is not None else None
         ids, ats, statuses = (values.pop(k) or [] for k in ("prior_ids", "prior_at", "prior_status"))
         values["priors"] = [(i, a.astimezone(dt.timezone.utc), st) for i, a, st in zip(ids, ats, statuses)]
         values["preloaded"] = True
@@ -99,12 +101,16 @@ class ClaimedStudy:
 #: skips rows other readers hold (SKIP LOCKED: 50 readers take 50 different studies at once);
 #: ``marked`` puts it in read, ``opened`` inserts the claim (``open_study_id`` unique: one open
 #: claim per study), ``audited`` writes claim.created and study.read; the final SELECT returns
-#: what the reading bundle shows. Data-modifying CTEs run exactly once, referenced or not.
-_CLAIM_NEXT_PG = text("""
+#: what the reading bundle shows, with the latest analysis (R peaks counted in SQL, not sent),
+#: whether reports exist and the priors. Data-modifying CTEs run exactly once, referenced or not.
+#: Run with psycopg on the transaction's DBAPI connection: the driver already returns uuid,
+#: aware datetimes, JSON and arrays, and SQLAlchemy's per-execution result set-up for a
+#: textual statement (~0.25 ms) is skipped.
+CLAIM_NEXT_PG = """
 WITH picked AS (
     SELECT s.id FROM studies s
-    WHERE s.status = 'awaiting_read' AND s.pool = ANY(:pools)
-      AND s.site_id IN (SELECT c.site_id FROM reader_coverage c WHERE c.user_id = :reader_id)
+    WHERE s.status = 'awaiting_read' AND s.pool = ANY(%(pools)s)
+      AND s.site_id IN (SELECT c.site_id FROM reader_coverage c WHERE c.user_id = %(reader_id)s)
     ORDER BY s.priority_rank, s.due_at, s.received_at
     LIMIT 1
     FOR UPDATE OF s SKIP LOCKED
@@ -114,11 +120,11 @@ WITH picked AS (
               s.indication, s.clinic_urgency, s.pool
 ), opened AS (
     INSERT INTO claims (study_id, reader_id, claimed_at, lease_until, open_study_id)
-    SELECT id, :reader_id, :now, :lease_until, id FROM marked
+    SELECT id, %(reader_id)s, %(now)s, %(lease_until)s, id FROM marked
     RETURNING id, study_id, reader_id, claimed_at, lease_until
 ), audited AS (
     INSERT INTO audit_events (at, actor, actor_site_id, action, object_type, object_id, detail)
-    SELECT :now, :actor, :actor_site_id, a.action, 'study', o.study_id::text, a.detail
+    SELECT %(now)s, %(actor)s, %(actor_site_id)s, a.action, 'study', o.study_id::text, a.detail
     FROM opened o CROSS JOIN LATERAL (VALUES
         ('claim.created', jsonb_build_object('claim', o.id, 'via', 'next')),
         ('study.read', '{}'::jsonb)) AS a(action, detail)
@@ -148,13 +154,7 @@ LEFT JOIN LATERAL (
           WHERE ps.patient_id = m.patient_id AND ps.id <> m.id AND ps.acquired_at <= m.acquired_at
           ORDER BY ps.acquired_at DESC, ps.id LIMIT 10) x
 ) pr ON true
-""").columns(
-    claim_id=Integer, reader_id=Integer, claimed_at=UTCDateTime(), lease_until=UTCDateTime(), study_id=Uuid,
-    site_id=Integer, patient_id=Integer, status=String, priority=String, due_at=UTCDateTime(),
-    received_at=UTCDateTime(), acquired_at=UTCDateTime(), indication=Text, clinic_urgency=String, pool=String,
-    patient_name=String, patient_sex=String, rec_format=String, fs_hz=Float, leads=JSON, duration_s=Float,
-    analysis=JSON, beats=Integer, has_reports=Boolean,
-)
+"""
 
 
 class ReadingRepository:
@@ -231,7 +231,7 @@ class ReadingRepository:
                    actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
         """Claim the top eligible queued study for this reader and audit it; None if none is left.
 
-        PostgreSQL: one statement (``_CLAIM_NEXT_PG``). SQLite: the same steps as separate
+        PostgreSQL: one statement (``CLAIM_NEXT_PG``). SQLite: the same steps as separate
         statements inside the transaction, which holds the single write lock from BEGIN
         IMMEDIATE, so claims are serialised there and SKIP LOCKED is not needed.
         """
@@ -240,8 +240,10 @@ class ReadingRepository:
             return None
         params = {"pools": pool_values, "reader_id": reader_id, "now": now, "lease_until": now + lease,
                   "actor": actor, "actor_site_id": actor_site_id}
-        if self.session.get_bind().dialect.name == "postgresql":
-            row = self.session.execute(_CLAIM_NEXT_PG, params).mappings().first()
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            with connection.connection.driver_connection.cursor(row_factory=dict_row) as cur:
+                row = cur.execute(CLAIM_NEXT_PG, params).fetchone()
             return ClaimedStudy.from_statement(row) if row is not None else None
         return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id)
 
