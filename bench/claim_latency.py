@@ -13,7 +13,9 @@ Before every phase the queue is reset to N waiting studies (claims and audit row
 deleted), so both phases claim from the same 10 k queue. Per phase it prints
 p50/p95/p99 latency (ms), claims/s and CPU per claim: for HTTP the API server's
 process CPU (utime + stime of the uvicorn process and its workers, from /proc,
-not live threads), for raw SQL the client process's CPU. The ratios HTTP/raw of
+not live threads), for raw SQL the client process's CPU; and for both the CPU of
+the PostgreSQL backends serving the bench database (from /proc: the server must
+run on this machine). The ratios HTTP/raw of
 p50 and p99 are the paired figures to quote: on a busy shared machine absolute
 throughput says more about the neighbours than about the code.
 
@@ -130,6 +132,26 @@ def _tree_cpu_s(root_pid: int) -> float:
     return total
 
 
+def _pg_backend_cpu(dsn: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the bench database (the server is local)."""
+    with psycopg.connect(dsn, autocommit=True) as c:
+        pids = [r[0] for r in c.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND pid <> pg_backend_pid()")]
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
+def _pg_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU the backends used between two readings (a backend started in between counts in full)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _self_cpu_s() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
@@ -201,16 +223,19 @@ def _raw_phase(dsn: str, site_id: int, reader_ids: list[int], claims_each: int, 
         return claim
 
     try:
-        cpu0 = _self_cpu_s()
+        pg0, cpu0 = _pg_backend_cpu(dsn), _self_cpu_s()
         lat, wall = _run_readers(len(reader_ids), make_claim, claims_each, warmup, timeout_s)
         cpu = _self_cpu_s() - cpu0
+        pg = _pg_cpu_delta(pg0, _pg_backend_cpu(dsn))  # before the connections close
     finally:
         for c in conns:
             c.close()
-    return _summary(lat, wall, cpu, len(reader_ids) * warmup)
+    out = _summary(lat, wall, cpu, len(reader_ids) * warmup)
+    out["db_cpu_ms_per_claim"] = 1000 * pg / (len(lat) + len(reader_ids) * warmup)
+    return out
 
 
-def _http_phase(base: str, server_pid: int, secret: str, site_id: int, reader_ids: list[int], claims_each: int,
+def _http_phase(dsn: str, base: str, server_pid: int, secret: str, site_id: int, reader_ids: list[int], claims_each: int,
                 warmup: int, timeout_s: float) -> dict[str, Any]:
     clients: list[httpx.Client] = []
     cpu_marks: dict[str, float] = {}
@@ -230,16 +255,19 @@ def _http_phase(base: str, server_pid: int, secret: str, site_id: int, reader_id
         return claim
 
     try:
-        cpu0, client0 = _tree_cpu_s(server_pid), _self_cpu_s()
+        pg0, cpu0, client0 = _pg_backend_cpu(dsn), _tree_cpu_s(server_pid), _self_cpu_s()
         lat, wall = _run_readers(len(reader_ids), make_claim, claims_each, warmup, timeout_s)
         cpu_marks["server"] = _tree_cpu_s(server_pid) - cpu0
         cpu_marks["client"] = _self_cpu_s() - client0
+        cpu_marks["db"] = _pg_cpu_delta(pg0, _pg_backend_cpu(dsn))
     finally:
         for c in clients:
             c.close()
     # The readers warm up after cpu0 is read: divide by every claim the server made in the phase.
     out = _summary(lat, wall, cpu_marks["server"], len(reader_ids) * warmup)
-    out["client_cpu_ms_per_claim"] = 1000 * cpu_marks["client"] / (len(lat) + len(reader_ids) * warmup)
+    served = len(lat) + len(reader_ids) * warmup
+    out["client_cpu_ms_per_claim"] = 1000 * cpu_marks["client"] / served
+    out["db_cpu_ms_per_claim"] = 1000 * cpu_marks["db"] / served
     return out
 
 
@@ -281,7 +309,7 @@ def run(n_studies: int, n_readers: int, claims_each: int, workers: int, rounds: 
                     _reset_queue(dsn)
                     raw = _raw_phase(dsn, site_id, reader_ids, claims_each, warmup, timeout_s)
                     _reset_queue(dsn)
-                    http = _http_phase(base, proc.pid, secret, site_id, reader_ids, claims_each, warmup, timeout_s)
+                    http = _http_phase(dsn, base, proc.pid, secret, site_id, reader_ids, claims_each, warmup, timeout_s)
                     results["rounds"].append({"raw_sql": raw, "http": http})
                     _print_round(i + 1, raw, http)
             finally:
@@ -297,10 +325,11 @@ def run(n_studies: int, n_readers: int, claims_each: int, workers: int, rounds: 
 
 def _print_round(i: int, raw: dict[str, Any], http: dict[str, Any]) -> None:
     print(f"round {i}: {raw['claims']} claims per phase")
-    print(f"  {'':10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'claims/s':>9} {'CPU ms/claim':>13}")
+    print(f"  {'':10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'claims/s':>9} {'CPU ms/claim':>13} "
+          f"{'PostgreSQL CPU ms/claim':>24}")
     for name, r, who in (("raw SQL", raw, "client"), ("HTTP", http, "API")):
         print(f"  {name:10} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['claims_per_s']:9.0f} "
-              f"{r['cpu_ms_per_claim']:10.2f} ({who})")
+              f"{r['cpu_ms_per_claim']:10.2f} ({who}) {r['db_cpu_ms_per_claim']:14.2f}")
     print(f"  (the benchmark's own HTTP clients used {http['client_cpu_ms_per_claim']:.2f} ms CPU per claim "
           "on the same cores)")
     print(f"  HTTP / raw SQL: p50 {http['p50_ms'] / raw['p50_ms']:.2f}x   p99 {http['p99_ms'] / raw['p99_ms']:.2f}x   "
