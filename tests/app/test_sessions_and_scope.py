@@ -6,11 +6,12 @@ studies are real uploads analysed by the in-process worker.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from app.auth.sessions import SessionCheck, is_missing
 from storage.db import make_engine
@@ -187,3 +188,31 @@ def test_the_claim_bundle_equals_the_study_bundle(world, data):
     assert claimed == fetched
     assert claimed["analysis"]["beats"] > 5 and "r_peaks" not in claimed["analysis"]
     assert [p["id"] for p in claimed["priors"]] == [first]
+
+
+def test_claiming_a_study_by_id_ends_its_lapsed_lease(world, data):
+    """Lapsed leases are the housekeeper's job, but claiming that very study need not wait for it."""
+    sid = _queued(world, data, "ludb/1")
+    claim_id = _next(world, world.reader)["claim"]["id"]
+    ctx = world.client.app.state.ctx
+    taken = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.extra["reader2"])
+    assert taken.status_code == 409  # lease still live
+    with ctx.session_factory() as s:
+        s.execute(update(Claim).where(Claim.id == claim_id).values(
+            lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+        s.commit()
+    taken = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.extra["reader2"])
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["claim"]["reader_id"] == world.extra["users"]["reader2"]
+    with ctx.session_factory() as s:
+        assert s.get(Claim, claim_id).outcome.value == "expired"
+
+
+@pytest.mark.postgres
+def test_requests_survive_connections_dropped_under_the_pool(world):
+    """Every pooled connection killed (a PostgreSQL restart): the next request answers normally; the
+    read-only auth look-up retries once and the pool recycles its older connections."""
+    assert world.client.get("/api/v1/reader/worklist", headers=world.reader).status_code == 200
+    _terminate_others(world.client.app.state.ctx.engine)
+    resp = world.client.get("/api/v1/reader/worklist", headers=world.reader)
+    assert resp.status_code == 200, resp.text
