@@ -235,8 +235,8 @@ def _raw_phase(dsn: str, site_id: int, reader_ids: list[int], claims_each: int, 
     return out
 
 
-def _http_phase(dsn: str, base: str, server_pid: int, secret: str, site_id: int, reader_ids: list[int], claims_each: int,
-                warmup: int, timeout_s: float) -> dict[str, Any]:
+def _http_phase(dsn: str, base: str, server_pid: int, secret: str, site_id: int, reader_ids: list[int],
+                claims_each: int, warmup: int, timeout_s: float) -> dict[str, Any]:
     clients: list[httpx.Client] = []
     cpu_marks: dict[str, float] = {}
 

@@ -44,6 +44,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: Carried in every access token as ``ver``; a token whose version differs is refused.
     #: Logout, disabling the user and "revoke all sessions" bump it (server-side revocation).
+    #: Tokens also carry role, site and pools: code that ever changes those in place must bump it too.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     site: Mapped[Site] = relationship(lazy="joined")
