@@ -9,14 +9,13 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from app.observability import CLAIM_SECONDS
 from app.deps import AdminOnly, CtxDep, ReaderOnly, SessionDep
 from app.reading import claims, reports, views
 from app.reading.lexicon import lexicon
 from app.reading.schemas import AmendIn, ClaimOut, ReassignIn, ReportOut, ReturnIn, SignIn, Worklist
-from sqlalchemy.orm import Session
-
 from storage.repositories import ReadingRepository
 
 router = APIRouter(prefix="/api/v1", tags=["reading queue"])
@@ -47,7 +46,7 @@ def next_study(ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> Any:
     """Claim the most urgent eligible study, with a lease; returns the reading bundle.
 
     The claim (with its claim.created and study.read audit events) is one statement; the
-    bundle is built from what it returned plus the analysis, reports and priors.
+    bundle is built from what it returned (on PostgreSQL the analysis and priors too).
     With a response model pydantic serialises the bundle: without one the bundle goes
     through ``jsonable_encoder``, ~40 ms for a bundle with median beats (15x slower)."""
     started = time.perf_counter()
