@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.sessions import SessionCheck
 from app.housekeeping import Housekeeper
 from app.jobs import Jobs
 from app.notify.webhooks import WebhookDispatcher
@@ -33,6 +34,11 @@ class AppContext:
     jobs: Jobs
     housekeeper: Housekeeper
     webhooks: WebhookDispatcher
+    #: Token-version checks (server-side revocation), cached per user for ``auth_cache_seconds``.
+    sessions: SessionCheck = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = SessionCheck(self.session_factory, self.settings.auth_cache_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppContext":

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from app.auth import credentials
 from app.auth import service as auth
 from app.auth.principal import Principal
+from app.auth.sessions import is_missing, principal_for
 from app.context import AppContext
 from app.errors import Forbidden, NotAuthenticated
 from storage.db import read_only
@@ -19,23 +22,35 @@ from storage.models import Role
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
 
 
-def get_session(ctx: CtxDep) -> Iterator[Session]:
+async def get_session(ctx: CtxDep) -> AsyncIterator[Session]:
     """One session per request. Endpoints commit explicitly before answering, so a
     success status is never sent for data that was not committed; anything
-    uncommitted is rolled back here."""
+    uncommitted is rolled back here.
+
+    Async on purpose: opening a session does no I/O, and after an endpoint's commit
+    closing it does none either, so the thread-pool hops of a sync dependency are
+    paid only when a transaction is still open (an error) and must be rolled back.
+    """
     session = ctx.session_factory()
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(_end, session)
+        else:
+            session.close()
+
+
+def _end(session: Session) -> None:
+    session.rollback()
+    session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -45,47 +60,55 @@ SESSION_COOKIE = "ecghub_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     ctx: CtxDep,
-    session: SessionDep,
     token: Annotated[str | None, Depends(oauth2)],
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """The caller: a site's API key, a Bearer token, or the pages' session cookie.
 
-    The cookie (HttpOnly, SameSite=Strict) is accepted on state-changing requests
-    only with the ``X-Requested-With`` header, which a cross-site form cannot
-    send (CSRF). The look-up only reads (``read_only``: on SQLite it does not queue
-    for the write lock) and its transaction is ended at once, so an upload
-    streaming in over a slow link holds no transaction meanwhile.
+    A token carries the principal (role, site, pools) and the user's token version;
+    the version is checked against the database at most every
+    ``auth_cache_seconds`` per user and process (``app.auth.sessions``), so most
+    requests authenticate without a query or a thread hop. The cookie (HttpOnly,
+    SameSite=Strict) is accepted on state-changing requests only with the
+    ``X-Requested-With`` header, which a cross-site form cannot send (CSRF). Look-ups
+    only read (``read_only``: on SQLite they do not queue for the write lock) on
+    their own short transaction, so an upload streaming in over a slow link holds
+    no transaction meanwhile.
     """
-    with read_only():
-        try:
-            return _principal(request, ctx, session, token, x_api_key)
-        finally:
-            session.rollback()
-
-
-def _principal(request: Request, ctx: AppContext, session: Session, token: str | None,
-               x_api_key: str | None) -> Principal:
     if x_api_key:
-        return auth.principal_from_api_key(session, x_api_key)
-    if token:
-        return auth.principal_from_token(session, token, ctx.settings.signing_key)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
+        return await run_in_threadpool(_api_key_principal, ctx, x_api_key)
+    raw = token
+    if not raw:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
         if request.method not in SAFE_METHODS and not request.headers.get("x-requested-with"):
             raise Forbidden("requests from pages must carry the X-Requested-With header")
-        return auth.principal_from_token(session, cookie, ctx.settings.signing_key)
-    raise NotAuthenticated("log in (Bearer token) or send the site's X-API-Key header")
+    claims = credentials.read_access_token(raw, ctx.settings.signing_key)
+    if claims is None:
+        raise NotAuthenticated("the access token is invalid, expired or revoked; log in again")
+    state = ctx.sessions.cached(claims.user_id)
+    if is_missing(state):
+        state = await run_in_threadpool(ctx.sessions.load, claims.user_id)
+    return principal_for(claims, state)  # type: ignore[arg-type]  # not _MISSING past the branch above
+
+
+def _api_key_principal(ctx: AppContext, x_api_key: str) -> Principal:
+    with read_only(), ctx.session_factory() as session:
+        try:
+            return auth.principal_from_api_key(session, x_api_key)
+        finally:
+            session.rollback()
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def require_roles(*roles: Role):  # noqa: ANN201 - FastAPI dependency factory
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:  # async: no thread hop for a comparison
         if principal.role not in roles:
             raise Forbidden(f"this endpoint is for {', '.join(r.value for r in roles)} accounts")
         return principal

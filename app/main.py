@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import health
 from app.admin import endpoints as admin_endpoints
+from app.auth import admin as auth_admin
 from app.auth import endpoints as auth_endpoints
 from app.context import AppContext
 from app.errors import install_handlers
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(auth_endpoints.router)
+    app.include_router(auth_admin.router)
     app.include_router(upload_endpoints.router)
     app.include_router(study_endpoints.router)
     app.include_router(reading_endpoints.router)

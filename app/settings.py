@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     secret_key: str = ""
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)
+    auth_cache_seconds: float = Field(
+        5.0, ge=0, le=60,
+        description="how long an API process trusts its last look at a user's token version; a token revoked "
+                    "through another process is refused there within this bound (0: check every request)")
 
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_upload_files: int = Field(16, ge=1)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,10 +99,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "commit", gate.end)
         event.listen(engine, "rollback", gate.end)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping_after_idle_s = kwargs.pop("ping_after_idle_s", PING_AFTER_IDLE_S)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_recycle", 1800)  # below common proxy/firewall idle cut-offs
+    engine = create_engine(url, **kwargs)
+    _ping_after_idle(engine, ping_after_idle_s)
+    return engine
+
+
+#: A pooled connection idle this long (s) is pinged before reuse; busier ones are not.
+PING_AFTER_IDLE_S = 10.0
+
+
+def _ping_after_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection on checkout only if it sat idle for ``idle_s`` seconds.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip per transaction. Under load
+    connections are reused within milliseconds and a ping finds nothing; a connection
+    that idled (the likely victim of a server restart or a proxy's idle cut-off) is
+    checked, and a dead one is replaced (``DisconnectionError`` makes the pool connect
+    anew). A connection dropped while busy fails its statement: SQLAlchemy then
+    invalidates the whole pool's older connections, the request answers 503 +
+    Retry-After (``app.errors``), and the read-only auth look-up retries once.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["ecghub_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("ecghub_idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("pooled connection was dropped while idle") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection was dropped while idle")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,7 +9,7 @@ from app.admin.schemas import SiteIn, UserIn
 from app.auth import service as auth
 from app.auth.principal import Principal
 from app.errors import Conflict, NotFound
-from app.reading.claims import InvalidRequest
+from app.reading.claims import InvalidRequest, end_claims_outside_scope
 from storage.models import ApiKey, Role, Site, User, utcnow_aware
 from storage.repositories import (
     ApiKeyRepository,
@@ -57,7 +57,8 @@ def set_coverage(session: Session, admin: Principal, reader_id: int, site_ids: l
     if missing:
         raise InvalidRequest(f"unknown site id(s): {missing}")
     ReadingRepository(session).set_coverage(reader_id, site_ids)
-    _audit(session, admin, "reader.coverage_set", "user", reader_id, sites=sorted(set(site_ids)))
+    ended = end_claims_outside_scope(session, admin, reader_id)  # a reader keeps no claim on a site they lost
+    _audit(session, admin, "reader.coverage_set", "user", reader_id, sites=sorted(set(site_ids)), claims_ended=ended)
     return sorted(set(site_ids))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
@@ -37,6 +37,20 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], ctx: CtxDep, se
     finally:
         session.commit()  # the audit event of a failed login is kept too
     return TokenOut(access_token=access, expires_in=minutes * 60)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(ctx: CtxDep, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """End this user's sessions: every token issued to them so far is refused from now on.
+
+    One version per user, so logging out on one device logs out the others too. API keys
+    have no session (an admin revokes a key instead).
+    """
+    if principal.kind == "user":
+        service.revoke_sessions(session, principal.id, principal.actor, principal.site_id, action="auth.logout")
+        session.commit()
+        ctx.sessions.forget(principal.id)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=MeOut)

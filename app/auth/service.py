@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import credentials
 from app.auth.principal import Principal
+from app.auth.sessions import principal_for
 from app.errors import NotAuthenticated
 from storage.models import ApiKey, Role, User, utcnow_aware
 from storage.repositories import ApiKeyRepository, AuditRepository, UserRepository
@@ -24,15 +25,26 @@ def login(session: Session, username: str, password: str, signing_key: str, minu
         raise NotAuthenticated("wrong username or password, or the account is disabled")
     audit.add(actor=f"user:{user.id}", actor_site_id=user.site_id, action="auth.login",
               object_type="user", object_id=str(user.id))
-    return credentials.issue_token(user.id, signing_key, minutes, utcnow_aware())
+    return credentials.issue_token(user.id, signing_key, minutes, utcnow_aware(), version=user.token_version,
+                                   role=user.role.value, site_id=user.site_id, pools=tuple(user.reader_pools or ()))
 
 
 def principal_from_token(session: Session, token: str, signing_key: str) -> Principal:
-    user_id = credentials.read_token(token, signing_key)
-    user = UserRepository(session).get(user_id) if user_id is not None else None
-    if user is None or not user.active or not user.site.active:
-        raise NotAuthenticated("the access token is invalid or expired; log in again")
-    return Principal("user", user.id, user.site_id, user.role, tuple(user.reader_pools or ()))
+    """The principal of a token, checked against the database now (no cache): for the pages."""
+    claims = credentials.read_access_token(token, signing_key)
+    if claims is None:
+        raise NotAuthenticated("the access token is invalid, expired or revoked; log in again")
+    return principal_for(claims, UserRepository(session).auth_state(claims.user_id))
+
+
+def revoke_sessions(session: Session, user_id: int, actor: str, actor_site_id: int | None,
+                    action: str = "auth.sessions_revoked") -> bool:
+    """Refuse every token issued so far to ``user_id`` (logout, or an admin's "revoke all"); audited."""
+    if UserRepository(session).bump_token_version(user_id) is None:
+        return False
+    AuditRepository(session).add(actor=actor, actor_site_id=actor_site_id, action=action, object_type="user",
+                                 object_id=str(user_id))
+    return True
 
 
 def principal_from_api_key(session: Session, token: str) -> Principal:

@@ -1,7 +1,11 @@
 """Claims: exactly one reader per study, with a lease that lapses back to the queue.
 
 Every function runs inside the caller's transaction and writes its audit
-event there; the endpoint commits once.
+event there; the endpoint commits once. Lapsed leases are ended by the
+housekeeper (``expire_lapsed``), not on every claim: a claim costs one statement
+on PostgreSQL. Renew, release, return and sign re-check that the reader still
+covers the study's site and pool; a claim that fell out of scope ends there
+(``ClaimOutOfScope``, whose ending the endpoint commits before answering 403).
 """
 
 from __future__ import annotations
@@ -17,10 +21,21 @@ from app.errors import Conflict, Forbidden, InvalidUpload, NotFound
 from app.settings import Settings
 from storage.models import Claim, ClaimOutcome, Role, Study, StudyStatus, User, utcnow_aware
 from storage.repositories import AuditRepository, ReadingRepository, UserRepository
+from storage.repositories.reading import ClaimedStudy
 
 
 class InvalidRequest(InvalidUpload):
     type, title = "/problems/invalid-request", "Invalid request"
+
+
+class ClaimOutOfScope(Forbidden):
+    """The reader no longer covers the study's site or pool: the claim has been ended (revoked).
+
+    Raised after the ending is flushed; the endpoint commits it before answering, so the
+    study is back in the queue for readers who do cover it.
+    """
+
+    type, title = "/problems/claim-out-of-scope", "Claim ended: study outside your reading scope"
 
 
 def _audit(session: Session, principal: Principal | None, action: str, claim: Claim, **detail: object) -> None:
@@ -32,45 +47,85 @@ def _audit(session: Session, principal: Principal | None, action: str, claim: Cl
 
 
 def expire_lapsed(session: Session, now: dt.datetime | None = None) -> int:
-    """End every claim whose lease lapsed and put its study back in the queue."""
+    """End every claim whose lease lapsed and put its study back in the queue (the housekeeper's job).
+
+    Reads open claims through the partial index ``ix_claims_open_lease``.
+    """
     now = now or utcnow_aware()
-    repo = ReadingRepository(session)
-    lapsed = repo.lapsed_claims(now)
+    lapsed = ReadingRepository(session).lapsed_claims(now)
     for claim in lapsed:
-        repo.end_claim(claim, ClaimOutcome.expired, now)
-        repo.requeue(claim.study_id)
-        _audit(session, None, "claim.expired", claim, reader=claim.reader_id)
+        _expire(session, claim, now)
     return len(lapsed)
+
+
+def _expire(session: Session, claim: Claim, now: dt.datetime) -> None:
+    repo = ReadingRepository(session)
+    repo.end_claim(claim, ClaimOutcome.expired, now)
+    repo.requeue(claim.study_id)
+    _audit(session, None, "claim.expired", claim, reader=claim.reader_id)
+
+
+def revoke(session: Session, claim: Claim, actor: Principal | None, reason: str) -> None:
+    """End an open claim the reader may no longer hold and put the study back in the queue."""
+    repo = ReadingRepository(session)
+    repo.end_claim(claim, ClaimOutcome.revoked, utcnow_aware())
+    repo.requeue(claim.study_id)
+    _audit(session, actor, "claim.revoked", claim, reader=claim.reader_id, reason=reason)
+
+
+def end_claims_outside_scope(session: Session, actor: Principal, reader_id: int) -> int:
+    """After a coverage change: end the reader's open claims on sites or pools they no longer cover."""
+    user = UserRepository(session).get(reader_id)
+    pools = (user.reader_pools or []) if user is not None else []
+    out = ReadingRepository(session).open_claims_outside_scope(reader_id, pools)
+    for claim in out:
+        revoke(session, claim, actor, "coverage")
+    return len(out)
+
+
+def end_claims_of(session: Session, actor: Principal, reader_id: int, reason: str) -> int:
+    """End every open claim of a reader (the account is being disabled)."""
+    held = ReadingRepository(session).open_claims_of(reader_id)
+    for claim in held:
+        locked = ReadingRepository(session).get_claim(claim.id, lock=True)
+        if locked is not None and locked.ended_at is None:
+            revoke(session, locked, actor, reason)
+    return len(held)
 
 
 def _lease(settings: Settings) -> dt.timedelta:
     return dt.timedelta(minutes=settings.lease_minutes)
 
 
-def claim_next(session: Session, principal: Principal, settings: Settings) -> Claim | None:
-    """Claim the most urgent study this reader may read; None when the queue is empty for them."""
-    expire_lapsed(session)
-    repo = ReadingRepository(session)
-    study = repo.lock_next(principal.id, principal.reader_pools)
-    if study is None:
-        return None
-    claim = repo.open_claim(study, principal.id, utcnow_aware(), _lease(settings))
-    _audit(session, principal, "claim.created", claim, via="next")
-    return claim
+def claim_next(session: Session, principal: Principal, settings: Settings) -> ClaimedStudy | None:
+    """Claim the most urgent study this reader may read; None when the queue is empty for them.
+
+    The claim, the study's status and the audit events (claim.created, study.read) are
+    written by one statement that also returns what the reading bundle shows.
+    """
+    return ReadingRepository(session).claim_next(
+        principal.id, principal.reader_pools, utcnow_aware(), _lease(settings), principal.actor, principal.site_id)
 
 
 def claim_study(session: Session, principal: Principal, settings: Settings, study_id: uuid.UUID) -> Claim:
-    """Claim one named study, only if it is waiting and this reader may read it."""
-    expire_lapsed(session)
+    """Claim one named study, only if it is waiting and this reader may read it.
+
+    A lapsed lease on this one study is ended here (the housekeeper may not have
+    run yet); other lapsed leases are left to the housekeeper.
+    """
     repo = ReadingRepository(session)
     study = repo.lock_study(study_id)
     if study is None or not repo.is_eligible(study_id, principal.id, principal.reader_pools):
         raise NotFound("no such study in your reading scope")
     if study.status == StudyStatus.in_read:
-        mine = repo.open_claim_for_study(study_id)
-        if mine is not None and mine.reader_id == principal.id:
-            return mine
-        raise Conflict("another reader is reading this study")
+        held = repo.open_claim_for_study(study_id)
+        if held is not None and held.reader_id == principal.id:
+            return held
+        now = utcnow_aware()
+        if held is None or held.lease_until >= now:
+            raise Conflict("another reader is reading this study")
+        _expire(session, held, now)
+        session.refresh(study)
     if study.status != StudyStatus.awaiting_read:
         raise Conflict(f"the study is not waiting for a read (status: {study.status.value})")
     claim = repo.open_claim(study, principal.id, utcnow_aware(), _lease(settings))
@@ -79,14 +134,23 @@ def claim_study(session: Session, principal: Principal, settings: Settings, stud
 
 
 def own_open_claim(session: Session, principal: Principal, claim_id: int) -> Claim:
-    """The caller's open claim with a live lease, or a 404/409 saying why not."""
-    claim = ReadingRepository(session).get_claim(claim_id, lock=True)
+    """The caller's open claim with a live lease, still within their scope; else 404/409/403 saying why.
+
+    Scope (pool and covered site) is checked live on every use, so removing a reader's
+    coverage ends the claim at their next renew, release, return or sign.
+    """
+    repo = ReadingRepository(session)
+    claim = repo.get_claim(claim_id, lock=True)
     if claim is None or claim.reader_id != principal.id:
         raise NotFound("no such claim of yours")
     if claim.ended_at is not None:
         raise Conflict(f"this claim has ended ({claim.outcome.value if claim.outcome else 'ended'})")
     if claim.lease_until < utcnow_aware():
         raise Conflict("the lease on this study lapsed; claim it again")
+    if not repo.claim_in_scope(claim, principal.reader_pools):
+        revoke(session, claim, principal, "scope")
+        session.flush()
+        raise ClaimOutOfScope("you no longer cover this study's site or pool; the claim has ended")
     return claim
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -17,8 +18,9 @@ from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, Wor
 from ecg.filters import clean
 from ecg.io import read_recording
 from storage.blobs import BlobStore
-from storage.models import Claim, Report, Study, utcnow_aware
+from storage.models import Claim, Report, Study, StudyStatus, utcnow_aware
 from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
+from storage.repositories.reading import ClaimedStudy
 
 
 def claim_out(c: Claim) -> ClaimOut:
@@ -80,31 +82,79 @@ def audit_read(session: Session, principal: Principal, study: Study, action: str
 
 
 def bundle(session: Session, principal: Principal, study: Study, claim: Claim | None) -> dict[str, Any]:
-    """Everything needed to read the study, in one response."""
-    p = study.patient
-    analysis = StudyRepository(session).latest_analysis(study.id)
+    """Everything needed to read the study, in one response (from a loaded study)."""
+    p, rec = study.patient, study.recording
+    return _bundle(
+        session, study.id, study.patient_id, study.acquired_at,
+        claim=claim_out(claim).model_dump(mode="json") if claim else None,
+        study_json=_study_json(study.id, study.site_id, study.status.value, study.priority.value, study.due_at,
+                               study.received_at, study.acquired_at, study.indication, study.clinic_urgency.value,
+                               study.pool.value if study.pool else None),
+        patient_json=_patient_json(p.name, p.sex.value, p.birth_date, study.acquired_at),
+        recording_json={"format": rec.format, "fs_hz": rec.fs_hz, "leads": rec.leads, "duration_s": rec.duration_s},
+    )
+
+
+def claimed_bundle(session: Session, c: ClaimedStudy) -> dict[str, Any]:
+    """The reading bundle of a study just claimed, from the claiming statement's result (no reload)."""
+    claim = ClaimOut(id=c.claim_id, study_id=c.study_id, reader_id=c.reader_id, claimed_at=c.claimed_at,
+                     lease_until=c.lease_until, ended_at=None, outcome=None)
+    return _bundle(
+        session, c.study_id, c.patient_id, c.acquired_at, preloaded=c if c.preloaded else None,
+        claim=claim.model_dump(mode="json"),
+        study_json=_study_json(c.study_id, c.site_id, c.status, c.priority, c.due_at, c.received_at, c.acquired_at,
+                               c.indication, c.clinic_urgency, c.pool),
+        patient_json=_patient_json(c.patient_name, c.patient_sex, c.birth_date, c.acquired_at),
+        recording_json={"format": c.rec_format, "fs_hz": c.fs_hz, "leads": c.leads, "duration_s": c.duration_s},
+    )
+
+
+def _study_json(study_id: uuid.UUID, site_id: int, status: str, priority: str, due_at: dt.datetime | None,
+                received_at: dt.datetime, acquired_at: dt.datetime, indication: str, clinic_urgency: str,
+                pool: str | None) -> dict[str, Any]:
+    return {"id": str(study_id), "site_id": site_id, "status": status, "priority": priority,
+            "due_at": due_at.isoformat() if due_at else None, "received_at": received_at.isoformat(),
+            "acquired_at": acquired_at.isoformat(), "indication": indication, "clinic_urgency": clinic_urgency,
+            "pool": pool}
+
+
+def _patient_json(name: str, sex: str, birth_date: dt.date | None, acquired_at: dt.datetime) -> dict[str, Any]:
+    return {"name": name, "sex": sex, "birth_date": birth_date.isoformat() if birth_date else None,
+            "age_days": age_in_days(birth_date, acquired_at)}
+
+
+def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at: dt.datetime, *,
+            claim: dict[str, Any] | None, study_json: dict[str, Any], patient_json: dict[str, Any],
+            recording_json: dict[str, Any], preloaded: ClaimedStudy | None = None) -> dict[str, Any]:
+    """The bundle's common part: analysis (R peaks as a count), signed reports, priors, links.
+
+    ``preloaded``: what the PostgreSQL claim statement already returned, so no query here
+    unless the study has signed reports (rare for a study waiting in the queue).
+    """
     repo = ReadingRepository(session)
-    base = f"/api/v1/reader/studies/{study.id}"
-    result = dict(analysis.result) if analysis else None
-    if result is not None:
-        result["beats"] = len(result.pop("r_peaks", []))
+    if preloaded is not None:
+        result = dict(preloaded.analysis) if preloaded.analysis is not None else None
+        if result is not None:
+            result["beats"] = preloaded.beats
+        priors = [(i, at, StudyStatus(st)) for i, at, st in preloaded.priors or []]
+        reports = repo.reports(study_id) if preloaded.has_reports else []
+    else:
+        result = repo.analysis_result(study_id)
+        if result is not None:
+            result = dict(result)
+            result["beats"] = len(result.pop("r_peaks", []))
+        priors = repo.prior_studies_of(patient_id, study_id, acquired_at)
+        reports = repo.reports(study_id)
+    base = f"/api/v1/reader/studies/{study_id}"
     return {
-        "claim": claim_out(claim).model_dump(mode="json") if claim else None,
-        "study": {
-            "id": str(study.id), "site_id": study.site_id, "status": study.status.value,
-            "priority": study.priority.value, "due_at": study.due_at.isoformat() if study.due_at else None,
-            "received_at": study.received_at.isoformat(), "acquired_at": study.acquired_at.isoformat(),
-            "indication": study.indication, "clinic_urgency": study.clinic_urgency.value,
-            "pool": study.pool.value if study.pool else None,
-        },
-        "patient": {"name": p.name, "sex": p.sex.value, "birth_date": p.birth_date.isoformat() if p.birth_date else None,
-                    "age_days": age_in_days(p.birth_date, study.acquired_at)},
-        "recording": {"format": study.recording.format, "fs_hz": study.recording.fs_hz,
-                      "leads": study.recording.leads, "duration_s": study.recording.duration_s},
+        "claim": claim,
+        "study": study_json,
+        "patient": patient_json,
+        "recording": recording_json,
         "analysis": result,
-        "reports": [r.model_dump(mode="json") for r in reports_out(repo.reports(study.id))],
+        "reports": [r.model_dump(mode="json") for r in reports_out(reports)],
         "priors": [{"id": str(pid), "acquired_at": at.isoformat(), "status": status.value,
-                    "link": f"/api/v1/reader/studies/{pid}"} for pid, at, status in repo.prior_studies(study)],
+                    "link": f"/api/v1/reader/studies/{pid}"} for pid, at, status in priors],
         "links": {"self": base, "waveform": f"{base}/waveform", "claim": f"{base}/claim"},
     }
 

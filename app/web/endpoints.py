@@ -48,7 +48,17 @@ def login(request: Request, ctx: CtxDep, session: SessionDep, username: Annotate
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, ctx: CtxDep, session: SessionDep) -> Response:
+    """Log out: the cookie is cleared and the user's tokens are revoked server-side."""
+    token = request.cookies.get(SESSION_COOKIE)
+    try:
+        principal = auth.principal_from_token(session, token, ctx.settings.signing_key) if token else None
+    except NotAuthenticated:
+        principal = None
+    if principal is not None:
+        auth.revoke_sessions(session, principal.id, principal.actor, principal.site_id, action="auth.logout")
+        session.commit()
+        ctx.sessions.forget(principal.id)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

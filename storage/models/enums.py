@@ -68,6 +68,8 @@ class ClaimOutcome(str, enum.Enum):
     expired = "expired"
     reassigned = "reassigned"
     returned = "returned"
+    #: Ended by the service: the reader no longer covers the study's site or pool, or was disabled.
+    revoked = "revoked"
 
 
 PRIORITY_RANK = {Urgency.stat: 0, Urgency.urgent: 1, Urgency.routine: 2}

@@ -42,6 +42,10 @@ class User(Base):
     reader_pools: Mapped[list[str]] = mapped_column(JSONType, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Carried in every access token as ``ver``; a token whose version differs is refused.
+    #: Logout, disabling the user and "revoke all sessions" bump it (server-side revocation).
+    #: Tokens also carry role, site and pools: code that ever changes those in place must bump it too.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     site: Mapped[Site] = relationship(lazy="joined")
 

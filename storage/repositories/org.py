@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import ApiKey, Role, Site, User
@@ -29,9 +30,37 @@ class SiteRepository:
         return site
 
 
+@dataclass(frozen=True)
+class AuthState:
+    """What a token check needs of a user, in one indexed row (users joined to their site)."""
+
+    token_version: int
+    active: bool
+    role: Role
+    site_id: int
+    reader_pools: tuple[str, ...]
+
+
 class UserRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def auth_state(self, user_id: int) -> AuthState | None:
+        """Token version, role, site and pools of a user; ``active`` false if the user or site is disabled."""
+        stmt = (select(User.token_version, User.active, Site.active, User.role, User.site_id, User.reader_pools)
+                .join(Site, Site.id == User.site_id).where(User.id == user_id))
+        row = self.session.execute(stmt).first()
+        if row is None:
+            return None
+        version, user_active, site_active, role, site_id, pools = row
+        return AuthState(int(version), bool(user_active and site_active), role, int(site_id), tuple(pools or ()))
+
+    def bump_token_version(self, user_id: int) -> int | None:
+        """Refuse every token issued so far to this user; returns the new version (None: no such user)."""
+        stmt = (update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
+                .returning(User.token_version).execution_options(synchronize_session=False))
+        new = self.session.scalar(stmt)
+        return int(new) if new is not None else None
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)

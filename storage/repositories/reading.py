@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from psycopg.rows import dict_row
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from storage.models import (
+    Analysis,
+    AuditEvent,
     Claim,
     ClaimOutcome,
     CriticalNotice,
     Escalation,
+    Patient,
     ReaderCoverage,
     ReaderPool,
+    Recording,
     Report,
     Study,
     StudyStatus,
@@ -29,6 +36,125 @@ def _eligible(reader_id: int, pools: Sequence[str]):
     covered = select(ReaderCoverage.site_id).where(ReaderCoverage.user_id == reader_id)
     return and_(Study.pool.in_([ReaderPool(p) for p in pools if p in ReaderPool._value2member_map_]),
                 Study.site_id.in_(covered))
+
+
+def _pool_values(pools: Sequence[str]) -> list[str]:
+    return [p for p in pools if p in ReaderPool._value2member_map_]
+
+
+@dataclass(frozen=True)
+class ClaimedStudy:
+    """What one claim returns: the new claim and the columns the reading bundle shows.
+
+    Built from the claiming statement's own result, so the just-locked study is
+    never loaded a second time.
+    """
+
+    claim_id: int
+    reader_id: int
+    claimed_at: dt.datetime
+    lease_until: dt.datetime
+    study_id: uuid.UUID
+    site_id: int
+    patient_id: int
+    status: str
+    priority: str
+    due_at: dt.datetime | None
+    received_at: dt.datetime
+    acquired_at: dt.datetime
+    indication: str
+    clinic_urgency: str
+    pool: str | None
+    patient_name: str
+    patient_sex: str
+    birth_date: dt.date | None
+    rec_format: str | None
+    fs_hz: float | None
+    leads: list[str] | None
+    duration_s: float | None
+    #: Filled by the PostgreSQL statement (``preloaded``): the latest analysis without its R peaks,
+    #: their count, whether signed reports exist, and the priors as (id, acquired_at, status).
+    preloaded: bool = False
+    analysis: dict[str, Any] | None = None
+    beats: int = 0
+    has_reports: bool = True
+    priors: list[tuple[uuid.UUID, dt.datetime, str]] | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "ClaimedStudy":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row})
+
+    @classmethod
+    def from_statement(cls, row: Mapping[str, Any]) -> "ClaimedStudy":
+        """From ``CLAIM_NEXT_PG``'s row, whose prior columns are three parallel arrays."""
+        values = dict(row)
+        for key in ("claimed_at", "lease_until", "due_at", "received_at", "acquired_at"):
+            values[key] = values[key].astimezone(dt.timezone.utc) if values[key] is not None else None
+        ids, ats, statuses = (values.pop(k) or [] for k in ("prior_ids", "prior_at", "prior_status"))
+        values["priors"] = [(i, a.astimezone(dt.timezone.utc), st) for i, a, st in zip(ids, ats, statuses)]
+        values["preloaded"] = True
+        values["beats"] = int(values["beats"] or 0)
+        return cls.from_row(values)
+
+
+#: PostgreSQL: the whole claim in one statement. ``picked`` takes the top eligible study and
+#: skips rows other readers hold (SKIP LOCKED: 50 readers take 50 different studies at once);
+#: ``marked`` puts it in read, ``opened`` inserts the claim (``open_study_id`` unique: one open
+#: claim per study), ``audited`` writes claim.created and study.read; the final SELECT returns
+#: what the reading bundle shows, with the latest analysis (R peaks counted in SQL, not sent),
+#: whether reports exist and the priors. Data-modifying CTEs run exactly once, referenced or not.
+#: Run with psycopg on the transaction's DBAPI connection: the driver already returns uuid,
+#: aware datetimes, JSON and arrays, and SQLAlchemy's per-execution result set-up for a
+#: textual statement (~0.25 ms) is skipped.
+CLAIM_NEXT_PG = """
+WITH picked AS (
+    SELECT s.id FROM studies s
+    WHERE s.status = 'awaiting_read' AND s.pool = ANY(%(pools)s)
+      AND s.site_id IN (SELECT c.site_id FROM reader_coverage c WHERE c.user_id = %(reader_id)s)
+    ORDER BY s.priority_rank, s.due_at, s.received_at
+    LIMIT 1
+    FOR UPDATE OF s SKIP LOCKED
+), marked AS (
+    UPDATE studies s SET status = 'in_read' FROM picked WHERE s.id = picked.id
+    RETURNING s.id, s.site_id, s.patient_id, s.status, s.priority, s.due_at, s.received_at, s.acquired_at,
+              s.indication, s.clinic_urgency, s.pool
+), opened AS (
+    INSERT INTO claims (study_id, reader_id, claimed_at, lease_until, open_study_id)
+    SELECT id, %(reader_id)s, %(now)s, %(lease_until)s, id FROM marked
+    RETURNING id, study_id, reader_id, claimed_at, lease_until
+), audited AS (
+    INSERT INTO audit_events (at, actor, actor_site_id, action, object_type, object_id, detail)
+    SELECT %(now)s, %(actor)s, %(actor_site_id)s, a.action, 'study', o.study_id::text, a.detail
+    FROM opened o CROSS JOIN LATERAL (VALUES
+        ('claim.created', jsonb_build_object('claim', o.id, 'via', 'next')),
+        ('study.read', '{}'::jsonb)) AS a(action, detail)
+)
+SELECT o.id AS claim_id, o.reader_id, o.claimed_at, o.lease_until, m.id AS study_id, m.site_id, m.patient_id,
+       m.status, m.priority, m.due_at, m.received_at, m.acquired_at, m.indication, m.clinic_urgency, m.pool,
+       p.name AS patient_name, p.sex AS patient_sex, p.birth_date,
+       r.format AS rec_format, r.fs_hz, r.leads, r.duration_s,
+       an.analysis, an.beats,
+       EXISTS (SELECT 1 FROM reports rp WHERE rp.study_id = m.id) AS has_reports,
+       pr.prior_ids, pr.prior_at, pr.prior_status
+FROM opened o
+JOIN marked m ON m.id = o.study_id
+JOIN patients p ON p.id = m.patient_id
+LEFT JOIN recordings r ON r.study_id = m.id
+LEFT JOIN LATERAL (
+    SELECT a.result - 'r_peaks' AS analysis,
+           CASE WHEN jsonb_typeof(a.result -> 'r_peaks') = 'array'
+                THEN jsonb_array_length(a.result -> 'r_peaks') ELSE 0 END AS beats
+    FROM analyses a WHERE a.study_id = m.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1
+) an ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(x.id ORDER BY x.acquired_at DESC, x.id) AS prior_ids,
+           array_agg(x.acquired_at ORDER BY x.acquired_at DESC, x.id) AS prior_at,
+           array_agg(x.status ORDER BY x.acquired_at DESC, x.id) AS prior_status
+    FROM (SELECT ps.id, ps.acquired_at, ps.status FROM studies ps
+          WHERE ps.patient_id = m.patient_id AND ps.id <> m.id AND ps.acquired_at <= m.acquired_at
+          ORDER BY ps.acquired_at DESC, ps.id LIMIT 10) x
+) pr ON true
+"""
 
 
 class ReadingRepository:
@@ -100,6 +226,90 @@ class ReadingRepository:
             .with_for_update(skip_locked=True, of=Study)
         )
         return self.session.scalar(stmt)
+
+    def claim_next(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
+                   actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
+        """Claim the top eligible queued study for this reader and audit it; None if none is left.
+
+        PostgreSQL: one statement (``CLAIM_NEXT_PG``). SQLite: the same steps as separate
+        statements inside the transaction, which holds the single write lock from BEGIN
+        IMMEDIATE, so claims are serialised there and SKIP LOCKED is not needed.
+        """
+        pool_values = _pool_values(pools)
+        if not pool_values:
+            return None
+        params = {"pools": pool_values, "reader_id": reader_id, "now": now, "lease_until": now + lease,
+                  "actor": actor, "actor_site_id": actor_site_id}
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            with connection.connection.driver_connection.cursor(row_factory=dict_row) as cur:
+                row = cur.execute(CLAIM_NEXT_PG, params).fetchone()
+            return ClaimedStudy.from_statement(row) if row is not None else None
+        return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id)
+
+    def _claim_next_stepwise(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
+                             actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
+        pick = (select(Study.id).where(Study.status == QUEUED, _eligible(reader_id, pools))
+                .order_by(Study.priority_rank, Study.due_at, Study.received_at).limit(1))
+        study_id = self.session.scalar(pick)
+        if study_id is None:
+            return None
+        self.session.execute(update(Study).where(Study.id == study_id).values(status=StudyStatus.in_read)
+                             .execution_options(synchronize_session=False))
+        claim_id = self.session.scalar(insert(Claim).values(
+            study_id=study_id, reader_id=reader_id, claimed_at=now, lease_until=now + lease,
+            open_study_id=study_id).returning(Claim.id))
+        self._audit_claim(claim_id, study_id, actor, actor_site_id, now, "next")
+        return self.claimed(claim_id)
+
+    def _audit_claim(self, claim_id: int, study_id: uuid.UUID, actor: str, actor_site_id: int | None,
+                     now: dt.datetime, via: str) -> None:
+        base = {"at": now, "actor": actor, "actor_site_id": actor_site_id, "object_type": "study",
+                "object_id": str(study_id)}
+        self.session.execute(insert(AuditEvent), [
+            {**base, "action": "claim.created", "detail": {"claim": claim_id, "via": via}},
+            {**base, "action": "study.read", "detail": {}},
+        ])
+
+    def claimed(self, claim_id: int) -> ClaimedStudy | None:
+        """The bundle columns of a claim (its study, patient and recording) by claim id."""
+        stmt = (
+            select(Claim.id.label("claim_id"), Claim.reader_id, Claim.claimed_at, Claim.lease_until,
+                   Study.id.label("study_id"), Study.site_id, Study.patient_id, Study.status, Study.priority,
+                   Study.due_at, Study.received_at, Study.acquired_at, Study.indication, Study.clinic_urgency,
+                   Study.pool, Patient.name.label("patient_name"), Patient.sex.label("patient_sex"),
+                   Patient.birth_date, Recording.format.label("rec_format"), Recording.fs_hz, Recording.leads,
+                   Recording.duration_s)
+            .join(Study, Study.id == Claim.study_id)
+            .join(Patient, Patient.id == Study.patient_id)
+            .outerjoin(Recording, Recording.study_id == Study.id)
+            .where(Claim.id == claim_id)
+        )
+        row = self.session.execute(stmt).mappings().first()
+        if row is None:
+            return None
+        values = dict(row)
+        for key in ("status", "priority", "clinic_urgency", "pool", "patient_sex"):
+            values[key] = values[key].value if values[key] is not None else None
+        return ClaimedStudy.from_row(values)
+
+    def analysis_result(self, study_id: uuid.UUID) -> dict[str, Any] | None:
+        """The latest analysis result of a study (the JSON only, no ORM object)."""
+        stmt = (select(Analysis.result).where(Analysis.study_id == study_id)
+                .order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(1))
+        return self.session.scalar(stmt)
+
+    def claim_in_scope(self, claim: Claim, pools: Sequence[str]) -> bool:
+        """True while the claim's reader still covers the study's site and pool (checked live)."""
+        return self.is_eligible(claim.study_id, claim.reader_id, pools)
+
+    def open_claims_outside_scope(self, reader_id: int, pools: Sequence[str]) -> list[Claim]:
+        """The reader's open claims on studies no longer in their pools or covered sites, locked."""
+        in_scope = select(Study.id).where(_eligible(reader_id, pools))
+        stmt = (select(Claim).where(Claim.reader_id == reader_id, Claim.ended_at.is_(None),
+                                    Claim.study_id.not_in(in_scope))
+                .order_by(Claim.id).with_for_update(of=Claim))
+        return list(self.session.scalars(stmt))
 
     def lock_study(self, study_id: uuid.UUID) -> Study | None:
         stmt = select(Study).where(Study.id == study_id).with_for_update(of=Study)
@@ -236,11 +446,16 @@ class ReadingRepository:
 
     def prior_studies(self, study: Study, limit: int = 10) -> list[tuple[uuid.UUID, dt.datetime, StudyStatus]]:
         """(id, acquired_at, status) of the patient's earlier studies, newest first."""
+        return self.prior_studies_of(study.patient_id, study.id, study.acquired_at, limit)
+
+    def prior_studies_of(self, patient_id: int, study_id: uuid.UUID, acquired_at: dt.datetime,
+                         limit: int = 10) -> list[tuple[uuid.UUID, dt.datetime, StudyStatus]]:
+        """(id, acquired_at, status) of the patient's studies before ``acquired_at``, other than this one."""
         stmt = (
             select(Study.id, Study.acquired_at, Study.status)
-            .where(Study.patient_id == study.patient_id, Study.id != study.id,
-                   Study.acquired_at <= study.acquired_at)
-            .order_by(Study.acquired_at.desc())
+            .where(Study.patient_id == patient_id, Study.id != study_id,
+                   Study.acquired_at <= acquired_at)
+            .order_by(Study.acquired_at.desc(), Study.id)
             .limit(limit)
         )
         return [tuple(row) for row in self.session.execute(stmt)]

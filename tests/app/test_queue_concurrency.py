@@ -18,6 +18,7 @@ from app.settings import Settings
 from storage.db import make_engine, make_session_factory
 from storage.models import (
     PRIORITY_RANK,
+    AuditEvent,
     Claim,
     Patient,
     ReaderPool,
@@ -100,6 +101,9 @@ def _check(session_factory, got, n_studies: int) -> None:
         open_claims = s.scalars(select(Claim).where(Claim.ended_at.is_(None))).all()
         assert len(open_claims) == n_studies
         assert {c.study_id for c in open_claims} == set(counts)
+        # the claim statement writes its audit rows with the claim: one claim.created per study
+        created = Counter(s.scalars(select(AuditEvent.object_id).where(AuditEvent.action == "claim.created")))
+        assert created == Counter(str(study) for study in counts)
 
 
 @pytest.mark.postgres
