@@ -64,9 +64,17 @@ def _store(session: Session, principal: Principal, study: Study, body: SignIn, r
     return report
 
 
+def _same_study(body: SignIn, study_id: uuid.UUID) -> None:
+    """Wrong-patient guard: the study the reader had on screen (``body.study_id``) must be the one signed."""
+    if body.study_id is not None and body.study_id != study_id:
+        raise Conflict("the study on screen is not the study being signed: reopen the claimed study, check the "
+                       "patient, and sign again")
+
+
 def sign(session: Session, principal: Principal, claim_id: int, body: SignIn) -> Report:
     """Sign the study held by this claim: a new report version, the claim ends, the study is reported."""
     claim = own_open_claim(session, principal, claim_id)
+    _same_study(body, claim.study_id)
     study = session.get(Study, claim.study_id)
     report = _store(session, principal, study, body)
     ReadingRepository(session).end_claim(claim, ClaimOutcome.signed, utcnow_aware())
@@ -88,6 +96,7 @@ def amend(session: Session, principal: Principal, study_id: uuid.UUID, body: Ame
         raise NotFound("no such study in your reading scope")
     if study.status not in (StudyStatus.reported, StudyStatus.amended):
         raise Conflict(f"only a signed study can be amended (status: {study.status.value})")
+    _same_study(body, study.id)
     report = _store(session, principal, study, body, reason=body.reason)
     study.status = StudyStatus.amended
     emit(session, study, "report.amended", version=report.version, reason=body.reason)

@@ -18,7 +18,7 @@ from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, Wor
 from ecg.filters import clean
 from ecg.io import read_recording
 from storage.blobs import BlobStore
-from storage.models import Claim, Report, Study, StudyStatus, utcnow_aware
+from storage.models import Claim, Report, Site, Study, StudyStatus, utcnow_aware
 from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
 from storage.repositories.reading import ClaimedStudy
 
@@ -90,8 +90,9 @@ def bundle(session: Session, principal: Principal, study: Study, claim: Claim | 
         study_json=_study_json(study.id, study.site_id, study.status.value, study.priority.value, study.due_at,
                                study.received_at, study.acquired_at, study.indication, study.clinic_urgency.value,
                                study.pool.value if study.pool else None),
-        patient_json=_patient_json(p.name, p.sex.value, p.birth_date, study.acquired_at),
+        patient_json=_patient_json(p.name, p.sex.value, p.birth_date, study.acquired_at, p.external_id),
         recording_json={"format": rec.format, "fs_hz": rec.fs_hz, "leads": rec.leads, "duration_s": rec.duration_s},
+        site_json={"id": study.site_id, "name": _site_name(session, study.site_id)},
     )
 
 
@@ -104,8 +105,9 @@ def claimed_bundle(session: Session, c: ClaimedStudy) -> dict[str, Any]:
         claim=claim.model_dump(mode="json"),
         study_json=_study_json(c.study_id, c.site_id, c.status, c.priority, c.due_at, c.received_at, c.acquired_at,
                                c.indication, c.clinic_urgency, c.pool),
-        patient_json=_patient_json(c.patient_name, c.patient_sex, c.birth_date, c.acquired_at),
+        patient_json=_patient_json(c.patient_name, c.patient_sex, c.birth_date, c.acquired_at, c.patient_external_id),
         recording_json={"format": c.rec_format, "fs_hz": c.fs_hz, "leads": c.leads, "duration_s": c.duration_s},
+        site_json={"id": c.site_id, "name": c.site_name},
     )
 
 
@@ -118,14 +120,22 @@ def _study_json(study_id: uuid.UUID, site_id: int, status: str, priority: str, d
             "pool": pool}
 
 
-def _patient_json(name: str, sex: str, birth_date: dt.date | None, acquired_at: dt.datetime) -> dict[str, Any]:
+def _patient_json(name: str, sex: str, birth_date: dt.date | None, acquired_at: dt.datetime,
+                  external_id: str) -> dict[str, Any]:
+    """The patient as the reader sees them; ``id`` is the clinic's own patient id."""
     return {"name": name, "sex": sex, "birth_date": birth_date.isoformat() if birth_date else None,
-            "age_days": age_in_days(birth_date, acquired_at)}
+            "age_days": age_in_days(birth_date, acquired_at), "id": external_id}
+
+
+def _site_name(session: Session, site_id: int) -> str:
+    site = session.get(Site, site_id)
+    return site.name if site else ""
 
 
 def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at: dt.datetime, *,
             claim: dict[str, Any] | None, study_json: dict[str, Any], patient_json: dict[str, Any],
-            recording_json: dict[str, Any], preloaded: ClaimedStudy | None = None) -> dict[str, Any]:
+            recording_json: dict[str, Any], site_json: dict[str, Any],
+            preloaded: ClaimedStudy | None = None) -> dict[str, Any]:
     """The bundle's common part: analysis (R peaks as a count), signed reports, priors, links.
 
     ``preloaded``: what the PostgreSQL claim statement already returned, so no query here
@@ -150,6 +160,7 @@ def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at:
         "claim": claim,
         "study": study_json,
         "patient": patient_json,
+        "site": site_json,
         "recording": recording_json,
         "analysis": result,
         "reports": [r.model_dump(mode="json") for r in reports_out(reports)],

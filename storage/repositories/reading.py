@@ -24,6 +24,7 @@ from storage.models import (
     ReaderPool,
     Recording,
     Report,
+    Site,
     Study,
     StudyStatus,
 )
@@ -68,6 +69,8 @@ class ClaimedStudy:
     patient_name: str
     patient_sex: str
     birth_date: dt.date | None
+    patient_external_id: str
+    site_name: str
     rec_format: str | None
     fs_hz: float | None
     leads: list[str] | None
@@ -132,6 +135,7 @@ WITH picked AS (
 SELECT o.id AS claim_id, o.reader_id, o.claimed_at, o.lease_until, m.id AS study_id, m.site_id, m.patient_id,
        m.status, m.priority, m.due_at, m.received_at, m.acquired_at, m.indication, m.clinic_urgency, m.pool,
        p.name AS patient_name, p.sex AS patient_sex, p.birth_date,
+       p.external_id AS patient_external_id, si.name AS site_name,
        r.format AS rec_format, r.fs_hz, r.leads, r.duration_s,
        an.analysis, an.beats,
        EXISTS (SELECT 1 FROM reports rp WHERE rp.study_id = m.id) AS has_reports,
@@ -139,6 +143,7 @@ SELECT o.id AS claim_id, o.reader_id, o.claimed_at, o.lease_until, m.id AS study
 FROM opened o
 JOIN marked m ON m.id = o.study_id
 JOIN patients p ON p.id = m.patient_id
+JOIN sites si ON si.id = m.site_id
 LEFT JOIN recordings r ON r.study_id = m.id
 LEFT JOIN LATERAL (
     SELECT a.result - 'r_peaks' AS analysis,
@@ -278,10 +283,12 @@ class ReadingRepository:
                    Study.id.label("study_id"), Study.site_id, Study.patient_id, Study.status, Study.priority,
                    Study.due_at, Study.received_at, Study.acquired_at, Study.indication, Study.clinic_urgency,
                    Study.pool, Patient.name.label("patient_name"), Patient.sex.label("patient_sex"),
-                   Patient.birth_date, Recording.format.label("rec_format"), Recording.fs_hz, Recording.leads,
-                   Recording.duration_s)
+                   Patient.birth_date, Patient.external_id.label("patient_external_id"),
+                   Site.name.label("site_name"), Recording.format.label("rec_format"), Recording.fs_hz,
+                   Recording.leads, Recording.duration_s)
             .join(Study, Study.id == Claim.study_id)
             .join(Patient, Patient.id == Study.patient_id)
+            .join(Site, Site.id == Study.site_id)
             .outerjoin(Recording, Recording.study_id == Study.id)
             .where(Claim.id == claim_id)
         )

@@ -150,6 +150,21 @@ def test_sign_then_amend_keeps_the_signed_version(world, data):
     assert dt.datetime.fromisoformat(detail["first_signed_at"]) == first
 
 
+def test_signing_another_study_than_the_one_on_screen_is_refused(world, data):
+    """Wrong-patient guard: the sign body names the study the reader saw; a mismatch stores nothing."""
+    first = _queued(world, data, "ludb/1")
+    second = _queued(world, data, "ludb/3", patient_id="P-002", patient_name="李四")
+    claim = _next(world, world.reader)["claim"]
+    other = second if claim["study_id"] == first else first
+    wrong = world.client.post(f"/api/v1/reader/claims/{claim['id']}/sign", headers=world.reader,
+                              json={"study_id": other, "statements": ["SR"]})
+    assert wrong.status_code == 409 and "on screen" in wrong.json()["detail"]
+    assert world.client.get(f"/api/v1/studies/{claim['study_id']}/report", headers=world.a.auth).json()["versions"] == []
+    right = world.client.post(f"/api/v1/reader/claims/{claim['id']}/sign", headers=world.reader,
+                              json={"study_id": claim["study_id"], "statements": ["SR"]})
+    assert right.status_code == 201, right.text
+
+
 def test_unknown_statement_is_422_and_foreign_claim_404(world, data):
     _queued(world, data, "ludb/1")
     claim_id = _next(world, world.reader)["claim"]["id"]
