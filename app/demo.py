@@ -22,7 +22,7 @@ from app.uploads.schemas import UploadMetadata
 from storage.models import Role, Site, SiteLevel
 from storage.repositories import ReadingRepository, SiteRepository, UserRepository
 
-PASSWORD = "ecghub-demo"
+PASSWORD = "demo-heart-2026"
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,17 @@ class UnreadableUpload(DomainError):
     status, type, title = 422, "/problems/unreadable-recording", "Recording cannot be read"
 
 
+class TooManyAttempts(DomainError):
+    status, type, title = 429, "/problems/too-many-attempts", "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
 class ServiceUnavailable(DomainError):
     status, type, title = 503, "/problems/unavailable", "Service temporarily unavailable"
 

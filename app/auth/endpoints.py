@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from app.auth import service
+from app.auth import login, service
 from app.deps import CtxDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -29,14 +29,14 @@ class MeOut(BaseModel):
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], ctx: CtxDep, session: SessionDep) -> TokenOut:
-    """Exchange username and password for an access token (expires after ECGHUB_ACCESS_TOKEN_MINUTES)."""
-    minutes = ctx.settings.access_token_minutes
-    try:
-        access, _ = service.login(session, form.username, form.password, ctx.settings.signing_key, minutes)
-    finally:
-        session.commit()  # the audit event of a failed login is kept too
-    return TokenOut(access_token=access, expires_in=minutes * 60)
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], ctx: CtxDep) -> TokenOut:
+    """Exchange username and password for an access token (expires after ECGHUB_ACCESS_TOKEN_MINUTES).
+
+    Failed logins are throttled per account and address (``app.auth.login``): 429 with Retry-After.
+    """
+    address = request.client.host if request.client else ""
+    access, _ = await login.login(ctx, form.username, form.password, address)
+    return TokenOut(access_token=access, expires_in=ctx.settings.access_token_minutes * 60)
 
 
 @router.post("/auth/logout", status_code=204)

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from sqlalchemy.orm import Session
 
 from app.auth import credentials
+from app.auth.passwords import check_password
 from app.auth.principal import Principal
 from app.auth.sessions import principal_for
 from app.errors import NotAuthenticated
-from storage.models import ApiKey, Role, User, utcnow_aware
-from storage.repositories import ApiKeyRepository, AuditRepository, UserRepository
-
-
-def login(session: Session, username: str, password: str, signing_key: str, minutes: int) -> tuple[str, dt.datetime]:
-    """Check a username/password and issue an access token; audit both outcomes."""
-    user = UserRepository(session).by_username(username)
-    ok = credentials.verify_password(user.password_hash if user else None, password)
-    audit = AuditRepository(session)
-    if not ok or user is None or not user.active or not user.site.active:
-        audit.add(actor="anonymous", actor_site_id=None, action="auth.login_failed", object_type="user",
-                  object_id=str(user.id) if user else "-")
-        raise NotAuthenticated("wrong username or password, or the account is disabled")
-    audit.add(actor=f"user:{user.id}", actor_site_id=user.site_id, action="auth.login",
-              object_type="user", object_id=str(user.id))
-    return credentials.issue_token(user.id, signing_key, minutes, utcnow_aware(), version=user.token_version,
-                                   role=user.role.value, site_id=user.site_id, pools=tuple(user.reader_pools or ()))
+from storage.models import ApiKey, Role, User
+from storage.repositories import ApiKeyRepository, AuditRepository, SiteRepository, UserRepository
 
 
 def principal_from_token(session: Session, token: str, signing_key: str) -> Principal:
@@ -73,6 +58,9 @@ def create_api_key(session: Session, site_id: int, name: str, actor: str) -> tup
 
 def create_user(session: Session, *, site_id: int, username: str, password: str, role: Role,
                 display_name: str = "", reader_pools: list[str] | None = None) -> User:
+    """A new account; the password must pass the policy (``app.auth.passwords``)."""
+    site = SiteRepository(session).get(site_id)
+    check_password(password, username=username, context=(site.code,) if site else ())
     return UserRepository(session).add(User(
         site_id=site_id, username=username, password_hash=credentials.hash_password(password),
         role=role, display_name=display_name, reader_pools=reader_pools or [],

@@ -7,9 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.auth import credentials
+from app.auth import login as password_login
 from app.auth import service as auth
 from app.deps import SESSION_COOKIE, CtxDep, SessionDep
-from app.errors import NotAuthenticated
+from app.errors import NotAuthenticated, TooManyAttempts
+from storage.models import Role
 from app.web.pages import HOME, cookie_principal, render
 
 router = APIRouter(include_in_schema=False)
@@ -31,17 +34,21 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # no
 
 
 @router.post("/login")
-def login(request: Request, ctx: CtxDep, session: SessionDep, username: Annotated[str, Form()],
-          password: Annotated[str, Form()], next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
+async def login(request: Request, ctx: CtxDep, username: Annotated[str, Form()],
+                password: Annotated[str, Form()], next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
     minutes = ctx.settings.access_token_minutes
     try:
-        token, _ = auth.login(session, username, password, ctx.settings.signing_key, minutes)
+        token, _ = await password_login.login(ctx, username, password, request.client.host if request.client else "")
     except NotAuthenticated:
-        session.commit()  # keep the failed-login audit event
         return render(request, "login.html", error=True, next=_safe_next(next) or "", status_code=401)
-    session.commit()
-    principal = auth.principal_from_token(session, token, ctx.settings.signing_key)
-    resp = RedirectResponse(_safe_next(next) or HOME[principal.role], status_code=303)
+    except TooManyAttempts as exc:
+        resp = render(request, "login.html", error=True, throttled=exc.retry_after_s, next=_safe_next(next) or "",
+                      status_code=429)
+        resp.headers.update(exc.headers())
+        return resp
+    claims = credentials.read_access_token(token, ctx.settings.signing_key)
+    assert claims is not None and claims.role is not None
+    resp = RedirectResponse(_safe_next(next) or HOME[Role(claims.role)], status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, max_age=minutes * 60, httponly=True, samesite="strict",
                     secure=request.url.scheme == "https", path="/")
     return resp

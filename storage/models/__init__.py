@@ -16,6 +16,7 @@ from storage.models.enums import (
 )
 from storage.models.reading import Claim, CriticalNotice, Escalation, ReaderCoverage, Report
 from storage.models.org import ApiKey, Site, User
+from storage.models.throttle import LoginThrottle
 
 __all__ = [
     "Event",
@@ -26,6 +27,7 @@ __all__ = [
     "ClaimOutcome",
     "CriticalNotice",
     "Escalation",
+    "LoginThrottle",
     "ReaderCoverage",
     "ReaderPool",
     "Report",

@@ -6,6 +6,7 @@ from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepos
 from storage.repositories.reading import ReadingRepository
 from storage.repositories.stats import StatsRepository
 from storage.repositories.studies import PatientRepository, StudyPage, StudyRepository
+from storage.repositories.throttle import ThrottleRepository
 
 __all__ = [
     "ApiKeyRepository",
@@ -17,5 +18,6 @@ __all__ = [
     "StatsRepository",
     "StudyPage",
     "StudyRepository",
+    "ThrottleRepository",
     "UserRepository",
 ]

@@ -8,7 +8,10 @@ import subprocess
 import zipfile
 from urllib.parse import quote
 
-from tests.app.factories import patient_form, upload, wait_for_status, wfdb_files
+import pytest
+
+from storage.models import AuditEvent
+from tests.app.factories import PASSWORD, patient_form, upload, wait_for_status, wfdb_files
 from tests.app.test_reports import _signed
 
 HOSTILE_NAME = r"$\foo$ 王$x^2$"
@@ -94,3 +97,38 @@ def test_out_of_range_ids_are_422_problems_not_500(world):
         r = getattr(world.client, method)(path, headers=headers, **({"json": {}} if method != "get" else {}))
         assert r.status_code == 422, (path, r.status_code, r.text)
         assert r.headers["content-type"] == "application/problem+json", path
+
+
+def test_wrong_logins_are_throttled_per_account_and_address_with_retry_after(world):
+    from app.auth.login import RULES
+
+    allowed = dict(RULES)["pair"]
+    for _ in range(allowed):
+        r = world.client.post("/api/v1/auth/token", data={"username": "tech-a", "password": "wrong password 1"})
+        assert r.status_code == 401
+    blocked = world.client.post("/api/v1/auth/token", data={"username": "tech-a", "password": "wrong password 2"})
+    assert blocked.status_code == 401  # the failure that starts the block is still answered normally
+    r = world.client.post("/api/v1/auth/token", data={"username": "tech-a", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.headers["content-type"] == "application/problem+json"
+    # another account from the same address is not blocked by tech-a's failures
+    assert world.client.post("/api/v1/auth/token", data={"username": "tech-b", "password": PASSWORD}).status_code == 200
+    with world.client.app.state.ctx.session_factory() as s:
+        assert s.query(AuditEvent).filter_by(action="auth.lockout").count() >= 1
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(world):
+    a = world.client.post("/api/v1/auth/token", data={"username": "no-such-user", "password": "whatever 123"})
+    b = world.client.post("/api/v1/auth/token", data={"username": "tech-b", "password": "whatever 123"})
+    assert a.status_code == b.status_code == 401 and a.json()["detail"] == b.json()["detail"]
+
+
+@pytest.mark.parametrize("password, why", [
+    ("short1", "at least 10"), ("password12", "common"), ("new-user-x1", "user name"),
+    ("aaaaaaaaaaaa", "easy to guess"),
+])
+def test_weak_passwords_are_refused_with_the_reason(world, password, why):
+    r = world.client.post("/api/v1/admin/users", headers=world.admin, json={
+        "site_id": world.a.site_id, "username": "new-user-x1", "password": password, "role": "clinic"})
+    assert r.status_code == 422, r.text
+    assert why in r.json()["detail"]
