@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecg import filters, mains
-from ecg.delineate import Fiducials, delineate, rate_scale
+from ecg.delineate import Fiducials, LeadFiducials, delineate_leads, rate_scale
 from ecg.types import Measurements
 
 MIN_BEATS = 3
@@ -71,6 +71,7 @@ class MedianBeat:
     r_index: int
     n_beats: int
     fiducials: Fiducials
+    lead_fiducials: LeadFiducials | None = None  # per-lead boundaries, same samples (float, NaN = none)
 
 
 @dataclass(frozen=True, eq=False)
@@ -414,6 +415,14 @@ P_CONSISTENT = 0.7
 P_SEG_END_S = 0.04  # pre-QRS segment ends 40 ms before the global QRS onset
 
 
+def _span_ms(fid: Fiducials, start: str, end: str, fs: float) -> float:
+    """Interval (ms) between two fiducials, on their sub-sample positions when known."""
+    ex = fid.exact_ms
+    if start in ex and end in ex:
+        return round(ex[end] - ex[start], 1)
+    return _ms(getattr(fid, end) - getattr(fid, start), fs)
+
+
 def _intervals(fid: Fiducials, beat: np.ndarray, fs: float, leads: tuple[str, ...], ri: int,
                rr_ms: float, atrial: AtrialFacts) -> Measurements:
     """Interval/axis values from the global fiducials; ``missing`` says why any is absent."""
@@ -423,9 +432,9 @@ def _intervals(fid: Fiducials, beat: np.ndarray, fs: float, leads: tuple[str, ..
         for k in ("qrs_ms", "qt_ms", "pr_ms", "p_ms"):
             miss[k] = "QRS boundaries not found on the median beat"
     else:
-        v["qrs_ms"] = _ms(fid.qrs_off - fid.qrs_on, fs)
+        v["qrs_ms"] = _span_ms(fid, "qrs_on", "qrs_off", fs)
         if fid.t_end is not None:
-            v["qt_ms"] = _ms(fid.t_end - fid.qrs_on, fs)
+            v["qt_ms"] = _span_ms(fid, "qrs_on", "t_end", fs)
             v["qtc_bazett_ms"] = qtc_bazett(v["qt_ms"], rr_ms)
             v["qtc_fridericia_ms"] = qtc_fridericia(v["qt_ms"], rr_ms)
         else:
@@ -436,10 +445,10 @@ def _intervals(fid: Fiducials, beat: np.ndarray, fs: float, leads: tuple[str, ..
             miss["p_ms"] = miss["pr_ms"] = "no P wave found before the QRS"
         elif np.isfinite(atrial.p_consistency) and atrial.p_consistency < P_CONSISTENT:
             miss["pr_ms"] = NO_P_LOCK
-            v["p_ms"] = _ms(fid.p_off - fid.p_on, fs)
+            v["p_ms"] = _span_ms(fid, "p_on", "p_off", fs)
         else:
-            v["pr_ms"] = _ms(fid.qrs_on - fid.p_on, fs)
-            v["p_ms"] = _ms(fid.p_off - fid.p_on, fs)
+            v["pr_ms"] = _span_ms(fid, "p_on", "qrs_on", fs)
+            v["p_ms"] = _span_ms(fid, "p_on", "p_off", fs)
     for k in ("qtc_bazett_ms", "qtc_fridericia_ms"):
         if "qt_ms" in miss:
             miss[k] = miss["qt_ms"]
@@ -504,11 +513,11 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
                              **ctx)
     beat, ri, used = mb
     rr_short = float(np.nanpercentile(tab.rr_ms[used], 20)) / 1000.0 if used[1:].any() else None
-    fid = delineate(beat, fs, ri, rr_dom / 1000.0, rr_short)
+    fid, per_lead = delineate_leads(beat, fs, ri, rr_dom / 1000.0, rr_short)
     rate = rate_scale(rr_dom / 1000.0)
     atrial = _atrial_facts(xf, fs, leads, r_al, used, ri, fid, tab.rr_ms, rate)
     st_point = 60.0 if rr_dom >= 500.0 else 40.0
-    median = MedianBeat(beat, float(fs), leads, ri, int(used.sum()), fid)
+    median = MedianBeat(beat, float(fs), leads, ri, int(used.sum()), fid, per_lead)
     return MeasureDetail(_intervals(fid, beat, fs, leads, ri, rr_mean, atrial), tab, median,
                          st_levels(beat, fs, leads, fid, st_point), st_point, atrial, alike, **ctx)
 
