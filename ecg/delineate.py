@@ -89,6 +89,7 @@ P_FRAC = 0.2
 P_KNEE_MS = 20.0
 P_MIN_MV = 0.03  # RMS envelope (mV): weaker P waves count as absent
 P_ON_T_PROMINENCE_MV = 0.02  # a P wave on the T's down-slope stands out from it by this much (mV)
+P_ON_T_REGULARITY = 0.9  # ... sought only when the short RR (20th percentile) is >= 0.9 x the median RR
 GAP_MS = 20.0  # gaps closed inside a wave run
 FS_INTERNAL = 500.0  # Hz: every median beat is delineated at this rate (``to_internal``)
 VOTE_SHARE = 0.25  # global edges: a quarter of the leads (3 of 12, 2 of 8, 1 of 3) must agree (``vote``)
@@ -533,7 +534,10 @@ def delineate_leads(beat: np.ndarray, fs: float, r: int, rr_s: float,
     t = delineate_t(b, fs_i, prov[0], int(round(off)), rr_s, ri, rr_short_s, rate)
     t_l = np.full(b.shape[1], np.nan) if t is None else t[2]
     prev_t_end = None if t is None else int(t[1]) - int(round(rr_s * fs_i))
-    t_peak_prev = None if t is None else int(t[0]) - int(round(rr_s * fs_i))
+    # a P wave hidden in the T wave is only sought in a regular rhythm (sinus tachycardia): in an
+    # irregular one (AF) a bump on the median beat's T is no evidence of time-locked atrial activity
+    regular = rr_short_s is None or rr_short_s >= P_ON_T_REGULARITY * rr_s
+    t_peak_prev = None if t is None or not regular else int(t[0]) - int(round(rr_s * fs_i))
     p = delineate_p(b, fs_i, prov[0], prev_t_end, shape, t_peak_prev)
     p_l = per_lead_p(b, fs_i, p[0], p[2], prov[0], shape) if p else (np.full(b.shape[1], np.nan),) * 2
     exact = {"qrs_on": on, "qrs_off": off}
