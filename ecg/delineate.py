@@ -179,7 +179,9 @@ def _wave_run(sv: np.ndarray, lo: int, hi: int, center: int, frac: float, gap: i
 
 
 def knee(s: np.ndarray, t_m: int, t_r: int) -> int:
-    """Trapezium-area knee (Zhang 2006, see ``trapezium_end``) in either direction:
+    """Trapezium-area knee in either direction: the t between ``t_m`` and ``t_r`` maximising
+    (s(t_m) - s(t)) * |2 t_r - t_m - t| (Zhang Q et al., IEEE Trans Biomed Eng
+    2006;53:1285-1291, there for the T end; here for QRS and P edges of the spatial velocity):
     ``t_r`` > ``t_m`` finds where a descending curve flattens after ``t_m``;
     ``t_r`` < ``t_m`` finds where an ascending curve starts before ``t_m``."""
     t_r = int(np.clip(t_r, 0, len(s) - 1))
@@ -245,17 +247,6 @@ def _envelope(beat: np.ndarray, fs: float, lp_hz: float, ref: int) -> np.ndarray
     x = filters.lowpass(beat, fs, cutoff_hz=lp_hz, order=2)
     x = x - x[max(ref, 0)]
     return np.sqrt(np.mean(x * x, axis=1))
-
-
-def trapezium_end(s: np.ndarray, t_m: int, t_r: int) -> int:
-    """Wave end by the trapezium-area method (Zhang Q et al., IEEE Trans Biomed Eng
-    2006;53:1285-1291 "An algorithm for robust and efficient location of T-wave
-    ends in electrocardiograms"): the t in [t_m, t_r] maximising
-    0.5 * (s(t_m) - s(t)) * (2 t_r - t_m - t), with t_m the steepest descent after
-    the peak of a positive (descending) curve ``s`` and t_r a point beyond the end."""
-    t = np.arange(t_m, t_r + 1)
-    area = (s[t_m] - s[t]) * (2 * t_r - t_m - t)
-    return int(t[np.argmax(area)])
 
 
 def tangent_end(y: np.ndarray, t_m: int, t_r: int) -> float:

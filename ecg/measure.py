@@ -30,7 +30,7 @@ cardiologists' normal ECGs (240 records, 100 Hz, ``./dev bench-statements``): me
 +5.8/7.0, QT +13.0/38.2 ms (the QT spread is 3 records with low or notched T waves). LUDB per
 lead (each lead's edges against the same lead's marks, annotated R peaks,
 ``python -m bench.intervals --reference-peaks --no-nk``), mean/SD: P on +1.5/12.3, P off
-+9.4/13.2, QRS on +3.3/13.6, QRS off -0.3/11.4, T end -2.6/21.2 ms (CSE 2-sigma tolerances
++9.4/13.2, QRS on +3.3/13.6, QRS off -0.3/11.4, T end -1.9/23.0 ms (CSE 2-sigma tolerances
 10.2, 12.7, 6.5, 11.6, 30.6). Time-compressed x2 / x2.5 (``--compress 2,2.5``): QRS on
 -0.1/8.4 / -0.2/7.2, QRS off +1.1/6.2 / +1.1/4.9, T end +1.7/29.5 / +1.3/24.6, P on
 -1.0/6.3 / -1.0/4.9 ms. The per-lead fractions were set on LUDB's per-lead marks;
