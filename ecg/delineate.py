@@ -500,13 +500,15 @@ def _empty_leads(n: int) -> LeadFiducials:
     return LeadFiducials(nan, nan, nan, nan, nan)
 
 
-def delineate_leads(beat: np.ndarray, fs: float, r: int, rr_s: float,
-                    rr_short_s: float | None = None) -> tuple[Fiducials, LeadFiducials]:
+def delineate_leads(beat: np.ndarray, fs: float, r: int, rr_s: float, rr_short_s: float | None = None,
+                    regular: bool | None = None) -> tuple[Fiducials, LeadFiducials]:
     """Global and per-lead fiducials of a (samples, leads) median beat aligned at sample ``r``.
 
     ``rr_s`` (s) is the dominant RR interval; it bounds the T-wave search, as
     does ``rr_short_s`` (a short RR of an irregular rhythm) when given, and
-    sets the ``rate`` time scale (module docstring). The beat is delineated at
+    sets the ``rate`` time scale (module docstring). ``regular``: whether the caller
+    found the RR regular (a P wave on the T wave is only sought then); None: judged from
+    ``rr_short_s`` >= ``P_ON_T_REGULARITY`` x ``rr_s``. The beat is delineated at
     ``FS_INTERNAL`` (``to_internal``); positions come back at ``fs``.
     """
     b, fs_i, ratio = to_internal(np.asarray(beat, dtype=float), fs)
@@ -527,7 +529,8 @@ def delineate_leads(beat: np.ndarray, fs: float, r: int, rr_s: float,
     prev_t_end = None if t is None else int(t[1]) - int(round(rr_s * fs_i))
     # a P wave hidden in the T wave is only sought in a regular rhythm (sinus tachycardia): in an
     # irregular one (AF) a bump on the median beat's T is no evidence of time-locked atrial activity
-    regular = rr_short_s is None or rr_short_s >= P_ON_T_REGULARITY * rr_s
+    if regular is None:
+        regular = rr_short_s is None or rr_short_s >= P_ON_T_REGULARITY * rr_s
     t_peak_prev = None if t is None or not regular else int(t[0]) - int(round(rr_s * fs_i))
     p = delineate_p(b, fs_i, prov[0], prev_t_end, shape, t_peak_prev)
     p_l = per_lead_p(b, fs_i, p[0], p[2], prov[0], shape) if p else (np.full(b.shape[1], np.nan),) * 2

@@ -521,7 +521,9 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
                              **ctx)
     beat, ri, used = mb
     rr_short = float(np.nanpercentile(tab.rr_ms[used], 20)) / 1000.0 if used[1:].any() else None
-    fid, per_lead = delineate_leads(beat, fs, ri, rr_dom / 1000.0, rr_short)
+    irr = rr_irregularity(tab.rr_ms)  # the AF rule's RR criterion: P on T is sought only when regular
+    fid, per_lead = delineate_leads(beat, fs, ri, rr_dom / 1000.0, rr_short,
+                                    regular=None if not np.isfinite(irr) else bool(irr < AF_IRREGULARITY))
     rate = rate_scale(rr_dom / 1000.0)
     atrial = _atrial_facts(xf, fs, leads, r_al, used, ri, fid, tab.rr_ms, rate)
     st_point = 60.0 if rr_dom >= 500.0 else 40.0
