@@ -13,7 +13,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from bench.intervals import compress, compress_reference, load_reference, read_ludb
-from ecg.delineate import tangent_end, vote
+from ecg.delineate import delineate_leads, tangent_end, vote
 from ecg.measure import measure_detail
 
 LEADS12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -132,3 +132,13 @@ def test_compressed_ludb_record_keeps_p_and_pr(data):
         m = measure_detail(xc, fs, leads, ref.r_peaks).measurements
         assert m.pr_ms is not None, (factor, m.missing)
         assert abs(m.pr_ms - ref.pr_ms) <= 12.0, (factor, m.pr_ms, ref.pr_ms)
+
+
+def test_p_on_t_is_sought_only_in_a_regular_rhythm():
+    """With RR irregular by the AF rule's criterion (flutter with variable conduction, AF) a
+    bump on the median beat's T wave is not taken for a P wave; with a regular RR it is."""
+    x, r = twelve_lead(fs=500.0, hr=200.0, pr=90.0, qrs=50.0, qt=210.0, p=60.0)
+    mb = measure_detail(x, 500.0, LEADS12, r).median
+    regular, _ = delineate_leads(mb.beat, 500.0, mb.r_index, 0.30, 0.30, regular=True)
+    irregular, _ = delineate_leads(mb.beat, 500.0, mb.r_index, 0.30, 0.30, regular=False)
+    assert regular.p_on is not None and irregular.p_on is None
