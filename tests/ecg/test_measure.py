@@ -1,14 +1,16 @@
 """Median beat and global measurement against LUDB cardiologists and synthetic beats.
 
-Floors were measured on all 100 LUDB records with the annotated R peaks
-(2026-11-25: mean |error| PR 8.2, QRS 9.9, QT 16.9 ms; 8.3, 9.8, 16.5 with ``ecg.mains``
-instead of the notch) plus ~2-3 ms margin; they compare
-with the cardiologists' global reference (earliest onset / latest offset over
-12 leads), never with an earlier output of this code. The pediatric check uses the
-first 8 LUDB records time-compressed x1.5 and x2 (real morphology at 1.5-2 times the
-rate with 1/1.5-1/2 of the widths, ``bench.intervals --compress``), against the
-cardiologists' reference scaled alike (2026-11-25: mean |error| PR 6.1/2.6, QRS 8.4/9.8,
-QT 15.3/10.8 ms at x1.5/x2; before time-scaled delineation QRS 20.9/38.0, QT 34.8/50.0).
+LUDB's cardiologists marked each lead on its own; their "global" (earliest onset / latest
+offset over 12 leads) runs ~28 ms long against the commercial convention ecghub follows
+(``ecg.delineate``), so delineation is scored PER LEAD: each lead's fiducial against the
+same lead's marks (``bench.intervals.lead_errors``), as delineation papers report against
+the CSE tolerances (2 SD: P on 10.2, P off 12.7, QRS on 6.5, QRS off 11.6, T end 30.6 ms).
+Floors are the errors measured on 2026-12-04 (all 100 records, annotated R peaks: mean/SD
+P on +1.5/12.3, P off +9.4/13.2, QRS on +3.3/13.6, QRS off -0.3/11.4, T end -1.9/23.0 ms)
+plus a margin of 2-3 ms; never an earlier output of this code. The pediatric check uses the
+first 8 LUDB records time-compressed x1.5 and x2 (real morphology at 1.5-2 times the rate
+with 1/1.5-1/2 of the widths, ``bench.intervals --compress``), scored the same way against
+the cardiologists' per-lead marks scaled alike.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from bench.intervals import compress, compress_reference, load_reference, read_ludb
+from bench.intervals import (
+    compress,
+    compress_reference,
+    lead_errors,
+    load_reference,
+    read_ludb,
+)
 from ecg import filters
 from ecg.measure import NO_P_AF, MedianBeat, measure, measure_detail
 
@@ -40,16 +48,32 @@ def _mae(pairs):
     return float(np.mean(np.abs(e))), len(e)
 
 
+def _pooled(pairs) -> tuple[dict, dict]:
+    """Per-lead errors pooled over (reference, detail) pairs: fiducial -> (mean, SD, n), misses."""
+    err: dict[str, list[float]] = {}
+    miss: dict[str, int] = {}
+    for ref, d in pairs:
+        e, m = lead_errors(d, ref)
+        for k, v in e.items():
+            err.setdefault(k, []).extend(v)
+            miss[k] = miss.get(k, 0) + m[k]
+    return {k: (float(np.mean(v)), float(np.std(v, ddof=1)), len(v)) for k, v in err.items()}, miss
+
+
+# fiducial -> (largest |mean|, largest SD) in ms
+LUDB_PER_LEAD_FLOORS = {"p_on": (4.0, 14.5), "p_off": (12.0, 15.5), "qrs_on": (5.5, 15.5),
+                        "qrs_off": (3.0, 13.5), "t_end": (5.0, 25.5)}
+
+
 @pytest.mark.slow
-def test_intervals_against_cardiologists_on_ludb(ludb_all):
-    sinus = [(ref, d) for ref, d in ludb_all if not ref.af_or_flutter]
-    pr, n_pr = _mae([(r.pr_ms, d.measurements.pr_ms) for r, d in sinus])
-    qrs, n_qrs = _mae([(r.qrs_ms, d.measurements.qrs_ms) for r, d in ludb_all])
-    qt, n_qt = _mae([(r.qt_ms, d.measurements.qt_ms) for r, d in ludb_all])
-    assert n_pr >= 84 and n_qrs == 100 and n_qt >= 98
-    assert pr < 10.5, pr
-    assert qrs < 12.0, qrs
-    assert qt < 19.5, qt
+def test_per_lead_delineation_against_cardiologists_on_ludb(ludb_all):
+    stats, _ = _pooled(ludb_all)
+    for k, (bias, sd) in LUDB_PER_LEAD_FLOORS.items():
+        m, s, n = stats[k]
+        assert abs(m) <= bias and s <= sd, (k, m, s)
+    assert stats["qrs_on"][2] >= 1190 and stats["t_end"][2] >= 750 and stats["p_on"][2] >= 600, stats
+    sinus = [d for ref, d in ludb_all if not ref.af_or_flutter]
+    assert sum(d.measurements.pr_ms is not None for d in sinus) >= 86
 
 
 @pytest.mark.slow
@@ -72,22 +96,19 @@ def ludb_first8(data):
 
 @pytest.mark.parametrize("factor", [1.5, 2.0])
 def test_time_compressed_ludb_against_scaled_cardiologists(ludb_first8, factor):
-    """Narrow, fast complexes of real morphology are not read long (a false "wide QRS")."""
-    err: dict[str, list[float]] = {"pr_ms": [], "qrs_ms": [], "qt_ms": []}
+    """Narrow, fast complexes of real morphology: each lead's edges where the cardiologists
+    marked them (scaled), so a narrow QRS is not read long (a false "wide QRS")."""
+    pairs = []
     for ref0, x, fs, leads in ludb_first8:
         xc, f = compress(x, factor)
         ref = compress_reference(ref0, f)
-        m = measure_detail(xc, fs, leads, ref.r_peaks).measurements
-        for k, e in err.items():
-            scored = not (k == "pr_ms" and ref.af_or_flutter)
-            if scored and getattr(ref, k) is not None and getattr(m, k) is not None:
-                e.append(getattr(m, k) - getattr(ref, k))
-    assert len(err["pr_ms"]) >= 7 and len(err["qrs_ms"]) == 8 and len(err["qt_ms"]) == 8
-    mae = {k: float(np.mean(np.abs(e))) for k, e in err.items()}
-    assert mae["pr_ms"] < 9.0, mae
-    assert mae["qrs_ms"] < 12.5, mae
-    assert mae["qt_ms"] < 19.0, mae
-    assert float(np.mean(err["qrs_ms"])) < 10.0, err["qrs_ms"]  # no systematic over-reading
+        pairs.append((ref, measure_detail(xc, fs, leads, ref.r_peaks)))
+    stats, _ = _pooled(pairs)
+    for k, (bias, sd) in {"p_on": (6.0, 12.0), "qrs_on": (5.0, 12.0), "qrs_off": (5.0, 10.0),
+                          "t_end": (10.0, 30.0)}.items():
+        m, s, n = stats[k]
+        assert abs(m) <= bias and s <= sd, (k, m, s)
+    assert sum(d.measurements.pr_ms is not None for _, d in pairs) >= 7
 
 
 def test_median_beat_is_exposed_with_fiducials(data):
@@ -174,12 +195,12 @@ def test_synthetic_pediatric_complexes(kw):
     m = measure(x, fs, ("I", "II", "III"), r)
     hr = kw.get("hr", 150.0)
     assert m.heart_rate_bpm == pytest.approx(hr, rel=0.01)
-    # Boundaries are found where the multi-lead slope leaves the baseline; on these abrupt
-    # half-sine waves that is ~9 ms outside each edge at every width (the LUDB-tuned knee
-    # rule: LUDB's cardiologists mark the QRS 4 ms wider than we do on average).
-    assert 0 <= m.qrs_ms - kw.get("qrs", 60.0) <= 22
-    assert abs(m.qt_ms - kw.get("qt", 240.0)) <= 25
-    assert abs(m.pr_ms - kw.get("pr", 100.0)) <= 10
+    # QRS: each lead's edges where its slope reaches 5 % of its peak (40 Hz low-pass), a few ms
+    # outside these abrupt half-sines. P onset: the multi-lead knee, ~10 ms before a half-sine's
+    # zero-slope start (on PTB-XL normals the same rule gives PR median 164 ms, 12SL ~165).
+    assert 0 <= m.qrs_ms - kw.get("qrs", 60.0) <= 12
+    assert abs(m.qt_ms - kw.get("qt", 240.0)) <= 15
+    assert abs(m.pr_ms - kw.get("pr", 100.0)) <= 14
     assert m.qtc_bazett_ms == pytest.approx(m.qt_ms / np.sqrt(m.rr_ms / 1000), abs=0.1)
 
 
