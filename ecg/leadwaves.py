@@ -21,6 +21,8 @@ programs' "wave recognition" step, simplified):
    RJ, Crow RS, Zhang ZM, The Minnesota Code Manual of Electrocardiographic
    Findings, 2nd ed., Springer 2010) is not a wave: it is merged into its
    neighbours.
+   The first wave starts where the lead leaves baseline by ``ONSET_MV``; a last
+   wave cut by the QRS offset ends where it is back near baseline.
 4. Names: negative lobes before the first positive lobe are the Q (QS when
    there is no positive lobe); then R, S, R', S' in order. Durations are from
    crossing to crossing (ms); Q and S amplitudes are DEPTHS (positive mV).
@@ -49,6 +51,7 @@ UPSAMPLE_TO_HZ = 500.0
 NOTCH_MIN_MV = 0.05
 NOTCH_FRACTION = 0.10
 OPEN_END_FRACTION = 0.25  # an open last wave ends where it is back to a quarter of its amplitude
+ONSET_MV = 0.02  # a lead has left its baseline when it is this far from it (20 uV)
 PLATEAU_FRACTION = 0.6  # a last "wave" that stays above this after its peak is ST deviation
 
 
@@ -153,6 +156,17 @@ def _notched(y: np.ndarray, lb: _Lobe) -> bool:
     return len(peaks) >= 2
 
 
+def _tighten_first(y: np.ndarray, lobes: list[_Lobe]) -> list[_Lobe]:
+    """The first wave starts where the lead leaves its baseline (``ONSET_MV``), not at the
+    last zero crossing before it: a slightly sloping PR segment must not lengthen a Q."""
+    if not lobes:
+        return lobes
+    first = lobes[0]
+    quiet = np.flatnonzero(np.abs(y[:first.peak + 1]) <= ONSET_MV)
+    start = max(first.start, float(quiet[-1])) if len(quiet) else first.start
+    return [_Lobe(first.sign, start, first.end, first.peak, first.amp)] + lobes[1:]
+
+
 def _close_last(y: np.ndarray, lobes: list[_Lobe]) -> list[_Lobe]:
     """The last lobe when the QRS window ends before it returns to baseline.
 
@@ -216,7 +230,7 @@ def measure_lead(name: str, x: np.ndarray, fs: float, on: int, off: int, nb: int
     """``LeadWaves`` of one lead ``x`` (mV at ``fs`` Hz) between QRS onset/offset samples."""
     y = x[on:off + 1] - float(np.mean(x[on - nb:on + 1]))
     ms = 1000.0 / fs
-    lobes = _close_last(y, _merge(_raw_lobes(y), MIN_WAVE_MV))
+    lobes = _tighten_first(y, _close_last(y, _merge(_raw_lobes(y), MIN_WAVE_MV)))
     v: dict[str, float | bool | str | None] = {
         "area_mv_ms": round(float(np.sum(y)) * ms, 1), "pp_mv": round(float(y.max() - y.min()), 3)}
     named = _name(lobes)

@@ -75,12 +75,14 @@ def _rpt(w: LeadWaves | None) -> float:
 
 # ------------------------------------------------------------------ bundle branches
 
-def terminal_r(w: LeadWaves | None, rpt_above_ms: float) -> bool:
-    """RBBB's V1/V2 pattern: an R' (rsr', rsR', rSR') or a broad dominant R peaking late."""
+def terminal_r(w: LeadWaves | None, rpt_above_ms: float, complete: bool) -> bool:
+    """RBBB's V1/V2 pattern: an R' (rsr', rsR', rSR') or a broad dominant R peaking late.
+    For the complete block the R' must be at least ``v1_dominant_r_min_mv`` (the late,
+    unopposed right-ventricular activation is large); any R' for the incomplete one."""
     if w is None or _rpt(w) <= rpt_above_ms:
         return False
-    lo = crit("bundle_branch")["v1_terminal_r_min_mv"]
-    if w.r2_mv >= lo:
+    lo = crit("bundle_branch")["v1_dominant_r_min_mv"]
+    if w.r2_mv >= (lo if complete else MIN_WAVE_MV):
         return True
     return w.r_mv >= lo and w.r_mv >= w.s_mv and w.r2_mv == 0.0
 
@@ -96,7 +98,7 @@ def rbbb_pattern(waves: dict[str, LeadWaves], age_days: int | None, complete: bo
     """Terminal R in V1 or V2 (R-peak time > 50 ms); for the complete block also a wide S in I or V6."""
     c, k = crit("bundle_branch"), time_scale(age_days)
     rpt = c["v1_r_peak_time_above_ms"] * k
-    if not (terminal_r(waves.get("V1"), rpt) or terminal_r(waves.get("V2"), rpt)):
+    if not (terminal_r(waves.get("V1"), rpt, complete) or terminal_r(waves.get("V2"), rpt, complete)):
         return False
     return not complete or any(wide_s(waves.get(n), c["s_wide_ms"] * k) for n in ("I", "V6"))
 
@@ -147,6 +149,9 @@ def bundle_branch_findings(waves: dict[str, LeadWaves], m: Measurements, age_day
         return [finding("LBBB" if complete else "ILBBB", dur + _lead_text(waves, ("V1", "I", "V5", "V6")))]
     if rbbb_pattern(waves, age_days, complete):
         return [finding("RBBB" if complete else "IRBBB", dur + _lead_text(waves, ("V1", "V2", "I", "V6")))]
+    if complete and rbbb_pattern(waves, age_days, False):  # R' in V1 without RBBB's wide S in I / V6
+        return [finding("IRBBB", dur + _lead_text(waves, ("V1", "V2", "I", "V6"))
+                        + Evidence("; no wide S in I or V6", "；I、V6导联无宽S波"))]
     if complete:
         return [finding("IVCD", dur + Evidence("neither RBBB nor LBBB morphology", "不符合右或左束支阻滞形态"))]
     return []
