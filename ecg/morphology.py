@@ -14,7 +14,8 @@ applies the cited criteria of ``ecg/data/morphology_criteria.json``:
   in adults, age-specific 98th percentiles in children (right-ventricular
   dominance of infancy reported as normal for age); not with a block or WPW;
 * pathological Q waves (Fourth Universal Definition) in two contiguous leads;
-* low voltage.
+* low voltage;
+* atrial enlargement: P amplitude (RAE), V1 P terminal force (LAE, adults).
 
 Pacing is not detected here: the integrator withholds LVH/BBB with PACED.
 """
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from ecg import criteria as C
 from ecg.leadwaves import LeadWaves, lead_waves
@@ -446,4 +449,56 @@ def morphology_findings(d: MeasureDetail, age_days: int | None, sex: str | None)
     out += hypertrophy_findings(waves, d, age_days, sex, codes)
     out += q_wave_findings(waves, age_days, codes)
     out += low_voltage_findings(waves)
+    out += atrial_findings(d, age_days)
+    return out
+
+
+# ------------------------------------------------------------------ atria
+
+def _p_wave(d: MeasureDetail, lead: str):
+    """The lead's P wave on the median beat minus its pre-P baseline (mV), or None."""
+    med = d.median
+    if med is None or lead not in med.leads or med.fiducials.p_on is None or med.fiducials.p_off is None:
+        return None
+    i, on, off = med.leads.index(lead), med.fiducials.p_on, med.fiducials.p_off
+    if on < 2 or off <= on:
+        return None
+    return med.beat[on:off + 1, i] - med.beat[on - 2:on + 1, i].mean()
+
+
+def p_terminal_negative(d: MeasureDetail) -> tuple[float, float]:
+    """Depth (mV) and duration (ms) of the V1 P wave's terminal negative phase; (0, 0) if none.
+    The phase is the last run below baseline in the P wave's second half."""
+    p = _p_wave(d, "V1")
+    if p is None or len(p) < 4 or d.median is None:
+        return 0.0, 0.0
+    half = len(p) // 2
+    neg = p[half:] < 0
+    if not neg[-1] and not neg[-2:].any():
+        return 0.0, 0.0
+    end = half + int(np.flatnonzero(neg)[-1])
+    start = end
+    while start > half and p[start - 1] < 0:
+        start -= 1
+    return float(-p[start:end + 1].min()), (end - start + 1) * 1000.0 / d.median.fs
+
+
+def atrial_findings(d: MeasureDetail, age_days: int | None) -> list[Finding]:
+    """RAE by P amplitude in II / III / aVF; LAE by the V1 P terminal force (adults) (Hancock 2009)."""
+    c = crit("atrial")
+    if d.measurements.pr_ms is None:  # no P wave time-locked to the QRS (AF, flutter, dissociation)
+        return []
+    out = []
+    lim = c["rae_p_infant_mv"] if age_days is not None and age_days < c["rae_infant_below_days"] else c["rae_p_mv"]
+    amps = {n: float(p.max()) for n in ("II", "III", "aVF") if (p := _p_wave(d, n)) is not None}
+    if amps and max(amps.values()) >= lim:
+        n = max(amps, key=amps.get)
+        out.append(finding("RAE", evidence("P {n} {a:.2f} mV >= {l} mV", "{n} 导联P波 {a:.2f} mV ≥ {l} mV",
+                                           n=n, a=amps[n], l=lim)))
+    depth, width = p_terminal_negative(d)
+    if (age_days is None or age_days >= ADULT_FROM_DAYS) and depth >= c["lae_ptf_depth_mv"] \
+            and width >= c["lae_ptf_ms"]:
+        out.append(finding("LAE", evidence("V1 terminal negative P {a:.2f} mV x {w:.0f} ms (>= {la} mV x {lw} ms)",
+                                           "V1 导联P波终末负向部分 {a:.2f} mV × {w:.0f} ms（≥ {la} mV × {lw} ms）",
+                                           a=depth, w=width, la=c["lae_ptf_depth_mv"], lw=c["lae_ptf_ms"])))
     return out
