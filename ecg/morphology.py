@@ -79,15 +79,18 @@ def _rpt(w: LeadWaves | None) -> float:
 # ------------------------------------------------------------------ bundle branches
 
 def terminal_r(w: LeadWaves | None, rpt_above_ms: float, complete: bool) -> bool:
-    """RBBB's V1/V2 pattern: an R' (rsr', rsR', rSR') or a broad dominant R peaking late.
+    """RBBB's V1/V2 pattern: an R' (rsr', rsR', rSR') or a wide dominant R (R, Rs, qR with an S
+    under half the R, R at least ``v1_wide_r_ms``) peaking late.
     For the complete block the R' must be at least ``v1_dominant_r_min_mv`` (the late,
     unopposed right-ventricular activation is large); any R' for the incomplete one."""
     if w is None or _rpt(w) <= rpt_above_ms:
         return False
-    lo = crit("bundle_branch")["v1_dominant_r_min_mv"]
+    c = crit("bundle_branch")
+    lo = c["v1_dominant_r_min_mv"]
     if w.r2_mv >= (lo if complete else MIN_WAVE_MV):
         return True
-    return w.r_mv >= lo and w.r_mv >= w.s_mv and w.r2_mv == 0.0
+    wide = w.r_ms >= c["v1_wide_r_ms"] * rpt_above_ms / c["v1_r_peak_time_above_ms"]  # scaled like the R-peak time
+    return w.r_mv >= lo and w.s_mv < 0.5 * w.r_mv and w.r2_mv == 0.0 and wide
 
 
 def wide_s(w: LeadWaves | None, s_ms: float) -> bool:
