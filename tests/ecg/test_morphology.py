@@ -120,6 +120,23 @@ def test_pediatric_duration_bands():
     assert duration_class(112.0, 40 * 365) == "incomplete"
 
 
+def test_child_bundle_branch_block_at_the_childs_width():
+    """A 2-year-old's RBBB at 95 ms (limit > 90 ms) is complete; the adult's at 95 ms is not a block."""
+    assert "RBBB" in codes(detail(RBBB, 95.0, shape_ms=140.0), age_days=2 * 365)
+    assert not {"RBBB", "IRBBB"} & codes(detail(RBBB, 95.0, shape_ms=140.0), age_days=40 * 365)
+
+
+LAFB_SHAPES: dict[str, list[Wave]] = {
+    "aVL": [(-0.1, 8.0, 4.0), (1.0, 52.0, 10.0)], "I": [(-0.08, 8.0, 4.0), (0.8, 50.0, 10.0)],
+    **{n: [(0.25, 15.0, 5.0), (-0.9, 45.0, 10.0)] for n in ("II", "III", "aVF")}}
+
+
+def test_lafb_in_adults_only():
+    assert "LAFB" in codes(detail(LAFB_SHAPES, 100.0, axis=-60.0))
+    assert "LAFB" not in codes(detail(LAFB_SHAPES, 100.0, axis=-30.0))  # axis short of -45 deg
+    assert "LAFB" not in codes(detail(LAFB_SHAPES, 90.0, axis=-60.0), age_days=10 * 365)
+
+
 LVH_SHAPES: dict[str, list[Wave]] = {"V1": [(0.2, 15.0, 5.0), (-2.0, 40.0, 9.0)],
                                      "V3": [(0.4, 20.0, 6.0), (-2.0, 45.0, 9.0)],
                                      "V5": [(2.3, 38.0, 9.0)], "V6": [(2.0, 38.0, 9.0)], "aVL": [(1.0, 35.0, 9.0)]}
