@@ -8,6 +8,7 @@ onset): their heights, R' and R-peak times are known by construction.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,19 @@ def test_lafb_in_adults_only():
     assert "LAFB" in codes(detail(LAFB_SHAPES, 100.0, axis=-60.0))
     assert "LAFB" not in codes(detail(LAFB_SHAPES, 100.0, axis=-30.0))  # axis short of -45 deg
     assert "LAFB" not in codes(detail(LAFB_SHAPES, 90.0, axis=-60.0), age_days=10 * 365)
+
+
+def short_pr(d: MeasureDetail, pr_ms: float = 100.0) -> MeasureDetail:
+    return dataclasses.replace(d, measurements=dataclasses.replace(d.measurements, pr_ms=pr_ms))
+
+
+def test_pre_excitation_needs_short_pr_wide_qrs_and_delta_waves():
+    delta = {n: [(0.25, 30.0, 15.0), (1.2, 75.0, 10.0)] for n in ("I", "II", "aVL", "aVF", "V4", "V5", "V6")}
+    c = codes(short_pr(detail(delta, 130.0)))
+    assert "WPW" in c and not {"LBBB", "RBBB", "IVCD", "LVH"} & c  # the block and voltage calls give way
+    assert "WPW" not in codes(detail(delta, 130.0))  # PR 160 ms
+    sharp = {n: [(1.2, 40.0, 10.0)] for n in delta}
+    assert "WPW" not in codes(short_pr(detail(sharp, 130.0)))  # short PR and wide QRS without a delta wave
 
 
 LVH_SHAPES: dict[str, list[Wave]] = {"V1": [(0.2, 15.0, 5.0), (-2.0, 40.0, 9.0)],
