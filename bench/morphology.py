@@ -138,6 +138,10 @@ def ludb_cases(wanted: set[str] | None, qrs_shift: float) -> list[Case]:
     return out
 
 
+def _pct(n: int, d: int) -> str:
+    return f"{100.0 * n / d:5.1f} % ({n}/{d})" if d else "  n/a"
+
+
 def score(cases: list[Case], classes: dict[str, tuple[set[str], set[str]]], verbose: bool) -> list[str]:
     """One line per class: Se, Sp, PPV (and the records behind misses and false calls)."""
     lines = []
@@ -155,8 +159,7 @@ def score(cases: list[Case], classes: dict[str, tuple[set[str], set[str]]], verb
                 missed.append(c.record)
             elif called and not present:
                 false.append(c.record)
-        pct = lambda n, d: f"{100.0 * n / d:5.1f} % ({n}/{d})" if d else "  n/a"  # noqa: E731
-        line = f"  {name:28s} Se {pct(tp, tp + fn):16s} Sp {pct(tn, tn + fp):18s} PPV {pct(tp, tp + fp)}"
+        line = f"  {name:28s} Se {_pct(tp, tp + fn):16s} Sp {_pct(tn, tn + fp):18s} PPV {_pct(tp, tp + fp)}"
         if verbose:
             line += f"\n      missed {missed}\n      false {false}"
         lines.append(line)

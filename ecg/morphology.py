@@ -201,7 +201,8 @@ def wpw_findings(waves: dict[str, LeadWaves], d: MeasureDetail, age_days: int | 
     n = delta_wave_leads(waves, d)
     if n < c["delta_min_leads"]:
         return []
-    return [finding("WPW", evidence("PR {pr:.0f} ms < {lim:.0f} ms; ", "PR {pr:.0f} ms < {lim:.0f} ms；", pr=m.pr_ms, lim=lim)
+    return [finding("WPW", evidence("PR {pr:.0f} ms < {lim:.0f} ms; ", "PR {pr:.0f} ms < {lim:.0f} ms；",
+                                    pr=m.pr_ms, lim=lim)
                     + _duration_text(m.qrs_ms, age_days)
                     + evidence("slurred initial QRS (delta wave) in {n} leads", "{n} 个导联QRS起始顿挫（delta波）", n=n))]
 
@@ -238,7 +239,7 @@ def fascicular_findings(waves: dict[str, LeadWaves], m: Measurements, age_days: 
         return [finding("LAFB", _axis_text(ax) + _lead_text(waves, ("aVL", "II", "III", "aVF")))]
     lo, hi = c["lpfb_axis_deg"]
     if lo < ax <= hi and _rs(waves.get("I")) and _rs(waves.get("aVL")) \
-            and _qr(waves.get("III")) and _qr(waves.get("aVF")) and "RVH" not in codes:
+            and _qr(waves.get("III")) and _qr(waves.get("aVF")):
         return [finding("LPFB", _axis_text(ax) + _lead_text(waves, ("I", "aVL", "III", "aVF")))]
     return []
 
@@ -445,11 +446,15 @@ def morphology_findings(d: MeasureDetail, age_days: int | None, sex: str | None)
     if not out:
         out = bundle_branch_findings(waves, m, age_days)
     fasc = fascicular_findings(waves, m, age_days, {f.code for f in out})
-    if fasc and m.qrs_ms is not None and m.qrs_ms < wide_limit(age_days)[0] + crit("fascicular")["fascicular_widening_ms"]:
+    widening = crit("fascicular")["fascicular_widening_ms"]
+    if fasc and m.qrs_ms is not None and m.qrs_ms < wide_limit(age_days)[0] + widening:
         out = [f for f in out if f.code != "IVCD"]  # the fascicular block explains a slightly wide QRS
     out += fasc
     codes = {f.code for f in out}
-    out += hypertrophy_findings(waves, d, age_days, sex, codes)
+    hyp = hypertrophy_findings(waves, d, age_days, sex, codes)
+    if any(f.code in ("RVH", "BVH") for f in hyp):  # LPFB is diagnosed only without RVH (Surawicz 2009)
+        out = [f for f in out if f.code != "LPFB"]
+    out += hyp
     out += q_wave_findings(waves, age_days, codes)
     out += low_voltage_findings(waves)
     out += atrial_findings(d, age_days)
@@ -458,7 +463,7 @@ def morphology_findings(d: MeasureDetail, age_days: int | None, sex: str | None)
 
 # ------------------------------------------------------------------ atria
 
-def _p_wave(d: MeasureDetail, lead: str):
+def _p_wave(d: MeasureDetail, lead: str) -> np.ndarray | None:
     """The lead's P wave on the median beat minus its pre-P baseline (mV), or None."""
     med = d.median
     if med is None or lead not in med.leads or med.fiducials.p_on is None or med.fiducials.p_off is None:
