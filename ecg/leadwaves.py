@@ -65,7 +65,8 @@ class LeadWaves:
     positive wave after an S), ``s2`` S'. ``qs`` is True for a wholly negative QRS
     (its depth and width are in ``q_mv``/``q_ms``). ``r_peak_time_ms`` is onset to the
     peak of the last R-type wave (None without an R). ``area_mv_ms`` is the net QRS
-    area; ``pp_mv`` the QRS peak-to-peak amplitude. ``pattern`` spells the complex
+    area; ``pp_mv`` the QRS peak-to-peak amplitude; ``qrs_ms`` this lead's own QRS duration
+    (start of its first wave to end of its last, within the global QRS). ``pattern`` spells the complex
     the way a reader does ("qRs", "rSR'", "QS"; capitals for waves of at least half
     the largest one).
     """
@@ -85,6 +86,7 @@ class LeadWaves:
     r_peak_time_ms: float | None = None
     area_mv_ms: float = 0.0
     pp_mv: float = 0.0
+    qrs_ms: float = 0.0
     notched_r: bool = False
     notched_s: bool = False
     pattern: str = ""
@@ -233,6 +235,8 @@ def measure_lead(name: str, x: np.ndarray, fs: float, on: int, off: int, nb: int
     lobes = _tighten_first(y, _close_last(y, _merge(_raw_lobes(y), MIN_WAVE_MV)))
     v: dict[str, float | bool | str | None] = {
         "area_mv_ms": round(float(np.sum(y)) * ms, 1), "pp_mv": round(float(y.max() - y.min()), 3)}
+    if lobes:
+        v["qrs_ms"] = round((lobes[-1].end - lobes[0].start) * ms, 1)
     named = _name(lobes)
     biggest = max((lb.amp for lb in lobes), default=0.0)
     pattern = []

@@ -19,7 +19,7 @@ from ecg.analyze import analyze_detail
 from ecg.delineate import Fiducials
 from ecg.leadwaves import lead_waves
 from ecg.measure import BeatTable, MeasureDetail, MedianBeat
-from ecg.morphology import duration_class, morphology_findings
+from ecg.morphology import duration_class, lead_qrs_ms, morphology_findings
 from ecg.types import Measurements
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -96,10 +96,17 @@ def test_notched_r_is_flagged():
 
 # ------------------------------------------------------------------ statements
 
-def test_rbbb_complete_incomplete_and_narrow_by_duration():
-    assert "RBBB" in codes(detail(RBBB, 140.0))
-    assert "IRBBB" in codes(detail(RBBB, 114.0, shape_ms=140.0))
-    assert not {"RBBB", "IRBBB", "IVCD"} & codes(detail(RBBB, 100.0, shape_ms=140.0))
+def stretch(shapes: dict[str, list[Wave]], k: float) -> dict[str, list[Wave]]:
+    """The same complexes with every time (centre, width) multiplied by ``k``."""
+    return {n: [(a, c * k, s * k) for a, c, s in w] for n, w in shapes.items()}
+
+
+def test_rbbb_complete_incomplete_and_narrow_by_the_leads_own_duration():
+    """Duration from the leads (second-longest lead QRS), not the global span reported."""
+    assert lead_qrs_ms(lead_waves(synthetic_beat(RBBB, 500.0, 160.0))) == pytest.approx(145.0, abs=8.0)
+    assert "RBBB" in codes(detail(RBBB, 160.0))
+    assert "IRBBB" in codes(detail(stretch(RBBB, 0.8), 128.0))  # lead QRS about 117 ms
+    assert not {"RBBB", "IRBBB", "IVCD"} & codes(detail(stretch(RBBB, 0.6), 140.0))  # about 88 ms
 
 
 def test_lbbb_and_not_rbbb():
@@ -122,9 +129,10 @@ def test_pediatric_duration_bands():
 
 
 def test_child_bundle_branch_block_at_the_childs_width():
-    """A 2-year-old's RBBB at 95 ms (limit > 90 ms) is complete; the adult's at 95 ms is not a block."""
-    assert "RBBB" in codes(detail(RBBB, 95.0, shape_ms=140.0), age_days=2 * 365)
-    assert not {"RBBB", "IRBBB"} & codes(detail(RBBB, 95.0, shape_ms=140.0), age_days=40 * 365)
+    """A 2-year-old's RBBB at about 103 ms (limit > 90 ms) is complete; an adult's is not a block."""
+    child = stretch(RBBB, 0.7)
+    assert "RBBB" in codes(detail(child, 112.0), age_days=2 * 365)
+    assert not {"RBBB", "IRBBB"} & codes(detail(child, 112.0), age_days=40 * 365)
 
 
 LAFB_SHAPES: dict[str, list[Wave]] = {
@@ -144,11 +152,12 @@ def short_pr(d: MeasureDetail, pr_ms: float = 100.0) -> MeasureDetail:
 
 def test_pre_excitation_needs_short_pr_wide_qrs_and_delta_waves():
     delta = {n: [(0.25, 30.0, 15.0), (1.2, 75.0, 10.0)] for n in ("I", "II", "aVL", "aVF", "V4", "V5", "V6")}
-    c = codes(short_pr(detail(delta, 130.0)))
+    c = codes(short_pr(detail(stretch(delta, 1.3), 150.0)))
     assert "WPW" in c and not {"LBBB", "RBBB", "IVCD", "LVH"} & c  # the block and voltage calls give way
-    assert "WPW" not in codes(detail(delta, 130.0))  # PR 160 ms
-    sharp = {n: [(1.2, 40.0, 10.0)] for n in delta}
-    assert "WPW" not in codes(short_pr(detail(sharp, 130.0)))  # short PR and wide QRS without a delta wave
+    assert "WPW" not in codes(detail(stretch(delta, 1.3), 150.0))  # PR 160 ms
+    sharp = {n: [(1.2, 40.0, 10.0), (-0.8, 100.0, 20.0)] for n in delta}  # brisk R, then a broad S
+    assert lead_qrs_ms(lead_waves(synthetic_beat(sharp, 500.0, 150.0))) >= 120.0
+    assert "WPW" not in codes(short_pr(detail(sharp, 150.0)))  # short PR and wide QRS without a delta wave
 
 
 LVH_SHAPES: dict[str, list[Wave]] = {"V1": [(0.2, 15.0, 5.0), (-2.0, 40.0, 9.0)],
