@@ -16,7 +16,8 @@ Truth:
   CLBBB, ILBBB, a complete BBB named, IVCD, LAFB, LPFB, LVH (the ``LVH`` code; and
   ``LVH or VCLVH`` against LVH or LVH_VOLT), RVH, pathological Q waves (QWAVE or any
   MI code), low voltage (LVOLT; PTB-XL uses it loosely, beside NORM). On the
-  cardiologists' normal ECGs (NORM=100): how often each morphology code is said.
+  cardiologists' normal ECGs (NORM=100): how often each morphology code is said. LAE, RAE
+  against LAO/LAE, RAO/RAE.
 * LUDB (``ludb/*.hea`` comments, 500 Hz): "Complete/Incomplete right/left bundle
   branch block", "Left anterior hemiblock", "Non-specific intravintricular
   conduction delay". NOT scored on LUDB: voltage statements (LVH, RVH, low
@@ -62,6 +63,8 @@ PTBXL_CLASSES: dict[str, tuple[set[str], set[str]]] = {
     "RVH": ({"RVH", "BVH"}, {"RVH"}),
     "Q waves (QWAVE or MI)": ({"QWAVE"}, {"QWAVE"} | MI_CODES),
     "low voltage": ({"LOWV"}, {"LVOLT"}),
+    "LAE": ({"LAE"}, {"LAO/LAE"}),
+    "RAE": ({"RAE"}, {"RAO/RAE"}),
 }
 LUDB_TRUTH = {
     "CRBBB": "complete right bundle branch block", "IRBBB": "incomplete right bundle branch block",
@@ -71,7 +74,7 @@ LUDB_TRUTH = {
 LUDB_CLASSES = {k: v for k, v in PTBXL_CLASSES.items() if k in (
     "RBBB", "IRBBB", "RBBB or IRBBB", "LBBB", "ILBBB", "bundle-branch block named", "IVCD", "LAFB")}
 MORPH_CODES = ("RBBB", "IRBBB", "LBBB", "ILBBB", "IVCD", "WPW", "LAFB", "LPFB", "LVH", "LVH_VOLT", "RVH", "BVH",
-               "RVD_AGE", "QWAVE", "LOWV")
+               "RVD_AGE", "QWAVE", "LOWV", "LAE", "RAE")
 
 
 @dataclass
