@@ -192,7 +192,8 @@ def _close_last(y: np.ndarray, lobes: list[_Lobe]) -> list[_Lobe]:
 
 
 def _name(lobes: list[_Lobe]) -> list[tuple[str, _Lobe]]:
-    """Q / R / S / R' / S' names in order (QS when no positive lobe)."""
+    """Q / R / S / R' / S' names in order (QS when no positive lobe; a third R or S is named
+    R' or S' again)."""
     if not any(lb.sign > 0 for lb in lobes):
         return [("QS", lb) for lb in lobes]
     names, seen_r = [], 0
@@ -204,7 +205,7 @@ def _name(lobes: list[_Lobe]) -> list[tuple[str, _Lobe]]:
             names.append(("R" if seen_r == 1 else "R'", lb))
         else:
             names.append(("S" if seen_r == 1 else "S'", lb))
-    return [(n, lb) for n, lb in names if n in ("Q", "R", "S", "R'", "S'", "QS")]
+    return names
 
 
 def _upsampled(beat: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
@@ -242,8 +243,9 @@ def measure_lead(name: str, x: np.ndarray, fs: float, on: int, off: int, nb: int
     pattern = []
     for wave, lb in named:
         key = {"QS": "q", "Q": "q", "R": "r", "S": "s", "R'": "r2", "S'": "s2"}[wave]
-        v[f"{key}_mv"] = round(lb.amp, 3)
-        v[f"{key}_ms"] = round((lb.end - lb.start) * ms, 1)
+        if lb.amp > float(v.get(f"{key}_mv") or 0.0):  # an R'' or S'' keeps the larger of the two
+            v[f"{key}_mv"] = round(lb.amp, 3)
+            v[f"{key}_ms"] = round((lb.end - lb.start) * ms, 1)
         letter = wave if lb.amp >= 0.5 * biggest else wave.lower()
         pattern.append(letter)
     if named and named[0][0] == "QS":
