@@ -199,12 +199,15 @@ def _p_wave(d: MeasureDetail, lead: str) -> np.ndarray | None:
 
 
 def p_terminal_negative(d: MeasureDetail) -> tuple[float, float]:
-    """Depth (mV) and duration (ms) of the V1 P wave's terminal negative phase; (0, 0) if none.
-    The phase is the last run below baseline in the P wave's second half."""
+    """Depth (mV) and duration (ms) of the terminal negative phase of a biphasic V1 P wave
+    (initial positive part of at least ``MIN_WAVE_MV``); (0, 0) if none. The phase is the
+    last run below baseline in the P wave's second half."""
     p = _p_wave(d, "V1")
     if p is None or len(p) < 4 or d.median is None:
         return 0.0, 0.0
     half = len(p) // 2
+    if p[:half + 1].max() < MIN_WAVE_MV:  # not biphasic: a wholly negative P in V1 (often a high V1)
+        return 0.0, 0.0
     neg = p[half:] < 0
     if not neg[-1] and not neg[-2:].any():
         return 0.0, 0.0

@@ -193,6 +193,19 @@ def test_inferior_q_waves_by_universal_definition():
     assert "QWAVE" not in codes(detail(narrow, 90.0))
 
 
+def test_atrial_enlargement_from_p_waves():
+    """RAE: P >= 0.25 mV in II; LAE: a biphasic V1 P with a terminal negative phase >= 0.1 mV x 40 ms.
+    P waves sit 160-60 ms before the QRS onset (centre ms are negative)."""
+    def with_p(lead: str, p_waves: list[Wave]) -> MeasureDetail:
+        d = detail(RBBB | {lead: RBBB.get(lead, [(0.8, 40.0, 10.0)]) + p_waves}, 100.0)
+        on = d.median.fiducials.qrs_on
+        fid = dataclasses.replace(d.median.fiducials, p_on=on - 80, p_off=on - 25)  # 500 Hz: -160 .. -50 ms
+        return dataclasses.replace(d, median=dataclasses.replace(d.median, fiducials=fid))
+    assert "RAE" in codes(with_p("II", [(0.3, -105.0, 14.0)]))
+    assert "LAE" in codes(with_p("V1", [(0.1, -130.0, 10.0), (-0.15, -85.0, 14.0)]))
+    assert not {"LAE", "RAE"} & codes(with_p("V1", [(-0.15, -100.0, 18.0)]))  # wholly negative P in V1
+
+
 def test_low_voltage():
     small = {n: [(0.2, 40.0, 10.0)] for n in LEADS} | {n: [(0.5, 40.0, 10.0)] for n in LEADS[6:]}
     assert "LOWV" in codes(detail(small, 90.0))
