@@ -1,7 +1,7 @@
 """QRS morphology statements against cardiologists: PTB-XL's SCP codes and LUDB's diagnoses.
 
 Run: ``PYTHONPATH=$PWD .venv/bin/python -m bench.morphology [--dataset ptbxl|ludb|both]
-[--records 00001_lr,21] [--verbose] [--qrs-shift MS]``
+[--records 00001_lr,21] [--verbose]``
 
 Every record is analysed end to end (``ecg.analyze.analyze_detail`` with the age and
 sex of the header, as the service does) and the machine's morphology codes are
@@ -25,10 +25,8 @@ Truth:
   the record (``wfdb`` ``p_signal``; the header's per-lead ADC gains differ), so
   absolute amplitudes carry no information there.
 
-``--qrs-shift MS`` adds MS to the measured global QRS duration before the
-morphology stage (e.g. -23: the global QRS bias against GE 12SL when this bench
-was written), to see how the duration-dependent calls would move once the global
-measurement is fixed. It is a what-if, not a result.
+The block criteria use the leads' own QRS duration (``ecg.morphology.lead_qrs_ms``),
+so these figures do not move with the global QRS duration of ``ecg.measure``.
 
 Data: PTB-XL 1.0.3 (Wagner P et al., Sci Data 7:154, 2020); LUDB 1.0.1 (Kalyakulina
 AI et al., IEEE Access 8:186181-186190, 2020); PhysioNet (Goldberger AL et al.,
@@ -39,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,23 +86,16 @@ class Case:
     codes: set[str] = field(default_factory=set)
 
 
-def _analyse(path: Path, age_days: int | None, sex: str | None, qrs_shift: float) -> set[str]:
-    """Our codes for one record, end to end; with ``qrs_shift`` the morphology stage is rerun."""
+def _analyse(path: Path, age_days: int | None, sex: str | None) -> set[str]:
+    """Our codes for one record, end to end."""
     from ecg import read_recording
     from ecg.analyze import analyze_detail
-    from ecg.morphology import morphology_findings
 
     res = analyze_detail(read_recording(path), age_days=age_days, sex=sex)
-    codes = {f.code for f in res.analysis.findings}
-    d = res.detail
-    if qrs_shift and d is not None and d.measurements.qrs_ms is not None:
-        m = dataclasses.replace(d.measurements, qrs_ms=d.measurements.qrs_ms + qrs_shift)
-        codes = (codes - set(MORPH_CODES)) | {f.code for f in morphology_findings(
-            dataclasses.replace(d, measurements=m), age_days, sex)}
-    return codes
+    return {f.code for f in res.analysis.findings}
 
 
-def ptbxl_cases(wanted: set[str] | None, qrs_shift: float) -> list[Case]:
+def ptbxl_cases(wanted: set[str] | None) -> list[Case]:
     """PTB-XL records with SCP truth (likelihood 0 or >= 50 % present, 1-49 % uncertain)."""
     root = data_dir() / "ptbxl"
     out = []
@@ -119,13 +109,12 @@ def ptbxl_cases(wanted: set[str] | None, qrs_shift: float) -> list[Case]:
             sex = {"Male": "M", "Female": "F"}.get(row["sex"])
             c = Case("ptbxl", row["record"], {k for k, v in scp.items() if v == 0 or v >= 50},
                      {k for k, v in scp.items() if 0 < v < 50}, scp.get("NORM", 0) >= 100)
-            c.codes = _analyse(root / f"{row['record']}.hea", None if age is None else int(age * 365.25), sex,
-                               qrs_shift)
+            c.codes = _analyse(root / f"{row['record']}.hea", None if age is None else int(age * 365.25), sex)
             out.append(c)
     return out
 
 
-def ludb_cases(wanted: set[str] | None, qrs_shift: float) -> list[Case]:
+def ludb_cases(wanted: set[str] | None) -> list[Case]:
     """LUDB records with the header diagnoses as truth (age and sex from the header)."""
     root = data_dir() / "ludb"
     out = []
@@ -136,7 +125,7 @@ def ludb_cases(wanted: set[str] | None, qrs_shift: float) -> list[Case]:
         truth = {k for k, phrase in LUDB_TRUTH.items()
                  if any(phrase in line and not (k[0] == "C" and "incomplete" in line) for line in text.splitlines())}
         c = Case("ludb", hea.stem, truth)
-        c.codes = _analyse(hea, None, None, qrs_shift)
+        c.codes = _analyse(hea, None, None)
         out.append(c)
     return out
 
@@ -184,15 +173,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dataset", choices=("ptbxl", "ludb", "both"), default="both")
     ap.add_argument("--records", help="comma-separated record names (default: all)")
     ap.add_argument("--verbose", action="store_true")
-    ap.add_argument("--qrs-shift", type=float, default=0.0, help="what-if: ms added to the global QRS")
     args = ap.parse_args(argv)
     wanted = set(args.records.split(",")) if args.records else None
     if args.dataset in ("ptbxl", "both"):
-        cases = ptbxl_cases(wanted, args.qrs_shift)
+        cases = ptbxl_cases(wanted)
         print(f"PTB-XL, {len(cases)} records (100 Hz; cardiologists' SCP codes)")
         print("\n".join(score(cases, PTBXL_CLASSES, args.verbose) + normal_lines(cases)))
     if args.dataset in ("ludb", "both"):
-        cases = ludb_cases(wanted, args.qrs_shift)
+        cases = ludb_cases(wanted)
         print(f"LUDB, {len(cases)} records (500 Hz; header diagnoses; voltage classes not scored: amplitudes "
               f"normalised)")
         print("\n".join(score(cases, LUDB_CLASSES, args.verbose)))
