@@ -286,8 +286,8 @@ def q_wave_findings(waves: dict[str, LeadWaves], age_days: int | None, codes: se
 def low_voltage_findings(waves: dict[str, LeadWaves]) -> list[Finding]:
     """LOWV: QRS peak to peak below 0.5 mV in every limb lead and/or 1.0 mV in every precordial lead."""
     c = crit("low_voltage")
-    limb = [waves[n].pp_mv for n in LIMB if n in waves]
-    prec = [waves[n].pp_mv for n in PRECORDIAL if n in waves]
+    limb = [round(waves[n].pp_mv, 2) for n in LIMB if n in waves]  # amplitudes read to 0.01 mV
+    prec = [round(waves[n].pp_mv, 2) for n in PRECORDIAL if n in waves]
     parts = []
     if len(limb) >= 3 and max(limb) < c["limb_mv"]:
         parts.append(evidence("limb leads max {v:.2f} mV < {l} mV", "肢体导联最大 {v:.2f} mV < {l} mV",
