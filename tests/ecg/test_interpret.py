@@ -124,12 +124,23 @@ def test_wide_qrs_by_age(age, qrs, wide):
     (ADULT, "F", 452, None), (ADULT, "F", 501, "critical"), (100, None, 501, "critical"),
 ])
 def test_long_qtc(age, sex, qtc, expected):
-    assert codes(interpret(detail(qtc=qtc), age_days=age, sex=sex)).get("LQTC") == expected
+    # at 60/min (RR 1 s) every correction gives QTc = QT, so adult (Framingham) and child (Bazett) agree
+    assert codes(interpret(detail(qtc=qtc, hr=60), age_days=age, sex=sex)).get("LQTC") == expected
+
+
+def test_adult_qtc_is_judged_by_a_linear_correction_not_bazett():
+    """At 100/min Bazett over-corrects: QT 364 ms is Bazett 470 but Framingham 426 (AHA 2009 advice)."""
+    adult = [f for f in interpret(detail(qtc=470, hr=100), age_days=ADULT, sex="F") if f.code == "LQTC"]
+    assert adult == []
+    child = [f for f in interpret(detail(qtc=470, hr=100), age_days=3000, sex="F") if f.code == "LQTC"]
+    assert child and "Bazett" in child[0].evidence
+    long_adult = [f for f in interpret(detail(qtc=530, hr=100), age_days=ADULT, sex="F") if f.code == "LQTC"]
+    assert long_adult and long_adult[0].evidence.startswith("QTc Framingham")
 
 
 def test_short_qtc():
-    assert codes(interpret(detail(qtc=340), age_days=ADULT))["SQTC"] == "abnormal"
-    assert "SQTC" not in codes(interpret(detail(qtc=342), age_days=ADULT))
+    assert codes(interpret(detail(qtc=340, hr=60), age_days=ADULT))["SQTC"] == "abnormal"
+    assert "SQTC" not in codes(interpret(detail(qtc=342, hr=60), age_days=ADULT))
 
 
 @pytest.mark.parametrize("axis, age, cls", [
