@@ -1,0 +1,173 @@
+"""Atrial activity beyond the median P wave: waves at twice the ventricular rate,
+and P waves beat by beat (for flutter with 2:1 conduction and AV block).
+
+Two views of the same (samples, leads) diagnostic-band signal of ``MeasureDetail``:
+
+1. **The median cardiac cycle** (``half_cycle``). With FIXED conduction the
+   atrial waves are time-locked to the QRS, so subtracting the median beat
+   (QRST cancellation) removes them with the QRST: the reason why earlier
+   residual-based flutter indices (see ``ecg.rhythm``) failed on 2:1 flutter.
+   Instead the median of whole RR cycles (one RR centred on R) is compared
+   with itself shifted by half a cycle, outside the QRS: flutter waves
+   conducted 2:1 (and P waves in 2:1 AV block) repeat exactly every RR/2, so
+   the shifted cycle matches (normalised correlation near 1), whereas in
+   sinus rhythm half a cycle maps the P wave onto the ST segment and the T
+   wave onto the P-QRS region. Done in the leads where flutter waves are
+   largest (II, III, aVF, V1: Cosio FG, Atrial flutter, typical and atypical:
+   a review, Arrhythm Electrophysiol Rev 2017;6:55-62; the "sawtooth" in the
+   inferior leads and discrete waves in V1), 1-30 Hz.
+2. **Per-beat atrial waves** (``atrial_waves``): QRST cancellation (each beat
+   minus the median QRS-T, aligned on R, the template tapered to zero at its
+   ends; the average beat subtraction of Slocum J et al., Computer detection
+   of atrioventricular dissociation from surface electrocardiograms during
+   wide QRS complex tachycardias, Circulation 1985;72:1028-1036, and of AF
+   f-wave extraction) keeps every P wave, conducted or not, because the
+   template starts at the QRS onset. P waves are then the peaks of the
+   residual's multi-lead envelope (1-15 Hz), at least ``P_MIN_GAP_S`` apart
+   (an atrial rate up to 300/min), above a fraction of the largest ones.
+
+Units: samples at ``fs`` Hz, mV, ms, /min. Thresholds are physiological
+(flutter cycle 170-300 ms, i.e. 200-350/min atrial rate, Cosio 2017) or
+local and marked as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecg import filters
+from ecg.measure import MORPH_CORR_MIN, MeasureDetail
+
+FLUTTER_LEADS = ("II", "III", "aVF", "V1")
+QRS_GUARD_S = 0.01  # s masked beyond the median QRS on each side
+HALF_LAG_TOL = 0.06  # search the half-cycle lag within +-6 % of RR/2
+RR_STABLE = 0.10  # beats whose RR is within 10 % of the median build the cycle
+P_MIN_GAP_S = 0.2  # s: atrial waves at most 300/min
+P_PEAK_FRACTION = 0.4  # of the 90th-percentile peak envelope (local choice)
+P_MIN_MV = 0.03  # mV: weaker residual peaks are noise (same floor as ecg.delineate's P)
+
+
+@dataclass(frozen=True)
+class HalfCycle:
+    """Similarity of the median RR cycle with itself half a cycle later.
+
+    ``corr``: normalised correlation (-1..1) outside the QRS; ``atrial_rate_bpm``:
+    twice the ventricular rate of the cycle (the rate of waves repeating every RR/2).
+    """
+
+    corr: float
+    atrial_rate_bpm: float
+    rr_ms: float
+
+
+def _lead_index(d: MeasureDetail, names: tuple[str, ...]) -> list[int]:
+    idx = [d.leads.index(n) for n in names if n in d.leads]
+    return idx or list(range(len(d.leads)))
+
+
+def _qrs_span(d: MeasureDetail) -> tuple[int, int]:
+    """QRS onset/offset relative to R (samples) from the median beat; +-50 ms otherwise."""
+    fs = d.fs
+    if d.median is not None and d.median.fiducials.qrs_on is not None:
+        f, ri = d.median.fiducials, d.median.r_index
+        return f.qrs_on - ri, f.qrs_off - ri
+    return -int(0.05 * fs), int(0.05 * fs)
+
+
+def half_cycle(d: MeasureDetail) -> HalfCycle | None:
+    """Correlation of the median RR cycle with itself shifted by RR/2 (module doc, view 1).
+
+    None with fewer than 3 stable, dominant cycles or no signal.
+    """
+    if d.signals is None or len(d.beats.r_peaks) < 4:
+        return None
+    fs, r = d.fs, d.beats.r_peaks
+    rr = np.diff(r)
+    rrm = int(np.median(rr))
+    half = rrm // 2
+    y = filters.bandpass(d.signals[:, _lead_index(d, FLUTTER_LEADS)], fs, 1.0, min(30.0, 0.45 * fs), order=2)
+    ok = (r - half >= 0) & (r - half + rrm <= len(y)) & (np.nan_to_num(d.beats.morph_corr) >= MORPH_CORR_MIN)
+    ok[1:] &= np.abs(rr - rrm) <= RR_STABLE * rrm
+    ok[0] = False
+    if ok.sum() < 3:
+        return None
+    cyc = np.median(np.stack([y[k - half:k - half + rrm] for k in r[ok]]), axis=0)
+    on, off = _qrs_span(d)
+    g = int(QRS_GUARD_S * fs)
+    keep = np.ones(rrm, dtype=bool)
+    keep[max(0, half + on - g):min(rrm, half + off + g)] = False
+    best = -1.0
+    tol = max(1, int(HALF_LAG_TOL * half))
+    for lag in range(half - tol, half + tol + 1):
+        m = keep & np.roll(keep, -lag)
+        if m.sum() < 4:
+            continue
+        a = cyc[m] - cyc[m].mean(axis=0)
+        b = np.roll(cyc, -lag, axis=0)[m]
+        b = b - b.mean(axis=0)
+        den = np.sqrt(np.sum(a * a) * np.sum(b * b))
+        if den > 0:
+            best = max(best, float(np.sum(a * b) / den))
+    rr_ms = rrm * 1000.0 / fs
+    return HalfCycle(best, 2 * 60000.0 / rr_ms, rr_ms)
+
+
+def qrst_residual(d: MeasureDetail) -> np.ndarray | None:
+    """Signal minus each dominant beat's median QRS-T (module doc, view 2); None if < 3 beats.
+
+    The template runs from the median QRS onset (minus ``QRS_GUARD_S``) to 45 %
+    of the median RR after R, at most 450 ms (T wave), and is tapered linearly
+    to zero at both ends so the residual has no steps. Each beat is re-aligned
+    by up to +-2 samples on the template's derivative.
+    """
+    if d.signals is None:
+        return None
+    x, fs, r = d.signals, d.fs, d.beats.r_peaks
+    if len(r) < 3:
+        return None
+    on, _ = _qrs_span(d)
+    pre = -on + int(QRS_GUARD_S * fs)
+    rrm = float(np.median(np.diff(r)))
+    post = int(min(0.45 * fs, 0.45 * rrm + 0.15 * fs))
+    n = pre + post
+    dom = (np.nan_to_num(d.beats.morph_corr) >= MORPH_CORR_MIN) & (r - pre - 2 >= 0) & (r + post + 2 <= len(x))
+    if dom.sum() < 3:
+        return None
+    tmpl = np.median(np.stack([x[k - pre:k + post] for k in r[dom]]), axis=0)
+    ramp = np.linspace(0.0, 1.0, n)[:, None]
+    tmpl = tmpl - (tmpl[:1] * (1 - ramp) + tmpl[-1:] * ramp)
+    dt = np.diff(tmpl, axis=0)
+    res = x.copy()
+    for k in r[dom]:
+        errs = [np.sum((np.diff(x[k + s - pre:k + s + post], axis=0) - dt) ** 2) for s in range(-2, 3)]
+        a = k + int(np.argmin(errs)) - 2 - pre
+        res[a:a + n] -= tmpl
+    return res
+
+
+def atrial_waves(d: MeasureDetail, res: np.ndarray | None = None) -> np.ndarray:
+    """Sample indices of atrial waves (P or flutter waves, conducted or not) in the residual.
+
+    Peaks of the RMS-over-leads envelope of the 1-15 Hz residual at least
+    ``P_MIN_GAP_S`` apart and above ``P_PEAK_FRACTION`` of the 90th percentile of
+    peaks and ``P_MIN_MV``. Peaks within the QRS of a non-dominant beat (not
+    cancelled) are dropped.
+    """
+    from scipy.signal import find_peaks
+
+    res = qrst_residual(d) if res is None else res
+    if res is None:
+        return np.zeros(0, dtype=np.int64)
+    fs = d.fs
+    y = filters.bandpass(res, fs, 1.0, min(15.0, 0.45 * fs), order=2)
+    env = np.sqrt(np.mean(y ** 2, axis=1))
+    pk, _ = find_peaks(env, distance=max(1, int(P_MIN_GAP_S * fs)))
+    if len(pk) == 0:
+        return pk
+    ref = float(np.percentile(env[pk], 90))
+    pk = pk[env[pk] >= max(P_PEAK_FRACTION * ref, P_MIN_MV)]
+    other = d.beats.r_peaks[~(np.nan_to_num(d.beats.morph_corr) >= MORPH_CORR_MIN)]
+    w = int(0.06 * fs)
+    return np.asarray([p for p in pk if not np.any(np.abs(other - p) <= w)], dtype=np.int64)
