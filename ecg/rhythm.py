@@ -16,7 +16,10 @@ Order of the decisions, each with its criterion:
 2. **Atrial fibrillation** (``ecg.measure.classify_atrial``): irregularly
    irregular RR without P waves time-locked to the QRS (ESC 2020 AF guideline,
    Hindricks G et al., Eur Heart J 2021;42:373-498), judged on at least
-   ``AF_MIN_RR`` RR intervals (fewer cannot show "irregularly irregular").
+   ``AF_MIN_RR`` RR intervals (fewer cannot show "irregularly irregular") and
+   not repeating every 2-4 beats (``rr_pattern`` < ``RR_PATTERN_MAX``: atrial
+   bigeminy/trigeminy, group beating; on PTB-XL the highest value of an AF
+   record is 0.51, a sinus rhythm with atrial quadrigeminy 0.99).
    Rapid ventricular response above the age's sinus-tachycardia limit; critical
    above the age's critical rate (``interval_criteria.json``
    ``critical_rate_bpm``).
@@ -84,10 +87,30 @@ from ecg.wording import age_text, percentile_text
 # to tolerate measurement error.
 SINUS_P_AXIS = (-30.0, 105.0)
 AF_MIN_RR = 6
+RR_PATTERN_MAX = 0.8  # RR autocorrelation at lag 2-4 beats: above it the irregularity repeats (group beating)
 FLUTTER_HALF_CORR = 0.75
 FLUTTER_ATRIAL_BPM = (200.0, 380.0)
 NARROW_QRS_MS = 120.0  # wide QRS at >= 120 ms (Surawicz B et al., Circulation 2009;119:e235-e240)
 SVT_ABOVE_BPM = ((365, 220.0), (6574, 180.0), (None, 150.0))  # (age below days, rate) - module doc
+
+
+def rr_pattern(rr_ms: np.ndarray) -> float:
+    """Largest autocorrelation (-1..1) of the RR series at a lag of 2, 3 or 4 beats.
+
+    Bigeminy, trigeminy, quadrigeminy and Wenckebach group beating repeat their
+    irregularity every 2-4 beats ("regularly irregular"); AF does not ("irregularly
+    irregular", ESC 2020). -1 when too few intervals.
+    """
+    rr = rr_ms[np.isfinite(rr_ms)]
+    best = -1.0
+    for k in (2, 3, 4):
+        if len(rr) < k + 4:
+            continue
+        a, b = rr[:-k] - rr.mean(), rr[k:] - rr.mean()
+        den = np.sqrt(np.sum(a * a) * np.sum(b * b))
+        if den > 0:
+            best = max(best, float(np.sum(a * b) / den))
+    return best
 
 
 def svt_rate(age_days: int | None) -> float:
@@ -239,7 +262,7 @@ def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
     if a is None or hr is None:
         return []
     n_rr = int(np.isfinite(d.beats.rr_ms).sum())
-    if a.rhythm == "af" and n_rr >= AF_MIN_RR:
+    if a.rhythm == "af" and n_rr >= AF_MIN_RR and rr_pattern(d.beats.rr_ms) < RR_PATTERN_MAX:
         return [af_finding(d, age_days, rate_table)]
     fl = flutter_finding(d, age_days, rate_table) if a.rhythm != "af" else None
     if fl is not None:
