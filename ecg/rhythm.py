@@ -264,7 +264,7 @@ def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
     n_rr = int(np.isfinite(d.beats.rr_ms).sum())
     if a.rhythm == "af" and n_rr >= AF_MIN_RR and rr_pattern(d.beats.rr_ms) < RR_PATTERN_MAX:
         return [af_finding(d, age_days, rate_table)]
-    fl = flutter_finding(d, age_days, rate_table) if a.rhythm != "af" else None
+    fl = flutter_finding(d, age_days, rate_table)
     if fl is not None:
         return [fl]
     av = av_block_finding(d, residual)
@@ -335,5 +335,5 @@ def rhythm_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
     paced = paced_finding(d, raw)
     if paced is not None:
         return [paced] + pause_findings(d)
-    res = qrst_residual(d) if d.atrial is not None and d.atrial.rhythm != "af" else None
+    res = qrst_residual(d) if d.atrial is not None else None
     return sinus_findings(d, age_days, rate_table, res) + pause_findings(d) + ectopy_findings(d)
