@@ -41,11 +41,13 @@ from ecg import filters
 from ecg.measure import MORPH_CORR_MIN, MeasureDetail
 
 FLUTTER_LEADS = ("II", "III", "aVF", "V1")
+CYCLE_FS_HZ = 125.0  # Hz: the half-cycle comparison runs at about this rate
 QRS_GUARD_S = 0.01  # s masked beyond the median QRS on each side
 HALF_LAG_TOL = 0.06  # search the half-cycle lag within +-6 % of RR/2
 RR_STABLE = 0.10  # beats whose RR is within 10 % of the median build the cycle
 P_MIN_GAP_S = 0.2  # s: atrial waves at most 300/min
 P_PEAK_FRACTION = 0.4  # of the 90th-percentile peak envelope (local choice)
+WAVE_HALF_S = 0.05  # s each side of an atrial wave's peak for shape comparison
 P_MIN_MV = 0.03  # mV: weaker residual peaks are noise (same floor as ecg.delineate's P)
 
 
@@ -83,18 +85,20 @@ def half_cycle(d: MeasureDetail) -> HalfCycle | None:
     """
     if d.signals is None or len(d.beats.r_peaks) < 4:
         return None
-    fs, r = d.fs, d.beats.r_peaks
+    step = max(1, int(d.fs // CYCLE_FS_HZ))  # after the 30 Hz low-pass nothing aliases at ~125 Hz
+    fs, r = d.fs / step, np.round(d.beats.r_peaks / step).astype(np.int64)
     rr = np.diff(r)
     rrm = int(np.median(rr))
     half = rrm // 2
-    y = filters.bandpass(d.signals[:, _lead_index(d, FLUTTER_LEADS)], fs, 1.0, min(30.0, 0.45 * fs), order=2)
+    y = filters.bandpass(d.signals[:, _lead_index(d, FLUTTER_LEADS)], d.fs, 1.0, min(30.0, 0.45 * d.fs),
+                         order=2)[::step]
     ok = (r - half >= 0) & (r - half + rrm <= len(y)) & (np.nan_to_num(d.beats.morph_corr) >= MORPH_CORR_MIN)
     ok[1:] &= np.abs(rr - rrm) <= RR_STABLE * rrm
     ok[0] = False
     if ok.sum() < 3:
         return None
     cyc = np.median(np.stack([y[k - half:k - half + rrm] for k in r[ok]]), axis=0)
-    on, off = _qrs_span(d)
+    on, off = (v // step for v in _qrs_span(d))
     g = int(QRS_GUARD_S * fs)
     keep = np.ones(rrm, dtype=bool)
     keep[max(0, half + on - g):min(rrm, half + off + g)] = False
@@ -171,3 +175,31 @@ def atrial_waves(d: MeasureDetail, res: np.ndarray | None = None) -> np.ndarray:
     other = d.beats.r_peaks[~(np.nan_to_num(d.beats.morph_corr) >= MORPH_CORR_MIN)]
     w = int(0.06 * fs)
     return np.asarray([p for p in pk if not np.any(np.abs(other - p) <= w)], dtype=np.int64)
+
+
+def wave_similarity(res: np.ndarray, fs: float, peaks: np.ndarray, reference: np.ndarray) -> float:
+    """Median correlation (-1..1) of the residual around each of ``peaks`` with the median
+    residual around ``reference`` peaks (multi-lead, +-``WAVE_HALF_S``, 1-15 Hz).
+
+    Used to check that atrial waves counted as blocked look like the conducted P
+    waves: a T-wave remnant of the QRST cancellation does not. NaN when fewer than
+    2 reference or 1 test segments fit.
+    """
+    y = filters.bandpass(res, fs, 1.0, min(15.0, 0.45 * fs), order=2)
+    h = int(WAVE_HALF_S * fs)
+
+    def segs(idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray([k for k in idx if k - h >= 0 and k + h < len(y)], dtype=np.int64)
+        return np.stack([y[k - h:k + h + 1] for k in idx]) if len(idx) else np.zeros((0, 2 * h + 1, y.shape[1]))
+
+    ref, test = segs(reference), segs(peaks)
+    if len(ref) < 2 or len(test) == 0:
+        return float("nan")
+    t = np.median(ref, axis=0).ravel()
+    t = t - t.mean()
+    out = []
+    for s in test.reshape(len(test), -1):
+        s = s - s.mean()
+        den = np.linalg.norm(s) * np.linalg.norm(t)
+        out.append(float(s @ t / den) if den > 0 else 0.0)
+    return float(np.median(out))

@@ -66,13 +66,14 @@ RR_REGULAR = 0.08  # median |successive RR difference| / mean RR of an escape rh
 class AVConduction:
     """Atrio-ventricular relation: ``code`` (AVB2_I, AVB2_II, AVB2_21, AVB_HIGH, AVB3 or
     None), atrial and ventricular rates (/min), conducted PR values (ms, P peak to
-    QRS onset) and the number of non-conducted P waves."""
+    QRS onset), the number of non-conducted P waves and which waves conducted."""
 
     code: str | None
     atrial_bpm: float
     ventricular_bpm: float
     pr_ms: np.ndarray
     blocked: int
+    conducted: np.ndarray  # bool per atrial wave (sorted): followed by a QRS within the PR window
 
 
 def _pair(p: np.ndarray, q: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +141,7 @@ def classify_av(p: np.ndarray, q: np.ndarray, fs: float) -> AVConduction | None:
             code = "AVB_HIGH"
         elif all(n == 1 for _, n in runs) and all(_in_pause(p[j], q) for j, _ in runs):
             code = _mobitz(p, q, pr, runs, constant)
-    return AVConduction(code, atrial, vent, found, blocked)
+    return AVConduction(code, atrial, vent, found, blocked, conducted)
 
 
 def _high_grade(p: np.ndarray, q: np.ndarray, runs: list[tuple[int, int]], ratio: float) -> bool:

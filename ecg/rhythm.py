@@ -74,7 +74,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecg import criteria as C
-from ecg.atrial import atrial_waves, half_cycle, qrst_residual
+from ecg.atrial import atrial_waves, half_cycle, qrst_residual, wave_similarity
 from ecg.avblock import classify_av
 from ecg.lexicon import Evidence, evidence, finding
 from ecg.measure import AF_IRREGULARITY, MORPH_CORR_MIN, P_CONSISTENT, MeasureDetail
@@ -90,6 +90,7 @@ AF_MIN_RR = 6
 RR_PATTERN_MAX = 0.8  # RR autocorrelation at lag 2-4 beats: above it the irregularity repeats (group beating)
 FLUTTER_HALF_CORR = 0.75
 FLUTTER_ATRIAL_BPM = (200.0, 380.0)
+P_ALIKE = 0.7  # correlation of blocked with conducted atrial waves (local choice)
 NARROW_QRS_MS = 120.0  # wide QRS at >= 120 ms (Surawicz B et al., Circulation 2009;119:e235-e240)
 SVT_ABOVE_BPM = ((365, 220.0), (6574, 180.0), (None, 150.0))  # (age below days, rate) - module doc
 
@@ -192,15 +193,31 @@ AV_TEXT = {
 
 
 def av_block_finding(d: MeasureDetail, res: np.ndarray | None) -> Finding | None:
-    """Second/third-degree AV block from per-beat atrial waves (``ecg.avblock``)."""
+    """Second/third-degree AV block from per-beat atrial waves (``ecg.avblock``).
+
+    Two checks against residual artefacts taken for P waves: complete block
+    needs P waves NOT time-locked to the QRS on the median beat (``d.atrial``
+    not "organised": that is what dissociation means), and the non-conducted
+    (or, in complete block, all) atrial waves must look alike
+    (``wave_similarity`` >= ``P_ALIKE``): a T-wave remnant of the QRST
+    cancellation at a fixed place in every RR would otherwise mimic 2:1 block.
+    """
     if res is None:
         return None
     p = atrial_waves(d, res)
     on = 0 if d.median is None or d.median.fiducials.qrs_on is None else d.median.fiducials.qrs_on - d.median.r_index
-    av = classify_av(p, d.beats.r_peaks + on, d.fs)
+    q = d.beats.r_peaks + on
+    av = classify_av(p, q, d.fs)
     if av is None or av.code is None:
         return None
-    last = np.array([(k - p[p < k][-1]) for k in d.beats.r_peaks + on if np.any(p < k)]) * 1000.0 / d.fs
+    if av.code == "AVB3":
+        if d.atrial.rhythm == "organised" or not wave_similarity(res, d.fs, p, p) >= P_ALIKE:
+            return None
+    else:
+        ps = np.sort(p)
+        if not wave_similarity(res, d.fs, ps[~av.conducted], ps[av.conducted]) >= P_ALIKE:
+            return None
+    last = np.array([(k - p[p < k][-1]) for k in q if np.any(p < k)]) * 1000.0 / d.fs
     en, zh = AV_TEXT[av.code]
     pr = float(np.median(av.pr_ms)) if len(av.pr_ms) else float("nan")
     return finding(av.code, evidence(en, zh, ar=av.atrial_bpm, vr=av.ventricular_bpm, n=av.blocked, pr=pr,
