@@ -19,7 +19,14 @@ Order of the decisions, each with its criterion:
    ``AF_MIN_RR`` RR intervals (fewer cannot show "irregularly irregular") and
    not repeating every 2-4 beats (``rr_pattern`` < ``RR_PATTERN_MAX``: atrial
    bigeminy/trigeminy, group beating; on PTB-XL the highest value of an AF
-   record is 0.51, a sinus rhythm with atrial quadrigeminy 0.99).
+   record is 0.51, a sinus rhythm with atrial quadrigeminy 0.99); and a mild
+   irregularity (median successive RR difference < ``AF_IRR_STRONG`` of the
+   RR, i.e. within sinus arrhythmia: resting RMSSD 27 +- 12 ms, Task Force of
+   the ESC and NASPE, Heart rate variability, Circulation 1996;93:1043-1065)
+   with near-identical pre-QRS segments beat to beat (>= ``PRE_QRS_LOCKED``)
+   is not AF: the atrial activity is time-locked, a P wave too small for the
+   median-beat delineator (MIT-BIH 109, 207, 215 sinus windows called AF
+   before; ``python -m bench.rhythm``).
    Rapid ventricular response above the age's sinus-tachycardia limit; critical
    above the age's critical rate (``interval_criteria.json``
    ``critical_rate_bpm``).
@@ -87,6 +94,8 @@ from ecg.wording import age_text, percentile_text
 # to tolerate measurement error.
 SINUS_P_AXIS = (-30.0, 105.0)
 AF_MIN_RR = 6
+AF_IRR_STRONG = 0.08  # median successive RR difference 8 % of the RR (~65 ms at 800 ms): above normal RMSSD
+PRE_QRS_LOCKED = 0.9  # pre-QRS beat-to-beat correlation of a locked (if unseen) P wave
 RR_PATTERN_MAX = 0.8  # RR autocorrelation at lag 2-4 beats: above it the irregularity repeats (group beating)
 FLUTTER_HALF_CORR = 0.75
 FLUTTER_ATRIAL_BPM = (200.0, 380.0)
@@ -146,6 +155,19 @@ def _fast(code: str, hr: float, age_days: int | None, rate_table: str, ev: Evide
             "{n} with rapid ventricular response ({hr:.0f}/min)", "{z}伴快速心室率（{hr:.0f} 次/分）",
             n=name[0], z=name[1], hr=hr))
     return finding(code, ev + evidence(")", "）"))
+
+
+def is_af(d: MeasureDetail) -> bool:
+    """AF (module doc, step 2): ``classify_atrial`` says "af", on at least ``AF_MIN_RR``
+    intervals, not group beating, and not a mild irregularity (< ``AF_IRR_STRONG``) with
+    near-identical pre-QRS segments beat to beat (>= ``PRE_QRS_LOCKED``): atrial activity
+    time-locked to the QRS is a P wave the delineator missed, not fibrillation."""
+    a = d.atrial
+    if a.rhythm != "af" or int(np.isfinite(d.beats.rr_ms).sum()) < AF_MIN_RR:
+        return False
+    if rr_pattern(d.beats.rr_ms) >= RR_PATTERN_MAX:
+        return False
+    return not (a.rr_irregularity < AF_IRR_STRONG and a.p_consistency >= PRE_QRS_LOCKED)
 
 
 def af_finding(d: MeasureDetail, age_days: int | None, rate_table: str) -> Finding:
@@ -278,8 +300,7 @@ def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
     a, hr = d.atrial, m.heart_rate_bpm
     if a is None or hr is None:
         return []
-    n_rr = int(np.isfinite(d.beats.rr_ms).sum())
-    if a.rhythm == "af" and n_rr >= AF_MIN_RR and rr_pattern(d.beats.rr_ms) < RR_PATTERN_MAX:
+    if is_af(d):
         return [af_finding(d, age_days, rate_table)]
     fl = flutter_finding(d, age_days, rate_table)
     if fl is not None:
