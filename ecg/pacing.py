@@ -80,7 +80,7 @@ def spike_samples(raw: np.ndarray, fs: float) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     dx = np.diff(x, axis=0)
     a = np.abs(dx)
-    k_prev, k_next = max(2, int(round(PRE_QUIET_MS * fs / 1000))), max(1, int(round(WIDTH_MS * fs / 1000)))
+    k_prev, k_next = max(2, round(PRE_QUIET_MS * fs / 1000)), max(1, round(WIDTH_MS * fs / 1000))
     prev = np.full_like(a, np.inf)
     nxt = np.full_like(a, np.inf)
     prev[k_prev:] = np.max(np.stack([a[k_prev - j:len(a) - j] for j in range(1, k_prev + 1)]), axis=0)

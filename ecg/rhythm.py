@@ -41,9 +41,14 @@ Order of the decisions, each with its criterion:
    (autocorrelation at 170-280 ms between QRST complexes after QRST
    cancellation) and a Welch-spectrum organisation index were tried first and
    rejected: with FIXED conduction the flutter waves are time-locked to the QRS
-   and cancelled with it. Flutter with VARIABLE conduction is irregular and is
-   reported as AF (the benchmark and triage treat the two alike; flutter is
-   then not named: a known limitation).
+   and cancelled with it. Flutter with VARIABLE conduction is irregular: it is
+   reported as AF when the wave before each QRS varies (the benchmark and
+   triage treat the two alike), but with a fixed flutter-wave-to-QRS interval
+   (LUDB 103) it still reads as sinus rhythm with premature beats: a known
+   failure (an integer-multiple fit of the RR intervals to a flutter cycle and
+   a residual autocorrelation were tried; neither separated it from sinus
+   arrhythmia or AF). The atrial-rate band is the adults'; neonatal flutter
+   (atrial 340-580/min) with 2:1 conduction is above it and not named.
 4. **AV block** (``ecg.avblock``): 2nd degree (Mobitz I, II, 2:1, high grade)
    and complete block from atrial waves found beat by beat in the QRST-cancelled
    residual (``ecg.atrial.atrial_waves``).
@@ -195,21 +200,21 @@ def flutter_finding(d: MeasureDetail, age_days: int | None, rate_table: str) -> 
     return _fast("AFLT", d.measurements.heart_rate_bpm, age_days, rate_table, ev)
 
 
-AV_TEXT = {
-    "AVB3": ("atrial rate {ar:.0f}/min, ventricular (escape) rate {vr:.0f}/min, regular, P waves not related "
-             "to the QRS (P-QRS interval SD {sd:.0f} ms)",
+AV_TEXT = {  # code -> (en, zh) evidence templates
+    "AVB3": (("atrial rate {ar:.0f}/min, ventricular (escape) rate {vr:.0f}/min, regular, P waves not related "
+              "to the QRS (P-QRS interval SD {sd:.0f} ms)"),
              "心房率 {ar:.0f} 次/分，心室（逸搏）率 {vr:.0f} 次/分且规则，P波与QRS无关（P-QRS间期标准差 {sd:.0f} ms）"),
-    "AVB2_21": ("atrial rate {ar:.0f}/min, every second P wave not conducted, ventricular rate {vr:.0f}/min, "
-                "constant PR of the conducted beats (P peak to QRS {pr:.0f} ms)",
+    "AVB2_21": (("atrial rate {ar:.0f}/min, every second P wave not conducted, ventricular rate {vr:.0f}/min, "
+                 "constant PR of the conducted beats (P peak to QRS {pr:.0f} ms)"),
                 "心房率 {ar:.0f} 次/分，每隔一个P波未下传，心室率 {vr:.0f} 次/分，下传搏动PR恒定（P峰至QRS {pr:.0f} ms）"),
-    "AVB_HIGH": ("atrial rate {ar:.0f}/min, two or more consecutive P waves not conducted ({n} in all), "
-                 "ventricular rate {vr:.0f}/min",
+    "AVB_HIGH": (("atrial rate {ar:.0f}/min, two or more consecutive P waves not conducted ({n} in all), "
+                  "ventricular rate {vr:.0f}/min"),
                  "心房率 {ar:.0f} 次/分，连续两个或以上P波未下传（共 {n} 个），心室率 {vr:.0f} 次/分"),
-    "AVB2_I": ("{n} P wave(s) not conducted after progressive PR lengthening (PR shortest after the pause), "
-               "atrial rate {ar:.0f}/min",
+    "AVB2_I": (("{n} P wave(s) not conducted after progressive PR lengthening (PR shortest after the pause), "
+                "atrial rate {ar:.0f}/min"),
                "PR间期逐搏延长后 {n} 个P波未下传（长间歇后PR最短），心房率 {ar:.0f} 次/分"),
-    "AVB2_II": ("{n} P wave(s) not conducted with a constant PR before and after (P peak to QRS {pr:.0f} ms), "
-                "atrial rate {ar:.0f}/min",
+    "AVB2_II": (("{n} P wave(s) not conducted with a constant PR before and after (P peak to QRS {pr:.0f} ms), "
+                 "atrial rate {ar:.0f}/min"),
                 "{n} 个P波未下传，其前后PR恒定（P峰至QRS {pr:.0f} ms），心房率 {ar:.0f} 次/分"),
 }
 

@@ -117,7 +117,7 @@ def paced_tracing(spikes: bool, every_lead: bool = True):
     raw = x.copy()
     if spikes:
         for s in q - 0.06:  # stimulus 60 ms before R: a 2 ms (one-sample) pulse
-            k = int(round(s * FS))
+            k = round(s * FS)
             raw[k, :] += 0.6 if every_lead else 0.0
             if not every_lead:
                 raw[k, 1] += 0.6
@@ -207,8 +207,8 @@ def test_ptbxl_no_af_on_four_rr_or_atrial_quadrigeminy(data, record):
 def test_ptbxl_af_sensitivity_floor(data):
     import csv
 
-    rows = [r for r in csv.DictReader(open(data / "ptbxl" / "labels.csv"))
-            if "AFIB" in r["scp_codes"] and "AFLT" not in r["scp_codes"]]
+    with open(data / "ptbxl" / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if "AFIB" in r["scp_codes"] and "AFLT" not in r["scp_codes"]]
     called = sum("AFIB" in _codes(data / "ptbxl" / f"{r['record']}.hea") for r in rows)
     assert len(rows) >= 20 and called >= len(rows) - 2
 
