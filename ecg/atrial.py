@@ -47,6 +47,10 @@ HALF_LAG_TOL = 0.06  # search the half-cycle lag within +-6 % of RR/2
 RR_STABLE = 0.10  # beats whose RR is within 10 % of the median build the cycle
 P_MIN_GAP_S = 0.2  # s: atrial waves at most 300/min
 P_PEAK_FRACTION = 0.4  # of the 90th-percentile peak envelope (local choice)
+P_SEARCH_S = 0.30  # s before the QRS onset searched for a median-beat P wave
+P_WIDTH_S = (0.03, 0.15)  # s: P-wave hump width range at half prominence
+P_PROMINENCE_MV = 0.05  # mV: a P hump this clear is not noise (local choice)
+P_NOT_T_S = 0.06  # s: a hump this close to the previous beat's T peak is that T
 WAVE_HALF_S = 0.05  # s each side of an atrial wave's peak for shape comparison
 P_MIN_MV = 0.03  # mV: weaker residual peaks are noise (same floor as ecg.delineate's P)
 
@@ -203,3 +207,68 @@ def wave_similarity(res: np.ndarray, fs: float, peaks: np.ndarray, reference: np
         den = np.linalg.norm(s) * np.linalg.norm(t)
         out.append(float(s @ t / den) if den > 0 else 0.0)
     return float(np.median(out))
+
+
+@dataclass(frozen=True)
+class MedianP:
+    """A P wave found on the median beat by ``median_p_wave``: peak offset before the QRS
+    onset (ms), amplitude above its local baseline in the reference lead (mV) and the
+    frontal axis of that local deflection (deg, None without limb leads)."""
+
+    before_qrs_ms: float
+    amp_mv: float
+    axis_deg: float | None
+
+
+def median_p_wave(d: MeasureDetail) -> MedianP | None:
+    """The P wave before the QRS on the median beat, also where it rides on the previous T.
+
+    The global delineator rejects a P wave whose run starts at the previous
+    beat's estimated T end (P fused with T), which at 100-150/min also drops
+    clear P waves when the T end is read late. Here the P wave is the most
+    prominent positive hump (prominence >= ``P_PROMINENCE_MV``, width
+    ``P_WIDTH_S``) in lead II (else aVF, else I) between ``P_SEARCH_S`` (at
+    most 60 % of the RR) and 30 ms before the QRS onset, not within
+    ``P_NOT_T_S`` of the previous beat's T peak. Its axis is that of the hump
+    (peak minus the mean of its two bases) in I and aVF.
+    """
+    from scipy.signal import find_peaks
+
+    mb = d.median
+    if mb is None or mb.fiducials.qrs_on is None:
+        return None
+    ref = next((n for n in ("II", "aVF", "I") if n in d.leads), None)
+    if ref is None:
+        return None
+    fs, f = mb.fs, mb.fiducials
+    rr = float(np.nanmedian(d.beats.rr_ms)) / 1000.0
+    lo = max(0, f.qrs_on - int(min(P_SEARCH_S, 0.6 * rr) * fs))
+    hi = f.qrs_on - int(0.03 * fs)
+    if hi - lo < int(0.04 * fs):
+        return None
+    y = filters.lowpass(mb.beat, fs, cutoff_hz=min(20.0, 0.45 * fs), order=2)
+    x = y[lo:hi, d.leads.index(ref)]
+    w = (max(1, int(P_WIDTH_S[0] * fs)), int(P_WIDTH_S[1] * fs))
+    pk, props = find_peaks(x, prominence=P_PROMINENCE_MV, width=w)
+    if f.t_peak is not None:
+        prev_t = f.t_peak - round(rr * fs) - lo
+        keep = np.abs(pk - prev_t) > int(P_NOT_T_S * fs)
+        pk, prom = pk[keep], props["prominences"][keep]
+    else:
+        prom = props["prominences"]
+    if len(pk) == 0:
+        return None
+    j = int(np.argmax(prom))
+    peak, half = lo + int(pk[j]), max(1, int(0.04 * fs))
+    return MedianP((f.qrs_on - peak) * 1000.0 / fs, float(prom[j]), _hump_axis(y, d.leads, peak, half))
+
+
+def _hump_axis(y: np.ndarray, leads: tuple[str, ...], peak: int, half: int) -> float | None:
+    """Frontal axis (deg) of the deflection at ``peak`` (peak minus mean of peak +- half) in I and aVF."""
+    from ecg.measure import frontal_pair
+
+    pair = frontal_pair(y, leads)
+    if pair is None or peak - half < 0 or peak + half >= len(y):
+        return None
+    i, avf = (s[peak] - 0.5 * (s[peak - half] + s[peak + half]) for s in pair)
+    return float(np.degrees(np.arctan2(avf, i)))

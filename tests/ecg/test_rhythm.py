@@ -230,3 +230,11 @@ def test_infant_rate_sinus_tachycardia_is_called_stach(data, record, start_s):
     a = analyze_recording(Recording(y, 360.0, leads, "wfdb"), age_days=INFANT)
     f = {f.code: f for f in a.findings}
     assert "STACH" in f and "AFLT" not in f and "140" in f["STACH"].evidence
+
+
+@pytest.mark.parametrize("record", ["00849_lr", "00943_lr"])
+def test_ptbxl_sinus_tachycardia_with_p_missed_by_the_median_delineator(data, record):
+    """Clear 0.1-0.3 mV P waves the global delineator dropped (T end read late): sinus
+    tachycardia, not "rhythm not determined"."""
+    c = _codes(data / "ptbxl" / f"{record}.hea")
+    assert "SR" in c and "STACH" in c and "RHYTHM_UNDET" not in c
