@@ -90,7 +90,13 @@ from __future__ import annotations
 import numpy as np
 
 from ecg import criteria as C
-from ecg.atrial import atrial_waves, half_cycle, median_p_wave, qrst_residual, wave_similarity
+from ecg.atrial import (
+    atrial_waves,
+    half_cycle,
+    median_p_wave,
+    qrst_residual,
+    wave_similarity,
+)
 from ecg.avblock import classify_av
 from ecg.lexicon import Evidence, evidence, finding
 from ecg.measure import AF_IRREGULARITY, MORPH_CORR_MIN, P_CONSISTENT, MeasureDetail
