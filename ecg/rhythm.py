@@ -44,10 +44,12 @@ Order of the decisions, each with its criterion:
    and cancelled with it. Flutter with VARIABLE conduction is irregular: it is
    reported as AF when the wave before each QRS varies (the benchmark and
    triage treat the two alike), but with a fixed flutter-wave-to-QRS interval
-   (LUDB 103) it still reads as sinus rhythm with premature beats: a known
-   failure (an integer-multiple fit of the RR intervals to a flutter cycle and
-   a residual autocorrelation were tried; neither separated it from sinus
-   arrhythmia or AF). The atrial-rate band is the adults'; neonatal flutter
+   (LUDB 103) the P-wave rule sees a wave locked before each QRS; then, with a
+   clearly irregular RR and organised atrial activity in the residual
+   (``variable_flutter_findings``), the rhythm is "not determined" with flutter
+   named as possible, never sinus. (An integer-multiple fit of the RR intervals
+   to a flutter cycle and a residual autocorrelation were tried; neither
+   separated it from sinus arrhythmia or AF.) The atrial-rate band is the adults'; neonatal flutter
    (atrial 340-580/min) with 2:1 conduction is above it and not named.
 4. **AV block** (``ecg.avblock``): 2nd degree (Mobitz I, II, 2:1, high grade)
    and complete block from atrial waves found beat by beat in the QRST-cancelled
@@ -91,6 +93,7 @@ import numpy as np
 
 from ecg import criteria as C
 from ecg.atrial import (
+    atrial_spectrum,
     atrial_waves,
     half_cycle,
     median_p_wave,
@@ -114,6 +117,8 @@ PRE_QRS_LOCKED = 0.9  # pre-QRS beat-to-beat correlation of a locked (if unseen)
 RR_PATTERN_MAX = 0.8  # RR autocorrelation at lag 2-4 beats: above it the irregularity repeats (group beating)
 FLUTTER_HALF_CORR = 0.75
 FLUTTER_ATRIAL_BPM = (200.0, 380.0)
+FLUTTER_ORGANISATION = 0.4  # residual spectral organisation of flutter waves (local, see variable_flutter_findings)
+FLUTTER_RMS_MV = 0.05  # mV: residual atrial activity this large is not noise
 P_ALIKE = 0.7  # correlation of blocked with conducted atrial waves (local choice)
 NARROW_QRS_MS = 120.0  # wide QRS at >= 120 ms (Surawicz B et al., Circulation 2009;119:e235-e240)
 SVT_ABOVE_BPM = ((365, 220.0), (6574, 180.0), (None, 150.0))  # (age below days, rate) - module doc
@@ -266,6 +271,31 @@ def _narrow(d: MeasureDetail) -> bool:
     return q is not None and q < NARROW_QRS_MS
 
 
+def variable_flutter_findings(d: MeasureDetail, res: np.ndarray | None, age_days: int | None,
+                              rate_table: str) -> list[Finding]:
+    """RHYTHM_UNDET instead of sinus when a wave precedes each QRS but the RR is clearly
+    irregular (>= ``AF_IRR_STRONG``) and the residual between the QRS complexes holds
+    organised atrial activity (``ecg.atrial.atrial_spectrum``: organisation >=
+    ``FLUTTER_ORGANISATION``, RMS >= ``FLUTTER_RMS_MV``): flutter with variable
+    conduction keeps a fixed flutter-wave-to-QRS interval before conducted beats, so
+    it looks "organised" to the P-wave rule. Not called AFLT: one such record
+    (LUDB 103) among the shared data; the sinus rhythms with irregular RR reach
+    organisation 0.30 at most. [] otherwise."""
+    a = d.atrial
+    if res is None or not a.rr_irregularity >= AF_IRR_STRONG:
+        return []
+    sp = atrial_spectrum(d, res)
+    if sp is None or sp.organisation < FLUTTER_ORGANISATION or sp.rms_mv < FLUTTER_RMS_MV:
+        return []
+    return [finding("RHYTHM_UNDET", evidence(
+        "organised atrial activity at {ar:.0f}/min between the QRS complexes (spectral organisation {o:.2f}, "
+        "{amp:.2f} mV) with an irregular ventricular response (RR irregularity {irr:.2f}): atrial flutter or "
+        "atrial tachycardia with variable conduction possible, not sinus rhythm; ",
+        "QRS之间有规律的心房活动 {ar:.0f} 次/分（频谱组织度 {o:.2f}，{amp:.2f} mV），心室律不规则（RR不规则指数 {irr:.2f}）："
+        "可能为心房扑动或房性心动过速伴不等比下传，非窦性心律；", ar=sp.rate_bpm, o=sp.organisation,
+        amp=sp.rms_mv, irr=a.rr_irregularity) + rate_evidence(d.measurements.heart_rate_bpm, age_days, rate_table))]
+
+
 def organised_findings(d: MeasureDetail, age_days: int | None, rate_table: str, av_block: bool) -> list[Finding]:
     """P wave before each QRS: SR (+ STACH/SBRAD) at a sinus P axis, else not determined."""
     m, a, hr = d.measurements, d.atrial, d.measurements.heart_rate_bpm
@@ -350,7 +380,8 @@ def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
         return [av]
     avl = [av] if av is not None else []
     if a.rhythm == "organised":
-        return organised_findings(d, age_days, rate_table, av is not None) + avl
+        return (variable_flutter_findings(d, residual, age_days, rate_table)
+                or organised_findings(d, age_days, rate_table, av is not None) + avl)
     rescued = p_on_t_findings(d, age_days, rate_table)
     if rescued:
         return rescued + avl
