@@ -363,8 +363,17 @@ def no_p_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> li
     return [finding("RHYTHM_UNDET", base)]
 
 
-def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
-                   residual: np.ndarray | None = None) -> list[Finding]:
+def av_block_suspected(d: MeasureDetail, age_days: int | None, rate_table: str) -> bool:
+    """Worth looking for AV block: a pause (RR >= 1.3 x the median: a dropped beat), a
+    ventricular rate below the age's sinus limit (2:1 and complete block halve it or
+    less), or P waves not locked to the QRS. Spares the per-beat search elsewhere."""
+    rr = d.beats.rr_ms[np.isfinite(d.beats.rr_ms)]
+    paused = len(rr) > 1 and bool(np.any(rr >= 1.3 * np.median(rr)))
+    slow = C.rate_limits(age_days, rate_table).classify(d.measurements.heart_rate_bpm) == "brady"
+    return paused or slow or d.atrial.rhythm != "organised"
+
+
+def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> list[Finding]:
     """The atrial rhythm (module doc, steps 2-7)."""
     m = d.measurements
     a, hr = d.atrial, m.heart_rate_bpm
@@ -375,12 +384,15 @@ def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
     fl = flutter_finding(d, age_days, rate_table)
     if fl is not None:
         return [fl]
-    av = av_block_finding(d, residual)
+    irregular = a.rr_irregularity >= AF_IRR_STRONG
+    suspect = av_block_suspected(d, age_days, rate_table)
+    res = qrst_residual(d) if suspect or (irregular and a.rhythm == "organised") else None
+    av = av_block_finding(d, res) if suspect else None
     if av is not None and av.code == "AVB3":
         return [av]
     avl = [av] if av is not None else []
     if a.rhythm == "organised":
-        return (variable_flutter_findings(d, residual, age_days, rate_table)
+        return (variable_flutter_findings(d, res, age_days, rate_table)
                 or organised_findings(d, age_days, rate_table, av is not None) + avl)
     rescued = p_on_t_findings(d, age_days, rate_table)
     if rescued:
@@ -447,5 +459,4 @@ def rhythm_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
     paced = paced_finding(d, raw)
     if paced is not None:
         return [paced] + pause_findings(d)
-    res = qrst_residual(d) if d.atrial is not None else None
-    return sinus_findings(d, age_days, rate_table, res) + pause_findings(d) + ectopy_findings(d)
+    return sinus_findings(d, age_days, rate_table) + pause_findings(d) + ectopy_findings(d)
