@@ -80,7 +80,9 @@ Order of the decisions, each with its criterion:
    tachycardia: Topjian AA et al., Circulation 2020;142:S469-S523) - narrow
    QRS: SVT, wide QRS: WCT. Between the sinus-tachycardia limit and those
    rates without a P wave the rhythm stays "not determined" (a missed P on the
-   T wave at 100-150/min is more often sinus tachycardia than SVT).
+   T wave at 100-150/min is more often sinus tachycardia than SVT). A regular
+   WIDE-QRS rhythm above those rates is WCT even where a wave precedes each
+   QRS (``wide_fast``): at VT rates the previous T wave sits there.
 
 Thresholds: ``FLUTTER_HALF_CORR`` was set between the highest value of sinus
 tachycardias (0.61: LUDB time-compressed x1.5/x2, PTB-XL sinus tachycardia)
@@ -342,16 +344,21 @@ def p_on_t_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> 
     return out
 
 
-def no_p_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> list[Finding]:
-    """No P wave locked to the QRS, RR regular: SVT / WCT / JR, else rhythm not determined."""
+def no_p_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
+                  p_distrusted: bool = False) -> list[Finding]:
+    """No P wave locked to the QRS, RR regular: SVT / WCT / JR, else rhythm not determined.
+    ``p_distrusted``: a wave before each QRS was seen but is not trusted (``wide_fast``)."""
     a, hr = d.atrial, d.measurements.heart_rate_bpm
     regular = np.isfinite(a.rr_irregularity) and a.rr_irregularity < AF_IRREGULARITY
     lim = C.rate_limits(age_days, rate_table)
     svt = svt_rate(age_days)
-    base = evidence("no P wave consistently before each QRS (P-wave beat-to-beat correlation {c:.2f}), "
+    base = evidence("no P wave reliably before each QRS (P-wave beat-to-beat correlation {c:.2f}), "
                     "RR irregularity {irr:.2f}, QRS {q} ms, ",
                     "未见每个QRS前恒定的P波（P波逐搏相关 {c:.2f}），RR不规则指数 {irr:.2f}，QRS {q} ms，",
                     c=a.p_consistency, irr=a.rr_irregularity, q=d.measurements.qrs_ms) + rate_evidence(hr, age_days, rate_table)
+    if p_distrusted:
+        base = base + Evidence("; with a wide QRS at this rate a wave before each QRS may be the previous T wave",
+                               "；QRS增宽且心率快，QRS前的波可能为前一心搏的T波")
     if regular and hr > svt and d.measurements.qrs_ms is not None:
         code = "SVT" if _narrow(d) else "WCT"
         return [finding(code, base + evidence("; regular tachycardia above {s:.0f}/min for the age",
@@ -361,6 +368,16 @@ def no_p_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> li
                                               "(junctional escape rhythm)",
                                               "；未见P波，QRS窄且规则，心率低于该年龄窦性下限（交界性逸搏心律）"))]
     return [finding("RHYTHM_UNDET", base)]
+
+
+def wide_fast(d: MeasureDetail, age_days: int | None) -> bool:
+    """Regular wide-QRS rhythm above the age's SVT rate: wide-complex tachycardia whatever
+    the P-wave rule says ("VT until proven otherwise", Brugada P et al., Circulation
+    1991;83:1649-1659; 2015 ACC/AHA/HRS SVT guideline): at these rates the previous
+    T wave sits just before each QRS, as regular as a P wave (synthetic test)."""
+    a, q = d.atrial, d.measurements.qrs_ms
+    return (q is not None and not _narrow(d) and np.isfinite(a.rr_irregularity)
+            and a.rr_irregularity < AF_IRREGULARITY and d.measurements.heart_rate_bpm > svt_rate(age_days))
 
 
 def av_block_suspected(d: MeasureDetail, age_days: int | None, rate_table: str) -> bool:
@@ -391,6 +408,8 @@ def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> l
     if av is not None and av.code == "AVB3":
         return [av]
     avl = [av] if av is not None else []
+    if wide_fast(d, age_days):
+        return no_p_findings(d, age_days, rate_table, p_distrusted=True) + avl
     if a.rhythm == "organised":
         return (variable_flutter_findings(d, res, age_days, rate_table)
                 or organised_findings(d, age_days, rate_table, av is not None) + avl)

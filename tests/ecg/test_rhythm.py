@@ -109,6 +109,28 @@ def test_blocked_premature_p_is_not_av_block():
     assert not {"AVB2_I", "AVB2_II", "AVB2_21", "AVB_HIGH", "AVB3"} & set(c)
 
 
+# ------------------------------------------------------------------ no P wave: SVT, WCT, junctional
+
+def test_regular_narrow_tachycardia_without_p_is_svt_above_the_age_rate():
+    q = np.arange(0.3, 9.9, 0.3)  # 200/min, no P waves
+    x = synth([], q)
+    adult = rhythm_codes(x, q, age=ADULT)
+    assert "SVT" in adult and not SINUS & set(adult)
+    infant = rhythm_codes(x, q, age=INFANT)  # 200/min is within infant sinus rates (SVT > 220)
+    assert "SVT" not in infant and "RHYTHM_UNDET" in infant
+
+
+def test_regular_wide_tachycardia_without_p_is_wct():
+    q = np.arange(0.3, 9.9, 0.35)  # 171/min, wide QRS
+    assert "WCT" in rhythm_codes(synth([], q, qrs_sd=0.03), q, age=ADULT)
+
+
+def test_slow_narrow_rhythm_without_p_is_junctional_escape():
+    q = np.arange(0.4, 9.9, 1.3)  # 46/min
+    c = rhythm_codes(synth([], q), q, age=ADULT)
+    assert c[0] == "JR"
+
+
 # ------------------------------------------------------------------ pacing spikes
 
 def paced_tracing(spikes: bool, every_lead: bool = True):
