@@ -15,6 +15,13 @@ to end (``ecg.analyze.analyze_recording``, adult age) and scored:
 * ventricular bigeminy / trigeminy ("(B", "(T"): share falsely called AF;
 * everything else: counted per label.
 
+Figures (``--every 60``, 610 windows, 23 records), before -> after the rhythm work of
+issue 15: AF Se 96.7 -> 96.7 %, Sp 95.0 -> 97.6 %, PPV 50.0 -> 67.4 %; flutter
+windows (203) called AF 4/4 both; sinus windows called sinus 93.6 -> 93.4 %, AF
+3.8 -> 1.3 %, not determined 2.6 -> 5.3 %; bigeminy/trigeminy called AF 1/16 ->
+0/16; the one SVTA window "not determined" -> SVT. Two leads only (MLII and V1,
+V2, V4 or V5): no frontal P axis, so some sinus windows stay "not determined".
+
 Data: MIT-BIH Arrhythmia Database (Moody GB, Mark RG, IEEE Eng Med Biol
 20(3):45-50, 2001), PhysioNet (Goldberger AL et al., Circulation
 101(23):e215-e220, 2000); ODC-By 1.0.
