@@ -14,10 +14,15 @@ from storage.models.enums import (
     StudyStatus,
     Urgency,
 )
+from storage.models.integration import Hl7Delivery, Hl7Endpoint, Hl7Facility, Order
 from storage.models.reading import Claim, CriticalNotice, Escalation, ReaderCoverage, Report
 from storage.models.org import ApiKey, Site, User
 
 __all__ = [
+    "Hl7Delivery",
+    "Hl7Endpoint",
+    "Hl7Facility",
+    "Order",
     "Event",
     "ShareLink",
     "WebhookDelivery",

@@ -2,12 +2,16 @@
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.delivery import DeliveryRepository
+from storage.repositories.integration import FhirRepository, Hl7Repository, OrderRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
 from storage.repositories.stats import StatsRepository
 from storage.repositories.studies import PatientRepository, StudyPage, StudyRepository
 
 __all__ = [
+    "FhirRepository",
+    "Hl7Repository",
+    "OrderRepository",
     "ApiKeyRepository",
     "AuditRepository",
     "DeliveryRepository",
