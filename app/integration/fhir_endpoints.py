@@ -19,6 +19,7 @@ from app.auth.principal import Principal
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.errors import NotFound
 from app.integration import fhir_resources as res
+from app.integration.order_match import order_for_study
 from app.integration.fhir_search import date_range, reference_id, token_value
 from app.params import RowId
 from storage.models import Role, Study
@@ -38,7 +39,8 @@ Count = Annotated[int, Query(alias="_count", ge=1, le=200)]
 PatientRef = Annotated[str | None, Query(alias="patient", max_length=40, description="Patient/<id> or <id>")]
 PatientIdent = Annotated[str | None, Query(alias="patient.identifier", max_length=100,
                                            description="[system|]the site's patient id")]
-Dates = Annotated[list[str], Query(alias="date", max_length=4, description="e.g. ge2026-11-01 (repeatable)")]
+Dates = Annotated[list[str] | None, Query(alias="date", max_length=4, description="e.g. ge2026-11-01 (repeatable)")]
+Occurrence = Annotated[list[str] | None, Query(max_length=4, description="requested time, e.g. ge2026-11-01")]
 
 
 def _scope(principal: Principal) -> int | None:
@@ -78,7 +80,7 @@ def _study_resources(session: Session, study: Study, request: Request, settings_
     report = ReadingRepository(session).reports(study.id)[0]
     signer = UserRepository(session).get(report.author_id)
     base = settings_base or str(request.base_url).rstrip("/")
-    dr = res.diagnostic_report(study, report, signer, OrderRepository(session).for_study(study.id),
+    dr = res.diagnostic_report(study, report, signer, order_for_study(session, study, link=False),
                                f"{base}/api/v1/studies/{study.id}/report.pdf")
     return dr, res.observations(study, report, signer)
 
@@ -129,8 +131,8 @@ def read_service_request(order_id: RowId, session: SessionDep, principal: Clinic
 @router.get("/ServiceRequest")
 def search_service_requests(request: Request, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin,
                             patient: PatientRef = None, patient_identifier: PatientIdent = None,
-                            occurrence: Dates = [], count: Count = 50) -> JSONResponse:  # noqa: B006
-    lo, hi = date_range(occurrence, ctx.settings.hl7_local_utc_offset_min)
+                            occurrence: Occurrence = None, count: Count = 50) -> JSONResponse:
+    lo, hi = date_range(occurrence or [], ctx.settings.hl7_local_utc_offset_min)
     orders = OrderRepository(session).search(
         site_id=_scope(principal), status=None, patient_ids=_patient_ids(session, principal, patient,
                                                                          patient_identifier),
@@ -148,8 +150,8 @@ def read_diagnostic_report(study_id: uuid.UUID, request: Request, ctx: CtxDep, s
 
 
 def _reported(request: Request, ctx: CtxDep, session: Session, principal: Principal, patient: str | None,
-              ident: str | None, date: list[str], count: int) -> list[Study]:
-    lo, hi = date_range(date, ctx.settings.hl7_local_utc_offset_min)
+              ident: str | None, date: list[str] | None, count: int) -> list[Study]:
+    lo, hi = date_range(date or [], ctx.settings.hl7_local_utc_offset_min)
     return FhirRepository(session).reported_studies(_scope(principal), _patient_ids(session, principal, patient,
                                                                                     ident), lo, hi, count)
 
@@ -157,7 +159,7 @@ def _reported(request: Request, ctx: CtxDep, session: Session, principal: Princi
 @router.get("/DiagnosticReport")
 def search_diagnostic_reports(request: Request, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin,
                               patient: PatientRef = None, patient_identifier: PatientIdent = None,
-                              date: Dates = [], count: Count = 50) -> JSONResponse:  # noqa: B006
+                              date: Dates = None, count: Count = 50) -> JSONResponse:
     studies = _reported(request, ctx, session, principal, patient, patient_identifier, date, count)
     reports = [_study_resources(session, s, request, ctx.settings.public_base_url)[0] for s in studies]
     return _search_answer(session, principal, _bundle(request, reports), "DiagnosticReport", request)
@@ -180,9 +182,9 @@ def read_observation(observation_id: Annotated[str, Path(max_length=64)], reques
 
 @router.get("/Observation")
 def search_observations(request: Request, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin,
-                        patient: PatientRef = None, patient_identifier: PatientIdent = None, date: Dates = [],
+                        patient: PatientRef = None, patient_identifier: PatientIdent = None, date: Dates = None,
                         code: Annotated[str | None, Query(max_length=100, description="[http://loinc.org|]code")]
-                        = None, count: Count = 50) -> JSONResponse:  # noqa: B006
+                        = None, count: Count = 50) -> JSONResponse:
     studies = _reported(request, ctx, session, principal, patient, patient_identifier, date, count)
     wanted = token_value(code)
     found = [o for s in studies for o in _study_resources(session, s, request, ctx.settings.public_base_url)[1]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.integration.ack import build_ack
 from app.integration.hl7_codec import END, START, Hl7Refusal, decode, frame
-from app.integration.orders_in import header, parse_order, store
+from app.integration.orders_in import OrderMessage, header, parse_order, store
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def handle_message(raw: bytes, session_factory: sessionmaker[Session], settings:
     return ack.encode(codec, errors="replace")
 
 
-def _store_once(session_factory: sessionmaker[Session], msg) -> str:  # noqa: ANN001 - OrderMessage
+def _store_once(session_factory: sessionmaker[Session], msg: OrderMessage) -> str:
     """Store in one transaction; a concurrent retransmission that won the race is read back as a duplicate."""
     for attempt in (1, 2):
         with session_factory() as s:
@@ -82,10 +82,14 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             if len(buf) > settings.hl7_max_message_bytes:
                 log.warning("MLLP frame over %d bytes: connection closed", settings.hl7_max_message_bytes)
                 return
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         return
     finally:
         writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
 
 
 async def start_server(session_factory: sessionmaker[Session], settings: Settings, host: str,
@@ -104,11 +108,11 @@ class ListenerThread:
 
     def start(self) -> int:
         """Start listening; returns the bound port (useful with port 0)."""
-        self._server = self._loop.run_until_complete(start_server(self.session_factory, self.settings,
-                                                                  self.host, self.port))
-        self.port = self._server.sockets[0].getsockname()[1]
         self._thread = threading.Thread(target=self._loop.run_forever, name="ecghub-hl7-listener", daemon=True)
-        self._thread.start()
+        self._thread.start()  # the caller may itself run in an event loop (the app's lifespan)
+        server = start_server(self.session_factory, self.settings, self.host, self.port)
+        self._server = asyncio.run_coroutine_threadsafe(server, self._loop).result(timeout=10)
+        self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
     def stop(self) -> None:
@@ -117,8 +121,10 @@ class ListenerThread:
 
         async def close() -> None:
             self._server.close()
-            if hasattr(self._server, "close_clients"):  # Python 3.13: idle peers would hold wait_closed
-                self._server.close_clients()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:  # open connections: their handlers close their transports
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
             await asyncio.wait_for(self._server.wait_closed(), 5)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)

@@ -20,8 +20,9 @@ from storage.repositories import OrderRepository
 MATCH_WINDOW = dt.timedelta(days=7)
 
 
-def order_for_study(session: Session, study: Study) -> Order | None:
-    """The order ``study`` fulfils, linking it on first match; None for a walk-in study."""
+def order_for_study(session: Session, study: Study, *, link: bool = True) -> Order | None:
+    """The order ``study`` fulfils, linked on first match unless ``link`` is false (readers such as the
+    FHIR API only look); None for a walk-in study."""
     repo = OrderRepository(session)
     linked = repo.for_study(study.id)
     if linked is not None:
@@ -34,6 +35,8 @@ def order_for_study(session: Session, study: Study) -> Order | None:
     if not candidates:
         return None
     order = min(candidates, key=distance)
+    if not link:
+        return order
     order.study_id, order.status = study.id, "completed"
     session.flush()
     return order

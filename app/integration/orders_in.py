@@ -90,7 +90,7 @@ def header(text: str) -> Header:
     if not msh.startswith("MSH") or len(msh) < 8:
         return Header("", "", "", "", "", "2.5.1", "P")
     fields = [""] + msh.split(msh[3])  # fields[1] is the separator itself: MSH-n is fields[n]
-    get = lambda n: fields[n] if len(fields) > n else ""  # noqa: E731
+    get = lambda n: fields[n] if len(fields) > n else ""
     return Header(control_id=get(10)[:64], sending_application=component(get(3), 1),
                   sending_facility=component(get(4), 1), message_type=component(get(9), 1),
                   trigger=component(get(9), 2), version=component(get(12), 1) or "2.5.1",
@@ -110,7 +110,7 @@ def parse_order(text: str, local_offset_min: int) -> OrderMessage:
         if required not in segs:
             raise Hl7Refusal(f"the {required} segment is missing", ack_code="AE", hl7_error="100",
                              location=required)
-    g = lambda name, n, c=1: component(_field(segs, name, n), c)  # noqa: E731
+    g = lambda name, n, c=1: component(_field(segs, name, n), c)
     control = g("ORC", 1).upper()
     if control not in ("NW", "CA"):
         raise Hl7Refusal(f"ORC-1 order control {control!r} is not supported (NW new, CA cancel)",
@@ -171,7 +171,8 @@ def store(session: Session, msg: OrderMessage) -> tuple[Order, str]:
         site_id=site_id, patient_id=patient.id, placer_order_number=msg.placer, filler_order_number=msg.filler,
         accession_number=msg.accession, service_code=msg.service_code, service_text=msg.service_text,
         requested_at=msg.requested_at, urgency=msg.urgency, status="scheduled",
-        sending_facility=msg.header.sending_facility[:100], message_type=f"{msg.header.message_type}^{msg.header.trigger}",
+        sending_facility=msg.header.sending_facility[:100],
+        message_type=f"{msg.header.message_type}^{msg.header.trigger}",
         message_control_id=msg.header.control_id, created_at=utcnow_aware()))
     AuditRepository(session).add(actor=actor, actor_site_id=site_id, action="order.received", object_type="order",
                                  object_id=str(order.id), detail={"control_id": msg.header.control_id})

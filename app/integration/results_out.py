@@ -81,6 +81,7 @@ def _seg(name: str, **fields: str) -> str:
 
 def _msh(r: ResultInput, sent: dt.datetime) -> str:
     seg = Segment("MSH", version=VERSION)
+    seg.msh_1, seg.msh_2 = "|", "^~\\&"  # a bare hl7apy MSH has no encoding characters
     seg.msh_3, seg.msh_4 = escape(r.application), escape(r.facility)
     if r.receiving_application:
         seg.msh_5 = escape(r.receiving_application)
