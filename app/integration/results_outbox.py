@@ -60,6 +60,7 @@ def enqueue_results(session_factory: sessionmaker[Session], settings: Settings) 
         queued = 0
         for event, endpoint in repo.unqueued_report_events():
             delivery = _delivery_for(s, event, endpoint, settings)
+            endpoint.event_cursor = max(endpoint.event_cursor, event.id)
             if delivery is not None:
                 repo.add_delivery(delivery)
                 queued += 1

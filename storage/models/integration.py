@@ -70,6 +70,9 @@ class Hl7Endpoint(Base):
     receiving_application: Mapped[str] = mapped_column(String(100), default="")
     receiving_facility: Mapped[str] = mapped_column(String(100), default="")
     enabled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Highest event id queued for this site: the outbox scans only events after it (less a margin
+    #: for transactions that committed out of id order), not the site's whole event history.
+    event_cursor: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
 
 
 class Hl7Delivery(Base):

@@ -98,6 +98,10 @@ class Hl7Repository:
         self.session.flush()
 
     # -- outbox -----------------------------------------------------------------------
+    #: Events are looked at from ``event_cursor - CURSOR_MARGIN`` on: an event whose transaction
+    #: committed after this many later ids were queued would otherwise be missed.
+    CURSOR_MARGIN = 1000
+
     def unqueued_report_events(self, limit: int = 50) -> list[tuple[Event, Hl7Endpoint]]:
         """Report events of sites with an endpoint, raised after it was set, that have no delivery yet."""
         stmt = (
@@ -105,7 +109,8 @@ class Hl7Repository:
             .join(Hl7Endpoint, Hl7Endpoint.site_id == Event.site_id)
             .outerjoin(Hl7Delivery, Hl7Delivery.event_id == Event.id)
             .where(Event.type.in_(("report.signed", "report.amended")), Hl7Delivery.id.is_(None),
-                   and_(Event.created_at >= Hl7Endpoint.enabled_at))
+                   and_(Event.created_at >= Hl7Endpoint.enabled_at),
+                   Event.id > Hl7Endpoint.event_cursor - self.CURSOR_MARGIN)
             .order_by(Event.id)
             .limit(limit)
         )

@@ -6,8 +6,13 @@ The hospital side is python-hl7 (tests/app/hl7_peer.py); ecghub parses and build
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -209,3 +214,26 @@ def test_admin_hl7_settings_validate_and_refuse_a_facility_of_another_site(world
                            json={"sending_facilities": ["A|B"]})
     assert bad.status_code == 422
     assert world.client.get(f"/api/v1/admin/sites/{world.a.site_id}/hl7", headers=world.a.auth).status_code == 403
+
+
+def test_hl7_listen_command_accepts_orders_and_stops_on_sigterm(world, settings, tmp_path):
+    """``ecghub hl7-listen`` as its own process on the same database as the API."""
+    configure(world.client, world.admin, world.a.site_id, None)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "ECGHUB_DATABASE_URL": settings.database_url, "ECGHUB_VAR_DIR": str(tmp_path / "cli")}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "hl7-listen", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "order listener on" in line:
+                port = int(line.rsplit(":", 1)[1])
+        assert port, "the listener did not report its port"
+        assert ack_code(send(port, order_message("CLI-1", placer="PL-CLI"))) == "AA"
+        orders = world.client.get("/api/v1/orders", headers=world.a.auth).json()
+        assert [o["placer_order_number"] for o in orders] == ["PL-CLI"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
