@@ -29,6 +29,7 @@ from app.integration.order_match import order_for_study
 from app.integration.results_out import ResultInput, build_oru
 from app.notify.webhooks import BACKOFF_S, SEND_LEASE
 from app.settings import Settings
+from storage.db import read_only
 from storage.models import Event, Hl7Delivery, Hl7Endpoint, utcnow_aware
 from storage.repositories import Hl7Repository, ReadingRepository, SiteRepository, StudyRepository, UserRepository
 
@@ -51,6 +52,17 @@ def _delivery_for(session: Session, event: Event, endpoint: Hl7Endpoint, setting
     return Hl7Delivery(event_id=event.id, site_id=site.id, study_id=study.id, report_version=report.version,
                        host=endpoint.host, port=endpoint.port, control_id=control_id, message=message,
                        next_attempt_at=utcnow_aware(), created_at=utcnow_aware())
+
+
+def _nothing_to_do(session_factory: sessionmaker[Session]) -> bool:
+    """A read-only look first: an idle round takes no write lock (SQLite's single writer stays free)."""
+    with read_only(), session_factory() as s:
+        try:
+            repo = Hl7Repository(s)
+            return not repo.unqueued_report_events(limit=1) and not repo.due_deliveries(utcnow_aware(), limit=1,
+                                                                                         lock=False)
+        finally:
+            s.rollback()
 
 
 def enqueue_results(session_factory: sessionmaker[Session], settings: Settings) -> int:
@@ -167,6 +179,8 @@ class ResultDispatcher:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
+        if _nothing_to_do(self.session_factory):
+            return 0
         enqueue_results(self.session_factory, self.settings)
         return deliver_due(self.session_factory, self.settings)
 

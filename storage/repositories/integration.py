@@ -121,16 +121,16 @@ class Hl7Repository:
         self.session.flush()
         return delivery
 
-    def due_deliveries(self, now: dt.datetime, limit: int = 20) -> list[Hl7Delivery]:
-        """Pending deliveries whose time has come, locked so that two dispatchers never send one twice."""
+    def due_deliveries(self, now: dt.datetime, limit: int = 20, lock: bool = True) -> list[Hl7Delivery]:
+        """Pending deliveries whose time has come, locked (unless ``lock`` is false, to only look)
+        so that two dispatchers never send one twice."""
         stmt = (
             select(Hl7Delivery)
             .where(Hl7Delivery.status == "pending", Hl7Delivery.next_attempt_at <= now)
             .order_by(Hl7Delivery.next_attempt_at, Hl7Delivery.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
-        return list(self.session.scalars(stmt))
+        return list(self.session.scalars(stmt.with_for_update(skip_locked=True) if lock else stmt))
 
     def deliveries_for_site(self, site_id: int, limit: int = 200) -> list[Hl7Delivery]:
         stmt = (select(Hl7Delivery).where(Hl7Delivery.site_id == site_id)

@@ -85,6 +85,16 @@ def test_orders_in_utf8_and_gb18030_idempotent_cancel_and_tenancy(world):
     assert [o["placer_order_number"] for o in cancelled] == ["PL-1001"]
 
 
+def test_v23_order_with_priority_in_orc7_and_a_z_segment(world):
+    """HL7 2.3 has no TQ1: requested time and priority come from ORC-7; unknown Z-segments are ignored."""
+    configure(world.client, world.admin, world.a.site_id, None)
+    message = order_message("V23", version="2.3", priority="A").replace("TQ1|1||||||20261125093000||A\r", "")
+    assert "TQ1" not in message
+    assert ack_code(send(listener_port(world.client), message + "\rZPV|1|ward 3")) == "AA"
+    (order,) = world.client.get("/api/v1/orders", headers=world.a.auth).json()
+    assert order["urgency"] == "urgent" and order["requested_at"].startswith("2026-11-25T01:30")
+
+
 @pytest.mark.parametrize("message, encoding, code, reason", [
     ("this is not HL7", "utf-8", "AR", "MSH"),
     (order_message(facility="UNKNOWN-HOSP"), "utf-8", "AR", "unknown sending facility"),
