@@ -2,7 +2,8 @@
 
 MLLP (HL7 v2 Transport Specification, MLLP release 2): each message is framed
 as ``<VT> message <FS><CR>``. Bytes outside a frame are discarded; a frame
-larger than ``hl7_max_message_bytes`` closes the connection (nothing stored).
+larger than ``hl7_max_message_bytes`` is refused (AR); a stream that keeps going
+without an end of frame past that closes the connection. Nothing is stored either way.
 Database work runs in a worker thread so one slow commit does not stall
 other connections. Started by ``ecghub hl7-listen`` or, in-process (tests,
 demo), by :class:`ListenerThread`.
@@ -30,6 +31,8 @@ def handle_message(raw: bytes, session_factory: sessionmaker[Session], settings:
     """Process one received message and return its encoded ACK (in the sender's character set)."""
     codec, text, refusal, note = "utf-8", "", None, ""
     try:
+        if len(raw) > settings.hl7_max_message_bytes:
+            raise Hl7Refusal(f"message of {len(raw)} bytes is over the {settings.hl7_max_message_bytes}-byte limit")
         text, codec = decode(raw)
         msg = parse_order(text, settings.hl7_local_utc_offset_min)
         note = _store_once(session_factory, msg)
@@ -79,7 +82,7 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                 ack = await asyncio.to_thread(handle_message, block[start + 1:], session_factory, settings)
                 writer.write(frame(ack))
                 await writer.drain()
-            if len(buf) > settings.hl7_max_message_bytes:
+            if len(buf) > settings.hl7_max_message_bytes + 65536:  # no end of frame in sight
                 log.warning("MLLP frame over %d bytes: connection closed", settings.hl7_max_message_bytes)
                 return
     except (TimeoutError, ConnectionError):

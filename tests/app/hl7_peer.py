@@ -55,8 +55,8 @@ def err_text(ack: hl7.Message) -> str:
 class ResultPeer:
     """The hospital's MLLP result receiver on a loopback port (its own event loop in a thread)."""
 
-    def __init__(self, port: int = 0) -> None:
-        self.port = port
+    def __init__(self, port: int = 0, ack: str = "AA") -> None:
+        self.port, self.ack = port, ack
         self.received: list[hl7.Message] = []
         self._loop = asyncio.new_event_loop()
         self._server: Any = None
@@ -67,7 +67,7 @@ class ResultPeer:
             while not writer.is_closing():
                 msg = await reader.readmessage()
                 self.received.append(msg)
-                writer.writemessage(msg.create_ack())
+                writer.writemessage(msg.create_ack(ack_code=self.ack))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -97,7 +97,7 @@ class ResultPeer:
 def hl7_settings(settings: Settings) -> Settings:
     """The test settings plus an in-process listener on a free port and a fast result dispatcher."""
     return Settings(**{**settings.model_dump(), "hl7_listen_port": 0, "hl7_interval_s": 0.2,
-                       "hl7_timeout_s": 3.0})
+                       "hl7_timeout_s": 3.0, "hl7_max_message_bytes": 64 * 1024})
 
 
 def listener_port(client: TestClient) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -211,6 +212,37 @@ def test_peer_down_delivery_is_retried_and_nothing_is_lost(world, data):
         assert log[0]["status"] == "delivered" and log[0]["attempts"] >= 2 and log[0]["study_id"] == sid
     finally:
         peer.stop()
+
+
+def test_peer_answering_ae_is_not_delivered_and_is_retried(world, data):
+    peer = ResultPeer(ack="AE").start()
+    try:
+        configure(world.client, world.admin, world.a.site_id, peer.port)
+        signed_study(world, data, patient_id="P-78")
+        assert len(peer.wait_for(1)) == 1
+        time.sleep(0.5)
+        log = world.client.get(f"/api/v1/admin/sites/{world.a.site_id}/hl7/deliveries", headers=world.admin).json()
+        assert [(d["status"], d["ack_code"]) for d in log] == [("pending", "AE")]
+        assert "AE" in log[0]["last_error"] and log[0]["attempts"] == 1
+    finally:
+        peer.stop()
+
+
+def test_oversized_messages_are_refused_and_store_nothing(world):
+    configure(world.client, world.admin, world.a.site_id, None)
+    port = listener_port(world.client)
+    huge = order_message("BIG") + "\rNTE|1||" + "x" * (80 * 1024)  # the tests' limit is 64 KiB
+    ack = send(port, huge)
+    assert ack_code(ack) == "AR" and "limit" in err_text(ack)
+    # A frame that never ends: the connection is closed once it is well past the limit.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(b"\x0b" + b"x" * (200 * 1024))
+            answer = sock.recv(65536)
+        except ConnectionResetError:
+            answer = b""
+    assert answer == b""
+    assert _counts(world.client) == (0, 0)
 
 
 def test_admin_hl7_settings_validate_and_refuse_a_facility_of_another_site(world):
