@@ -1,4 +1,4 @@
-"""The ``ecghub`` command: serve, demo, migrate, worker, analyze, and account bootstrap."""
+"""The ``ecghub`` command: serve, demo, migrate, worker, analyze, hl7-listen, and account bootstrap."""
 
 from __future__ import annotations
 
@@ -103,6 +103,36 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hl7_listen(args: argparse.Namespace) -> int:
+    """Run the MLLP order listener until SIGTERM/SIGINT (orders in; results go out from `serve`)."""
+    import asyncio
+
+    from app.context import AppContext
+    from app.integration.mllp_listener import start_server
+    from app.observability import configure_logging
+    from storage.migrations import upgrade
+
+    configure_logging()
+    settings = Settings(worker_mode="off")
+    upgrade(settings.resolved_database_url)
+    ctx = AppContext.from_settings(settings)
+    host, port = args.host or settings.hl7_listen_host, args.port
+
+    async def run() -> None:
+        server = await start_server(ctx.session_factory, settings, host, port)
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        print(f"ecghub HL7 (MLLP) order listener on {host}:{server.sockets[0].getsockname()[1]}", flush=True)
+        await stop.wait()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(run())
+    ctx.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecghub", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -129,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--role", choices=["clinic", "reader", "admin"], required=True)
     u.add_argument("--pools", nargs="*")
     u.set_defaults(func=_create_user)
+    h = sub.add_parser("hl7-listen", help="accept HL7 v2 ECG orders (ORM^O01, OML^O21) over MLLP")
+    h.add_argument("--host", default=None, help="default ECGHUB_HL7_LISTEN_HOST (127.0.0.1)")
+    h.add_argument("--port", type=int, default=2575, help="MLLP port (default 2575)")
+    h.set_defaults(func=_hl7_listen)
     return p
 
 

@@ -16,6 +16,7 @@ from app.auth import admin as auth_admin
 from app.auth import endpoints as auth_endpoints
 from app.context import AppContext
 from app.errors import install_handlers
+from app import integration
 from app.input_guard import InputGuard
 from app.observability import RequestContext
 from app.notices import endpoints as notice_endpoints
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(admin_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(report_endpoints.router)
+    app.include_router(integration.router)
     app.include_router(web_endpoints.router)
     app.include_router(web_reader.router)
     app.include_router(web_clinic.router)

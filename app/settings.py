@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     stat_unclaimed_escalation_min: float = Field(5.0, ge=0, description="unclaimed stat study escalates")
     pediatric_age_years: int = Field(18, ge=1, le=25, description="younger patients go to the pediatric pool")
 
+    hl7_listen_host: str = Field("127.0.0.1", description="address of the MLLP order listener")
+    hl7_listen_port: int | None = Field(None, ge=0, le=65535,
+                                        description="set: `serve` also runs the MLLP listener in-process")
+    hl7_application: str = Field("ECGHUB", description="MSH-3 of our ACKs and results")
+    hl7_facility: str = Field("ECGHUB", description="MSH-4 of our ACKs and results")
+    hl7_local_utc_offset_min: int = Field(480, ge=-720, le=840,
+                                          description="offset of HL7 times sent without one (China: +08:00)")
+    hl7_max_message_bytes: int = Field(1024 * 1024, ge=1024)
+    hl7_interval_s: float = Field(2.0, gt=0, description="result outbox: queue and send every so often")
+    hl7_timeout_s: float = Field(10.0, gt=0, description="connect/answer timeout towards an MLLP peer")
+
     mains_hz: float = 50.0
     sla_stat_min: int = 10
     sla_urgent_min: int = 30

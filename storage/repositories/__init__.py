@@ -2,6 +2,7 @@
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.delivery import DeliveryRepository
+from storage.repositories.integration import FhirRepository, Hl7Repository, OrderRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
 from storage.repositories.stats import StatsRepository
@@ -9,6 +10,9 @@ from storage.repositories.studies import PatientRepository, StudyPage, StudyRepo
 from storage.repositories.throttle import ThrottleRepository
 
 __all__ = [
+    "FhirRepository",
+    "Hl7Repository",
+    "OrderRepository",
     "ApiKeyRepository",
     "AuditRepository",
     "DeliveryRepository",
