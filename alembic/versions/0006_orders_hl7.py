@@ -1,7 +1,7 @@
 """orders hl7
 
 Revision ID: 0004_orders_hl7
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-04 16:37:29.342346
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import storage.models.base
 
 revision: str = '0004_orders_hl7'
-down_revision: str | None = '0003'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
