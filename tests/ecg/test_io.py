@@ -570,3 +570,56 @@ def test_fuzz_edf(ludb1_edf: bytes, data) -> None:
     in_header = data.draw(st.booleans())
     edits = data.draw(_mutations(header_len if in_header else len(ludb1_edf)))
     _only_typed_errors(_apply(ludb1_edf, edits))
+
+
+# --- memory: sizes are checked before anything large is allocated (issue 17 item 4) ------------
+
+
+def _csv_zip_bomb(lines: int = 8_000_000) -> bytes:
+    """A ~15 kB zip of an ``lines``-line one-column CSV (the attack of issue 17)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("ecg.csv", b"# fs=500\nI\n" + b"0\n" * lines)
+    return buf.getvalue()
+
+
+def _peak_bytes(fn) -> int:
+    """Peak traced allocation (bytes) while ``fn`` runs; numpy reports its arrays to tracemalloc."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_csv_zip_bomb_refused_before_inflating() -> None:
+    bomb = _csv_zip_bomb()
+    assert len(bomb) < 40_000
+
+    def read() -> None:
+        _refused(bomb, "zip would expand", "times")
+
+    peak = _peak_bytes(read)
+    assert peak < 4 << 20, f"refusing a {len(bomb)} B zip bomb peaked at {peak / 2**20:.1f} MiB"
+
+
+def test_csv_is_parsed_into_one_preallocated_array() -> None:
+    rows = 1_000_000
+    data = b"# fs=500\nI,II\n" + b"0.125,-0.250\n" * rows
+    out = []
+    peak = _peak_bytes(lambda: out.append(read_recording(data)))
+    assert out[0].signals.shape == (rows, 2)
+    # The bytes as text, the (rows, 2) float64 array, and chunks; a list of per-line objects
+    # (what the reader built before) would cost ~150 MB here.
+    budget = len(data) + 2 * rows * 2 * 8 + (16 << 20)
+    assert peak < budget, f"peak {peak / 2**20:.0f} MiB > budget {budget / 2**20:.0f} MiB"
+
+
+def test_csv_sample_cap_checked_on_the_line_count(monkeypatch) -> None:
+    from ecg.io import limits
+
+    monkeypatch.setattr(limits, "MAX_SAMPLE_VALUES", 1000)
+    _refused(b"# fs=500\nI,II\n" + b"1,2\n" * 600, "up to 601 rows x 2 columns", "1000 sample values")
