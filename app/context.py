@@ -11,6 +11,7 @@ from app.housekeeping import Housekeeper
 from app.jobs import Jobs
 from app.notify.webhooks import WebhookDispatcher
 from app.settings import Settings
+from app.uploads.admission import Admission
 from storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from storage.db import make_engine, make_session_factory
 
@@ -33,6 +34,7 @@ class AppContext:
     jobs: Jobs
     housekeeper: Housekeeper
     webhooks: WebhookDispatcher
+    admission: Admission
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppContext":
@@ -41,7 +43,8 @@ class AppContext:
         blobs = make_blob_store(settings)
         return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs),
                    Housekeeper(session_factory, settings),
-                   WebhookDispatcher(session_factory, settings.webhook_interval_s))
+                   WebhookDispatcher(session_factory, settings.webhook_interval_s),
+                   Admission(settings, session_factory))
 
     def start(self) -> None:
         """Start background work: in-process worker (embedded) and the lost-job sweeper."""

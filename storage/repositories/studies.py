@@ -111,6 +111,12 @@ class StudyRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def analysis_backlog(self) -> tuple[int, dt.datetime | None]:
+        """(number of studies still ``received``, the oldest one's ``received_at``): one aggregate query."""
+        stmt = select(func.count(), func.min(Study.received_at)).where(Study.status == StudyStatus.received)
+        count, oldest = self.session.execute(stmt).one()
+        return int(count), oldest
+
     def transition(
         self, study_id: uuid.UUID, *, expected: StudyStatus, new: StudyStatus, **values: object
     ) -> bool:
