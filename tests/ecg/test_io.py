@@ -623,3 +623,68 @@ def test_csv_sample_cap_checked_on_the_line_count(monkeypatch) -> None:
 
     monkeypatch.setattr(limits, "MAX_SAMPLE_VALUES", 1000)
     _refused(b"# fs=500\nI,II\n" + b"1,2\n" * 600, "up to 601 rows x 2 columns", "1000 sample values")
+
+
+# --- WFDB storage formats: our numpy decode against wfdb-python's, sample for sample -----------
+
+
+def _encode(fmt: str, d: np.ndarray) -> bytes:
+    """Samples (frames, signals) in storage format ``fmt``, encoded from the signal(5) specification."""
+    flat = d.reshape(-1).astype(np.int64)
+    if fmt == "61":
+        return flat.astype(">i2").tobytes()
+    if fmt == "160":
+        return (flat + 32768).astype("<u2").tobytes()
+    if fmt == "8":
+        return np.diff(flat.reshape(d.shape), axis=0, prepend=0).reshape(-1).astype("i1").tobytes()
+    s = flat.reshape(-1, 3) & 0x3FF
+    if fmt == "311":
+        return (s[:, 0] | (s[:, 1] << 10) | (s[:, 2] << 20)).astype("<u4").tobytes()
+    w0 = (s[:, 0] << 1) | ((s[:, 2] & 0x1F) << 11)
+    w1 = (s[:, 1] << 1) | (((s[:, 2] >> 5) & 0x1F) << 11)
+    return np.stack([w0, w1], axis=1).astype("<u2").tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["16", "212", "80", "24", "32", "61", "160", "310", "311", "8"])
+def test_every_storage_format_matches_wfdb(tmp_path: Path, fmt: str) -> None:
+    import wfdb
+
+    rng = np.random.default_rng(int(fmt))
+    bits = {"80": 8, "8": 8, "212": 12, "310": 10, "311": 10, "24": 24, "32": 32}.get(fmt, 16)
+    n = 999
+    if fmt == "8":
+        d = np.cumsum(rng.integers(-40, 40, (n, 3)), axis=0)
+        d[0] = 0  # format 8 starts from the initial value (0 here)
+    else:
+        d = rng.integers(-(2 ** (bits - 1)) + 2, 2 ** (bits - 1) - 1, (n, 3))
+        d[5, 1] = -(2 ** (bits - 1))  # the format's "missing sample" value
+    own = fmt in ("61", "160", "310", "311", "8")
+    write_fmt = "16" if own else fmt
+    wfdb.wrsamp("r", fs=500, units=["mV", "uV", "mV"], sig_name=["I", "II", "V1"], d_signal=d, fmt=[write_fmt] * 3,
+                adc_gain=[200.0, 1.5, 100.0], baseline=[3, -2, 0], write_dir=str(tmp_path))
+    if own:  # wfdb cannot write these: encode them here from the specification, let wfdb decode them
+        (tmp_path / "r.dat").write_bytes(_encode(fmt, d))
+        hea = (tmp_path / "r.hea").read_text().replace(" 16 ", f" {fmt} ")
+        (tmp_path / "r.hea").write_text(hea)
+    ref = wfdb.rdrecord(str(tmp_path / "r")).p_signal
+    ref[:, 1] /= 1000.0  # uV -> mV
+    rec = read_recording(tmp_path / "r.hea")
+    assert rec.signals.shape == ref.shape and rec.leads == ("I", "II", "V1")
+    ok = np.isfinite(ref).all(axis=1)
+    np.testing.assert_allclose(rec.signals[ok], ref[ok], rtol=1e-12, atol=1e-12)
+    if fmt != "8":
+        assert any(w.startswith("II: 1 missing samples") for w in rec.warnings), rec.warnings
+
+
+def test_samples_per_frame_are_averaged_like_wfdb(tmp_path: Path) -> None:
+    import wfdb
+
+    d = np.random.default_rng(7).integers(-3000, 3000, (400, 3))  # frame: I twice, then II
+    (tmp_path / "s.dat").write_bytes(d.astype("<i2").tobytes())
+    (tmp_path / "s.hea").write_text("s 2 250 400\ns.dat 16x2 200 16 0 0 0 0 I\ns.dat 16 200 16 0 0 0 0 II\n")
+    ref = wfdb.rdrecord(str(tmp_path / "s"), smooth_frames=True).p_signal
+    rec = read_recording(tmp_path / "s.hea")
+    # wfdb averages in ADC units and keeps an integer; we average in mV: within one ADC unit (1/200 mV).
+    np.testing.assert_allclose(rec.signals, ref, rtol=0, atol=1 / 200 + 1e-12)
+    assert np.abs(rec.signals[:, 0] - (d[:, 0] + d[:, 1]) / 2 / 200).max() < 1e-12
+    assert any("samples per frame" in w for w in rec.warnings)
