@@ -688,3 +688,34 @@ def test_samples_per_frame_are_averaged_like_wfdb(tmp_path: Path) -> None:
     np.testing.assert_allclose(rec.signals, ref, rtol=0, atol=1 / 200 + 1e-12)
     assert np.abs(rec.signals[:, 0] - (d[:, 0] + d[:, 1]) / 2 / 200).max() < 1e-12
     assert any("samples per frame" in w for w in rec.warnings)
+
+
+# --- inspect_recording: the API's check, from headers and sizes -------------------------------
+
+
+def _inspect_sources(data: Path, mit100_files: dict[str, bytes]) -> dict[str, object]:
+    ludb = _files(data, "ludb/1")
+    return {"mitdb 100": mit100_files, "ludb 1": {k: v for k, v in ludb.items() if k.endswith((".hea", ".dat"))},
+            "ludb 1 zip": _zip({k: v for k, v in ludb.items() if k.endswith((".hea", ".dat"))}),
+            "dicom": {"ecg.dcm": (data / "formats" / "dicom" / "waveform_ecg.dcm").read_bytes()},
+            "csv": b"# fs=250\nI,II\n" + b"0.1,0.2\n0.3,0.1\n" * 300}
+
+
+def test_inspect_describes_what_read_returns_without_decoding(data: Path, mit100_files) -> None:
+    from ecg.io import inspect_recording
+
+    for label, source in _inspect_sources(data, mit100_files).items():
+        info, rec = inspect_recording(source), read_recording(source)
+        assert (info.format, info.fs, info.leads, info.n_samples) == (rec.format, rec.fs, rec.leads, rec.n_samples), label
+        assert (info.start_time, info.demographics) == (rec.start_time, rec.demographics), label
+        assert set(info.warnings) <= set(rec.warnings), label  # decoding may add missing-sample notes
+
+
+def test_inspect_refuses_header_and_size_problems(mit100_files) -> None:
+    from ecg.io import inspect_recording
+
+    truncated = _mit(mit100_files, **{"100.dat": mit100_files["100.dat"][:1000]})
+    for source, fragment in ((truncated, "truncated"), ({"100.hea": mit100_files["100.hea"]}, "not uploaded"),
+                             (_csv_zip_bomb(), "zip would expand")):
+        with pytest.raises(UnreadableRecording, match=fragment):
+            inspect_recording(source)
