@@ -8,6 +8,10 @@ labelled RHYTHM, else the longest ORIGINAL group, else the longest one. A
 median-beat group (MEDIAN BEAT / DERIVED) is left out with a note. Declared
 sizes are checked against the limits and the real byte count before pydicom
 builds any array. ``inspect_dicom`` stops there: the API's check, no sample decoded.
+
+The elements are read by ``ecg.io.dicom_tags`` (only the needed ones, from the bytes;
+pydicom spends ~11 ms walking a cart's annotation sequences); pydicom reads the files
+that walker leaves to it (other transfer syntaxes, anything odd).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ecg.io.derived import add_derived_limb_leads
+from ecg.io.dicom_tags import Node, read_tags
 from ecg.io.info import RecordingInfo
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording, unit_to_mv
@@ -202,9 +207,11 @@ def _checked(data: bytes) -> _Checked:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    ds = read_tags(data)  # the needed elements only, from the bytes; None: let pydicom read it
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=_TAGS_READ)
-        ds.get("WaveformSequence")  # force parsing of the deferred elements we need
+        if ds is None:
+            ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=_TAGS_READ)
+            ds.get("WaveformSequence")  # force parsing of the deferred elements we need
     except InvalidDicomError as exc:
         raise UnreadableRecording(f"the DICOM file is not valid ({exc})") from None
     except Exception as exc:  # pydicom raises many types on damaged files
@@ -256,10 +263,28 @@ def inspect_dicom(data: bytes, name: str | None = None) -> RecordingInfo:
                 f"the DICOM file is damaged ({type(exc).__name__}: {str(exc)[:120]})") from exc
 
 
+_DTYPES = {(8, "SB"): "i1", (8, "UB"): "u1", (16, "SS"): "<i2", (16, "US"): "<u2", (32, "SL"): "<i4", (32, "UL"): "<u4"}
+
+
+def _waveform_mv(k: _Checked) -> np.ndarray:
+    """The rhythm group in mV, (samples, channels): raw x sensitivity x correction + baseline
+    (PS3.3 C.10.9.1.4, as pydicom's ``waveform_array``), times each channel's unit factor."""
+    if not isinstance(k.ds, Node):
+        return k.ds.waveform_array(k.index) * np.asarray(k.factors)[None, :]
+    g = k.ds.WaveformSequence[k.index]
+    c = len(k.factors)
+    dtype = _DTYPES[(int(g.WaveformBitsAllocated), str(g.WaveformSampleInterpretation))]
+    raw = np.frombuffer(g.WaveformData, dtype=dtype, count=k.n * c).reshape(k.n, c)
+    gain, offset = np.empty(c), np.empty(c)
+    for j, ch in enumerate(g.ChannelDefinitionSequence):
+        scale = float(ch.get("ChannelSensitivity", 1.0)) * float(ch.get("ChannelSensitivityCorrectionFactor", 1.0))
+        gain[j], offset[j] = scale * k.factors[j], float(ch.get("ChannelBaseline", 0.0)) * k.factors[j]
+    return raw * gain + offset
+
+
 def _read_dicom(data: bytes) -> Recording:
     k = _checked(data)
-    values = k.ds.waveform_array(k.index)  # sensitivity x correction + baseline, in the sensitivity units
-    signals = values * np.asarray(k.factors)[None, :]
+    signals = _waveform_mv(k)
     signals, leads, derived = add_derived_limb_leads(signals, k.leads)
     start = _start_time(k.ds)
     return make_recording(signals, k.fs, leads, "dicom", start_time=start, demographics=_demographics(k.ds, start),

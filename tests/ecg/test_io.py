@@ -719,3 +719,23 @@ def test_inspect_refuses_header_and_size_problems(mit100_files) -> None:
                              (_csv_zip_bomb(), "zip would expand")):
         with pytest.raises(UnreadableRecording, match=fragment):
             inspect_recording(source)
+
+
+@pytest.mark.parametrize("name", ["waveform_ecg.dcm", "ECGToolkit_Example.dcm"])
+def test_dicom_tags_walker_reads_what_pydicom_reads(data: Path, name: str) -> None:
+    """The byte walker (not pydicom) reads these files, and gets pydicom's waveform to the bit."""
+    import pydicom
+
+    from ecg.io.dicom_tags import read_tags
+    from ecg.io.signals import unit_to_mv
+
+    raw = (data / "formats" / "dicom" / name).read_bytes()
+    assert read_tags(raw) is not None
+    ds = pydicom.dcmread(io.BytesIO(raw))
+    rec = read_recording(raw)
+    index = next(i for i, g in enumerate(ds.WaveformSequence) if g.MultiplexGroupLabel.upper() == "RHYTHM")
+    group = ds.WaveformSequence[index]
+    units = [unit_to_mv(ch.ChannelSensitivityUnitsSequence[0].CodeValue) for ch in group.ChannelDefinitionSequence]
+    expected = ds.waveform_array(index) * np.asarray(units)
+    assert rec.signals.shape == expected.shape == (group.NumberOfWaveformSamples, 12)
+    np.testing.assert_allclose(rec.signals, expected, rtol=1e-12, atol=1e-12)
