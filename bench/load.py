@@ -31,8 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import json
+import os
 import random
 import shutil
 import statistics
@@ -98,7 +98,7 @@ class Stats:
         self.fetchable: list[str] = []  # signed studies whose clinic token is known
         self.owner: dict[str, str] = {}  # study id -> its clinic's token (phones see their own site only)
 
-    async def timed(self, name: str, call):  # noqa: ANN001, ANN201
+    async def timed(self, name: str, call):
         t = time.perf_counter()
         try:
             resp = await call
@@ -160,7 +160,7 @@ def _files(dicom_share: float = 0.0) -> list[Payload]:
     return wfdb + [Payload(((dcm.name, raw, "application/dicom"),), *_dicom_samples(raw))] * copies
 
 
-async def _clinic(c: httpx.AsyncClient, token: str, rate: float, until: float, st: Stats, payloads) -> None:  # noqa: ANN001
+async def _clinic(c: httpx.AsyncClient, token: str, rate: float, until: float, st: Stats, payloads) -> None:
     h = {"Authorization": f"Bearer {token}"}
     tasks = []
     rng = random.Random()
@@ -172,7 +172,7 @@ async def _clinic(c: httpx.AsyncClient, token: str, rate: float, until: float, s
         form = {"patient_id": uuid.uuid4().hex[:12], "patient_name": "Load", "patient_sex": "F",
                 "patient_birth_date": "2015-01-01"}
 
-        async def one(files=files, form=form) -> None:  # noqa: ANN001
+        async def one(files=files, form=form) -> None:
             r = await st.timed("POST /studies", c.post("/api/v1/studies", files=files, data=form,
                                                         headers={**h, "Idempotency-Key": uuid.uuid4().hex}))
             if r is not None and r.status_code == 202:
@@ -289,7 +289,7 @@ def _analysed_ms(url: str, ids: list[str]) -> list[float]:
 
 
 @contextlib.contextmanager
-def cluster(mode: str, api_workers: int, workers: int, clinics: int, readers: int, **extra_env: str):  # noqa: ANN201
+def cluster(mode: str, api_workers: int, workers: int, clinics: int, readers: int, **extra_env: str):
     """Start the real pieces (fresh database, uvicorn, analysis workers) and yield a Cluster."""
     var = tempfile.mkdtemp(prefix="ecghub-load-")
     env = {**os.environ, "ECGHUB_VAR_DIR": var, "ECGHUB_SECRET_KEY": SECRET, "ECGHUB_SWEEP_GRACE_S": "120",
@@ -327,18 +327,18 @@ def cluster(mode: str, api_workers: int, workers: int, clinics: int, readers: in
         if db:
             with psycopg.connect(ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            _delete_queues(env["ECGHUB_BROKER_URL"] if "ECGHUB_BROKER_URL" in env else "amqp://guest:guest@127.0.0.1:5672/",
-                           env["ECGHUB_QUEUE_NAME"])
+            _delete_queues(env.get("ECGHUB_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), env["ECGHUB_QUEUE_NAME"])
         shutil.rmtree(var, ignore_errors=True)
 
 
 def _delete_queues(broker_url: str, queue: str) -> None:
     """Remove the run's queues from RabbitMQ: Dramatiq's queue, its delay (.DQ) and dead-letter (.XQ) queues."""
     import pika
+    from pika.exceptions import AMQPError
 
     try:
         conn = pika.BlockingConnection(pika.URLParameters(broker_url))
-    except Exception as exc:  # the broker is gone: nothing left to clean there
+    except AMQPError as exc:  # the broker is gone: nothing left to clean there
         print(f"  (could not connect to RabbitMQ to delete queue {queue}: {exc})", file=sys.stderr)
         return
     try:
@@ -346,8 +346,8 @@ def _delete_queues(broker_url: str, queue: str) -> None:
             channel = conn.channel()
             try:
                 channel.queue_delete(queue=name)
-            except Exception:  # not declared: the channel is closed by the broker, take a new one
-                pass
+            except AMQPError as exc:  # never declared: the broker closed the channel; say so and go on
+                print(f"  (queue {name} not deleted: {exc})", file=sys.stderr)
     finally:
         conn.close()
 
@@ -433,7 +433,7 @@ def _result(args: argparse.Namespace, st: Stats, analysed: list[float], elapsed:
     }
 
 
-def _print(r: dict) -> None:  # noqa: ANN001
+def _print(r: dict) -> None:
     a = r["config"]
     workers = f", {a['workers']} analysis worker(s)" if a["mode"] == "scale" else " (in-process analysis)"
     print(f"mode {a['mode']}, {a['blobs']} blobs: {a['api_workers']} uvicorn worker(s){workers}; offered "

@@ -85,4 +85,4 @@ class Admission:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite returns naive UTC datetimes; PostgreSQL aware ones."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

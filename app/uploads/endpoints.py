@@ -32,7 +32,7 @@ def _metadata(form: dict[str, str]) -> UploadMetadata:
         raise InvalidUpload("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors) from exc
 
 
-def _store(ctx, session, principal, meta, files, key):  # noqa: ANN001, ANN202
+def _store(ctx, session, principal, meta, files, key):
     """Store and commit in ONE worker thread: the transaction (on SQLite, the write lock) must
     never wait for another thread from the pool, which may all be waiting for that lock."""
     result = service.upload_study(ctx, session, principal, meta, files, key)

@@ -26,13 +26,26 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.context import AppContext
-from app.errors import IdempotencyConflict, InvalidUpload, ServiceUnavailable, UnreadableUpload
+from app.errors import (
+    IdempotencyConflict,
+    InvalidUpload,
+    ServiceUnavailable,
+    UnreadableUpload,
+)
 from app.uploads.schemas import LOCAL_TZ, UploadMetadata
 from ecg.io import RecordingInfo, inspect_recording
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobError
 from storage.db import read_only
-from storage.models import PRIORITY_RANK, Patient, Recording, RecordingFile, Study, StudyStatus, utcnow_aware
+from storage.models import (
+    PRIORITY_RANK,
+    Patient,
+    Recording,
+    RecordingFile,
+    Study,
+    StudyStatus,
+    utcnow_aware,
+)
 from storage.repositories import AuditRepository, PatientRepository, StudyRepository
 
 

@@ -31,7 +31,7 @@ class RecordingInfo:
         return self.n_samples / self.fs
 
     @classmethod
-    def of(cls, rec: Recording) -> "RecordingInfo":
+    def of(cls, rec: Recording) -> RecordingInfo:
         """The description of a recording already read."""
         return cls(format=rec.format, fs=rec.fs, leads=rec.leads, n_samples=rec.n_samples,
                    start_time=rec.start_time, demographics=rec.demographics, warnings=rec.warnings)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, TypeVar, Union
+from typing import TypeVar, Union
 
 from ecg.io import limits
 from ecg.io.archive import unzip
@@ -23,10 +24,10 @@ from ecg.io.dicom_reader import inspect_dicom, read_dicom
 from ecg.io.edf import read_edf
 from ecg.io.ge_muse import read_ge_muse
 from ecg.io.hl7_aecg import read_hl7_aecg
+from ecg.io.info import RecordingInfo
 from ecg.io.names import safe_name
 from ecg.io.philips import read_philips
 from ecg.io.scp_ecg import read_scp
-from ecg.io.info import RecordingInfo
 from ecg.io.wfdb_reader import inspect_wfdb, read_wfdb
 from ecg.types import Recording, UnreadableRecording
 

@@ -11,16 +11,21 @@ and only then is ONE float64 (samples, leads) array allocated and filled from th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping
 
 import numpy as np
 
 from ecg.io.demographics import from_wfdb_comments
 from ecg.io.info import RecordingInfo
 from ecg.io.leads import normalise_leads
-from ecg.io.signals import check_declared_shape, describe_duration, make_recording, unit_to_mv
+from ecg.io.signals import (
+    check_declared_shape,
+    describe_duration,
+    make_recording,
+    unit_to_mv,
+)
 from ecg.io.wfdb_decode import FORMAT_BITS, INVALID, decode_file
 from ecg.io.wfdb_header import SignalSpec, WfdbHeader, header_text, parse_header
 from ecg.types import Recording, UnreadableRecording
