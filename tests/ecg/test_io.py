@@ -618,11 +618,17 @@ def test_csv_is_parsed_into_one_preallocated_array() -> None:
     assert peak < budget, f"peak {peak / 2**20:.0f} MiB > budget {budget / 2**20:.0f} MiB"
 
 
-def test_csv_sample_cap_checked_on_the_line_count(monkeypatch) -> None:
+def test_csv_sample_cap_checked_on_the_line_count() -> None:
+    """66 columns x 1.6 M line breaks exceeds the 100 M sample-value cap: refused from the count of
+    line breaks alone (1.6 MB of newlines), before any row is parsed or the array allocated."""
     from ecg.io import limits
 
-    monkeypatch.setattr(limits, "MAX_SAMPLE_VALUES", 1000)
-    _refused(b"# fs=500\nI,II\n" + b"1,2\n" * 600, "up to 601 rows x 2 columns", "1000 sample values")
+    names = ",".join(f"c{j}" for j in range(limits.MAX_LEADS + 2))
+    breaks = limits.MAX_SAMPLE_VALUES // (limits.MAX_LEADS + 2) + 10
+    row = ",".join("0" for _ in range(limits.MAX_LEADS + 2))
+    data = f"# fs=500\n{names}\n{row}\n".encode() + b"\n" * breaks
+    peak = _peak_bytes(lambda: _refused(data, "rows x 66 columns", f"{limits.MAX_SAMPLE_VALUES} sample values"))
+    assert peak < 8 << 20, f"refusing took {peak / 2**20:.0f} MiB"
 
 
 # --- WFDB storage formats: our numpy decode against wfdb-python's, sample for sample -----------
