@@ -626,7 +626,7 @@ def test_csv_sample_cap_checked_on_the_line_count() -> None:
     names = ",".join(f"c{j}" for j in range(limits.MAX_LEADS + 2))
     breaks = limits.MAX_SAMPLE_VALUES // (limits.MAX_LEADS + 2) + 10
     row = ",".join("0" for _ in range(limits.MAX_LEADS + 2))
-    data = f"# fs=500\n{names}\n{row}\n".encode() + b"\n" * breaks
+    data = f"# fs=500\n{names}\n{row}\n{row}\n".encode() + b"\n" * breaks
     peak = _peak_bytes(lambda: _refused(data, "rows x 66 columns", f"{limits.MAX_SAMPLE_VALUES} sample values"))
     assert peak < 8 << 20, f"refusing took {peak / 2**20:.0f} MiB"
 
