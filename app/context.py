@@ -12,6 +12,7 @@ from app.housekeeping import Housekeeper
 from app.jobs import Jobs
 from app.notify.webhooks import WebhookDispatcher
 from app.settings import Settings
+from app.uploads.admission import Admission
 from storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from storage.db import make_engine, make_session_factory
 
@@ -34,6 +35,7 @@ class AppContext:
     jobs: Jobs
     housekeeper: Housekeeper
     webhooks: WebhookDispatcher
+    admission: Admission
     #: Token-version checks (server-side revocation), cached per user for ``auth_cache_seconds``.
     sessions: SessionCheck = field(init=False)
 
@@ -47,7 +49,8 @@ class AppContext:
         blobs = make_blob_store(settings)
         return cls(settings, engine, session_factory, blobs, Jobs(settings, session_factory, blobs),
                    Housekeeper(session_factory, settings),
-                   WebhookDispatcher(session_factory, settings.webhook_interval_s))
+                   WebhookDispatcher(session_factory, settings.webhook_interval_s),
+                   Admission(settings, session_factory))
 
     def start(self) -> None:
         """Start background work: in-process worker (embedded) and the lost-job sweeper."""

@@ -89,6 +89,15 @@ class ServiceUnavailable(DomainError):
         return {"Retry-After": "5"}
 
 
+class Overloaded(DomainError):
+    """Refused by admission control (analysis backlog past its bound); ``retry_after_s`` in the body."""
+
+    status, type, title = 503, "/problems/busy", "Service busy, retry later"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int(self.extra.get("retry_after_s", 10))))}
+
+
 def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
     body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)

@@ -47,5 +47,6 @@ def metrics(ctx: CtxDep) -> Response:
         depth = queue_depth(session)
     for priority in ("stat", "urgent", "routine"):
         QUEUE_DEPTH.labels(priority).set(depth.get(priority, 0))
+    ctx.admission.backlog(max_staleness_s=0)  # sets the analysis-backlog gauges
     body, content_type = metrics_payload()
     return Response(body, media_type=content_type)

@@ -36,6 +36,10 @@ CLAIM_SECONDS = Histogram("ecghub_claim_seconds", "Time to claim the next study"
                           buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1))
 TURNAROUND_SECONDS = Histogram("ecghub_turnaround_seconds", "Received to first signed report", ["priority"],
                                buckets=(60, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 72 * 3600))
+BACKLOG_STUDIES = Gauge("ecghub_analysis_backlog_studies", "Studies stored and not yet analysed",
+                        multiprocess_mode="max")
+BACKLOG_AGE_SECONDS = Gauge("ecghub_analysis_backlog_age_seconds",
+                            "Time since the oldest not-yet-analysed study was received", multiprocess_mode="max")
 QUEUE_DEPTH = Gauge("ecghub_queue_depth", "Studies waiting for a read", ["priority"], multiprocess_mode="max")
 
 

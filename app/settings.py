@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_upload_files: int = Field(16, ge=1)
 
+    # Admission control (app/uploads/admission.py): uploads answer 503 + Retry-After while the
+    # oldest un-analysed study is older than the bound, or the backlog reaches the count; 0 disables.
+    admission_max_backlog_age_s: float = Field(120.0, ge=0)
+    admission_max_backlog: int = Field(5000, ge=0)
+    admission_retry_after_s: int = Field(10, ge=1, le=3600)
+    admission_check_interval_s: float = Field(1.0, ge=0, description="backlog measured at most this often")
+
     worker_mode: WorkerMode = "inprocess"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     queue_name: str = Field("analysis", pattern=r"^[A-Za-z0-9_.-]{1,64}$")

@@ -39,6 +39,8 @@ class BlobStore(Protocol):
 
     def put(self, data: bytes) -> str: ...
 
+    def put_many(self, items: list[bytes]) -> list[str]: ...
+
     def get(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
@@ -60,23 +62,40 @@ class LocalBlobStore:
 
     def put(self, data: bytes) -> str:
         """Store ``data`` durably and return its key (sha256 hex)."""
-        key = sha256_hex(data)
-        path = self._path(key)
-        if path.exists() and path.stat().st_size == len(data):
-            return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        return self.put_many([data])[0]
+
+    def put_many(self, items: list[bytes]) -> list[str]:
+        """Store all of ``items`` durably, fsynced together; returns their keys in order.
+
+        Every file is written first, then all are fsynced and renamed into place, then each
+        folder touched is fsynced once: the flushes of one upload's files follow each other
+        without a write in between, and the call returns only when all of them are durable.
+        """
+        keys, written, folders = [], [], set()
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            for data in items:
+                key = sha256_hex(data)
+                keys.append(key)
+                path = self._path(key)
+                if path.exists() and path.stat().st_size == len(data):
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                written.append((tmp, path))
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                folders.add(path.parent)
+            for tmp, _path in written:
+                _fsync_file(tmp)
+            for tmp, path in written:
+                os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            for tmp, _path in written:
+                Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(path.parent)
-        return key
+        for folder in folders:
+            _fsync_dir(folder)
+        return keys
 
     def get(self, key: str) -> bytes:
         """Return the bytes under ``key``, verified against the key."""
@@ -137,6 +156,10 @@ class S3BlobStore:
             raise BlobCorrupted(f"object store checksum mismatch for {key}")
         return key
 
+    def put_many(self, items: list[bytes]) -> list[str]:
+        """Store all of ``items``; each write is confirmed by the store (checksummed) before returning."""
+        return [self.put(data) for data in items]
+
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -168,6 +191,14 @@ class S3BlobStore:
             self.client.head_bucket(Bucket=self.bucket)
         except (BotoCoreError, ClientError) as exc:
             raise BlobError(f"object store bucket {self.bucket} not reachable: {exc}") from exc
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:

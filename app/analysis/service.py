@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 from ecg.analyze import analyze_recording
-from ecg.io import read_recording
 from ecg.serialize import analysis_to_dict
 from ecg.triage import triage
 from ecg.types import UnreadableRecording
@@ -26,6 +25,7 @@ from storage.blobs import BlobStore
 from app.notices.service import raise_notice
 from app.observability import ANALYSIS_SECONDS
 from app.notify.service import emit
+from app.studies.recording import load_recording
 from storage.models import PRIORITY_RANK, Analysis, ReaderPool, StudyStatus, Urgency
 from storage.repositories import AuditRepository, StudyRepository
 
@@ -40,6 +40,7 @@ class _Input:
     sex: str | None
     clinic_urgency: Urgency
     received_at: dt.datetime
+    warnings: tuple[str, ...]  # the recording's warnings from the upload's header check
 
 
 def sla_due(settings: Settings, priority: Urgency, received_at: dt.datetime) -> dt.datetime:
@@ -78,6 +79,7 @@ def _load_input(session: Session, study_id: uuid.UUID) -> _Input | None:
         sex=patient.sex.value if patient.sex.value in ("M", "F") else None,
         clinic_urgency=study.clinic_urgency,
         received_at=study.received_at,
+        warnings=tuple(study.recording.warnings or ()),
     )
 
 
@@ -92,7 +94,7 @@ def analyze_study(
         return "skipped"
     started = time.perf_counter()
     try:
-        recording = read_recording({name: blobs.get(key) for name, key in job.files.items()})
+        recording = load_recording(blobs, job.files.items())  # the one read of the samples
     except UnreadableRecording as exc:
         return _store_unreadable(session_factory, study_id, str(exc))
     analysis = analyze_recording(recording, age_days=job.age_days, sex=job.sex, mains_hz=settings.mains_hz)
@@ -116,6 +118,9 @@ def analyze_study(
         if not won:
             return "skipped"
         study = repo.get(study_id)
+        decoded = [w for w in recording.warnings if w not in job.warnings]
+        if decoded:  # found only by decoding (e.g. missing samples filled): shown with the upload's notes
+            study.recording.warnings = [*job.warnings, *decoded]
         if unreadable:
             emit(session, study, "study.unreadable", reasons=list(analysis.quality.reasons))
         else:

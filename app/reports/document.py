@@ -18,7 +18,7 @@ from app.analysis.service import age_in_days
 from app.i18n import age_text, strings
 from app.reports.tracing import TracingHeader, render_pdf, render_png
 from app.uploads.schemas import LOCAL_TZ
-from ecg.io import read_recording
+from app.studies.recording import load_recording
 from storage.blobs import BlobStore
 from storage.models import Report, Study, StudyStatus
 from storage.repositories import ReadingRepository, SiteRepository, UserRepository
@@ -110,13 +110,13 @@ def pdf_header(doc: ReportDoc) -> TracingHeader:
 
 
 def _signals(blobs: BlobStore, study: Study) -> tuple[np.ndarray, float, tuple[str, ...]]:
-    rec = read_recording({f.name: blobs.get(f.blob_key) for f in study.recording.files})
+    rec = load_recording(blobs, study.recording)
     return rec.signals, rec.fs, rec.leads
 
 
 @lru_cache(maxsize=32)
 def _png(blob_keys: tuple[tuple[str, str], ...], blobs: BlobStore) -> bytes:
-    rec = read_recording({name: blobs.get(key) for name, key in blob_keys})
+    rec = load_recording(blobs, blob_keys)
     return render_png(rec.signals, rec.fs, rec.leads, dpi=200)  # sharp when zoomed on a phone, ~60 KB
 
 

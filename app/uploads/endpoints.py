@@ -32,7 +32,7 @@ def _metadata(form: dict[str, str]) -> UploadMetadata:
         raise InvalidUpload("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors) from exc
 
 
-def _store(ctx, session, principal, meta, files, key):  # noqa: ANN001, ANN202
+def _store(ctx, session, principal, meta, files, key):
     """Store and commit in ONE worker thread: the transaction (on SQLite, the write lock) must
     never wait for another thread from the pool, which may all be waiting for that lock."""
     result = service.upload_study(ctx, session, principal, meta, files, key)
@@ -45,6 +45,7 @@ def _store(ctx, session, principal, meta, files, key):  # noqa: ANN001, ANN202
     200: {"description": "replay of an earlier identical upload"},
     409: {"description": "Idempotency-Key reused with a different body"},
     413: {"description": "upload too large"}, 422: {"description": "invalid form or unreadable recording"},
+    503: {"description": "analysis is behind (admission control) or a store is down: retry after Retry-After"},
 })
 async def upload(
     request: Request,
@@ -58,6 +59,8 @@ async def upload(
     """Upload one study: the recording in ``files`` (WFDB .hea + .dat, a .zip, EDF or CSV) and the
     patient form. Send an ``Idempotency-Key`` so that retries over a bad link make one study."""
     settings = ctx.settings
+    # Before the body is read: a refused upload costs the service (almost) nothing and stores nothing.
+    await run_in_threadpool(ctx.admission.check)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the upload is larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MiB")

@@ -1,10 +1,15 @@
-"""Accepting a clinic's upload: validate, parse, store the originals, record the study.
+"""Accepting a clinic's upload: validate, check the recording, store the originals, record the study.
 
 Order matters for "no data lost, no false success":
-1. validate everything and parse the recording (nothing stored yet; bad input -> 4xx);
-2. write the original files to the blob store (fsynced, content-addressed);
-3. one transaction: patient, study, recording, files, audit event;
-4. only after the commit, publish the analysis job (the sweeper covers a crash here).
+1. an earlier upload with this Idempotency-Key (or, without one, this exact body) is replayed;
+2. validate the form and CHECK the recording from its headers and sizes (``inspect_recording``:
+   format, rate, leads, length; a bad file is a 4xx naming the problem). The samples are not
+   decoded here: the analysis worker reads them once;
+3. write the original files to the blob store, fsynced together (content-addressed);
+4. one transaction: patient upsert, study, recording, files, audit event. The unique
+   (site, Idempotency-Key) guards a concurrent identical upload: the loser's insert fails and
+   it replays the winner's study;
+5. only after the commit, publish the analysis job (the sweeper covers a crash here).
 """
 
 from __future__ import annotations
@@ -21,14 +26,26 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.context import AppContext
-from app.errors import IdempotencyConflict, InvalidUpload, ServiceUnavailable, UnreadableUpload
+from app.errors import (
+    IdempotencyConflict,
+    InvalidUpload,
+    ServiceUnavailable,
+    UnreadableUpload,
+)
 from app.uploads.schemas import LOCAL_TZ, UploadMetadata
-from ecg.io import read_recording
-from ecg.types import Recording as EcgRecording
+from ecg.io import RecordingInfo, inspect_recording
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobError
 from storage.db import read_only
-from storage.models import PRIORITY_RANK, Patient, Recording, RecordingFile, Study, StudyStatus, utcnow_aware
+from storage.models import (
+    PRIORITY_RANK,
+    Patient,
+    Recording,
+    RecordingFile,
+    Study,
+    StudyStatus,
+    utcnow_aware,
+)
 from storage.repositories import AuditRepository, PatientRepository, StudyRepository
 
 
@@ -73,11 +90,12 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
     return study
 
 
-def _parse(files: list[UploadedFile], meta: UploadMetadata) -> EcgRecording:
+def _inspect(files: list[UploadedFile], meta: UploadMetadata) -> RecordingInfo:
+    """The recording checked and described from headers and sizes (WFDB, DICOM: no sample decoded)."""
     try:
         # Names travel with the bytes: a WFDB header names its .dat, and an extension that
         # disagrees with the content is worth a warning on the study.
-        return read_recording({f.name: f.data for f in files}, fs=meta.fs)
+        return inspect_recording({f.name: f.data for f in files}, fs=meta.fs)
     except UnreadableRecording as exc:
         raise UnreadableUpload(str(exc)) from exc
 
@@ -99,20 +117,20 @@ def upload_study(
         session.rollback()
     if earlier is not None:
         return _replayed(session, principal, earlier)
-    recording = _parse(files, meta)
+    recording = _inspect(files, meta)
     try:
-        blob_keys = [ctx.blobs.put(f.data) for f in files]
+        blob_keys = ctx.blobs.put_many([f.data for f in files])
     except (BlobError, OSError) as exc:
         raise ServiceUnavailable("the file store is not available; nothing was recorded, try again") from exc
     try:
         return _record(session, principal, meta, files, blob_keys, recording, key, fingerprint)
     except IntegrityError:
-        # A concurrent identical request won the race (or created the same patient): decide again.
+        # The unique (site, key) says a concurrent identical request won the race: replay its study.
         session.rollback()
         earlier = _replay(session, principal, key, fingerprint)
-        if earlier is not None:
-            return _replayed(session, principal, earlier)
-        return _record(session, principal, meta, files, blob_keys, recording, key, fingerprint)
+        if earlier is None:
+            raise
+        return _replayed(session, principal, earlier)
 
 
 def _replayed(session: Session, principal: Principal, study: Study) -> UploadResult:
@@ -122,18 +140,10 @@ def _replayed(session: Session, principal: Principal, study: Study) -> UploadRes
 
 
 def _patient(session: Session, principal: Principal, meta: UploadMetadata) -> Patient:
-    repo = PatientRepository(session)
-    patient = repo.by_external_id(principal.site_id, meta.patient_id)
-    if patient is None:
-        return repo.add(Patient(site_id=principal.site_id, external_id=meta.patient_id, name=meta.patient_name,
-                                sex=meta.patient_sex, birth_date=meta.patient_birth_date))
-    changed = [
-        field for field, new in (("name", meta.patient_name), ("sex", meta.patient_sex),
-                                 ("birth_date", meta.patient_birth_date))
-        if new is not None and getattr(patient, field) != new
-    ]
-    for field in changed:
-        setattr(patient, field, getattr(meta, f"patient_{field}"))
+    """Upsert the clinic's patient; a change of name, sex or birth date is audited."""
+    patient, changed = PatientRepository(session).upsert(
+        principal.site_id, meta.patient_id, name=meta.patient_name, sex=meta.patient_sex,
+        birth_date=meta.patient_birth_date)
     if changed:
         AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id,
                                      action="patient.updated", object_type="patient", object_id=str(patient.id),
@@ -143,11 +153,9 @@ def _patient(session: Session, principal: Principal, meta: UploadMetadata) -> Pa
 
 def _record(
     session: Session, principal: Principal, meta: UploadMetadata, files: list[UploadedFile],
-    blob_keys: list[str], rec: EcgRecording, key: str, fingerprint: str,
+    blob_keys: list[str], rec: RecordingInfo, key: str, fingerprint: str,
 ) -> UploadResult:
-    earlier = _replay(session, principal, key, fingerprint)
-    if earlier is not None:
-        return _replayed(session, principal, earlier)
+    """The upload's rows, flushed in the caller's one transaction (no look-up: the unique key decides races)."""
     now = utcnow_aware()
     patient = _patient(session, principal, meta)
     # The recording travels inside the new study: the answer's links then need no query.
@@ -179,7 +187,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 
-def _demographics(rec: EcgRecording) -> dict[str, object]:
+def _demographics(rec: RecordingInfo) -> dict[str, object]:
     d = rec.demographics
     out = {"patient_id": d.patient_id, "age_days": d.age_days, "sex": d.sex,
            "birth_date": d.birth_date.isoformat() if d.birth_date else None}

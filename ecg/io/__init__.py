@@ -6,9 +6,15 @@ SCP-ECG, HL7 aECG, GE MUSE XML, Philips Sierra XML; optionally inside a zip)
 is detected from content by ``detect_format``. Signals come out
 as float64 mV, shape (samples, leads), lead names standardised
 (see ``ecg.io.leads``). Every failure raises ``ecg.types.UnreadableRecording``.
+
+``inspect_recording(source, *, fs=None)`` checks the same things and returns a
+``RecordingInfo`` (format, fs, leads, n_samples, ...) without decoding samples where the
+format has a header (WFDB, DICOM): the upload API's cheap, bounded check.
 """
 
 from ecg.io.detect import READABLE_FORMATS, SUPPORTED_FORMATS, detect_format
-from ecg.io.reader import read_recording
+from ecg.io.info import RecordingInfo
+from ecg.io.reader import inspect_recording, read_recording
 
-__all__ = ["READABLE_FORMATS", "SUPPORTED_FORMATS", "detect_format", "read_recording"]
+__all__ = ["READABLE_FORMATS", "SUPPORTED_FORMATS", "RecordingInfo", "detect_format", "inspect_recording",
+           "read_recording"]

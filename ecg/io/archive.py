@@ -1,7 +1,7 @@
 """Unpack an uploaded zip into ``{file name: bytes}``, refusing bombs and path tricks.
 
 Checked from the central directory BEFORE extracting: member count, total
-declared uncompressed size, encryption, absolute paths and ``..``. Reading
+declared uncompressed size, its ratio to the compressed size, encryption, absolute paths and ``..``. Reading
 is then bounded by each member's declared size (a member that inflates
 beyond it is refused). Folders inside the zip are flattened (``rec/100.hea``
 -> ``100.hea``); macOS ``__MACOSX/`` and dot-files are skipped; nested zips
@@ -53,6 +53,12 @@ def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
         raise UnreadableRecording(
             f"the zip would unpack to {total / 2**20:.0f} MiB; at most "
             f"{limits.MAX_UPLOAD_BYTES / 2**20:.0f} MiB are accepted")
+    packed = sum(i.compress_size for i in infos)
+    if total > limits.ZIP_EXPANSION_FLOOR_BYTES and total > limits.MAX_ZIP_EXPANSION * max(packed, 1):
+        raise UnreadableRecording(
+            f"the zip would expand {total / max(packed, 1):.0f} times ({packed / 2**10:.0f} KiB to "
+            f"{total / 2**20:.0f} MiB); at most {limits.MAX_ZIP_EXPANSION} times is accepted for an ECG: "
+            "upload the files uncompressed")
     if any(i.flag_bits & 0x1 for i in infos):
         raise UnreadableRecording("the zip is password-protected; upload it without a password")
 

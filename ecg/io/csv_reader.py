@@ -6,15 +6,23 @@ Layout: optional ``#`` comment lines (``# fs=500``, ``# sampling rate: 500 Hz``,
 ``time_ms`` in ms) gives fs from its spacing and is removed from the leads;
 a ``sample``/``index`` column is dropped. Values are mV unless a unit says
 otherwise. Empty or ``nan`` cells are missing samples (see
-``ecg.io.signals``). The sampling rate comes from the file (comment or time
+``ecg.io.signals``).
+
+Parsing streams: the row count is bounded by counting newlines, the sample cap
+is checked on that bound, ONE array is preallocated, and lines are handed to
+numpy's parser a chunk at a time. No per-line object list is ever built, so a
+file of millions of lines costs its array, not gigabytes of Python objects. The sampling rate comes from the file (comment or time
 column) or else the caller's ``fs``; a file with neither is refused.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import re
+import warnings
 
 import numpy as np
 
@@ -34,12 +42,21 @@ _INDEX_NAMES = {"sample", "samples", "index", "idx", "n", "sample_number"}
 _MAX_TIME_JITTER = 0.01
 
 
-def _text(data: bytes) -> str:
-    """Decode as UTF-8 (BOM allowed), else Latin-1."""
+def _encoding(data: bytes) -> str:
+    """UTF-8 (BOM allowed) when the bytes are valid UTF-8, else Latin-1; checked without a decoded copy."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
     try:
-        return data.decode("utf-8-sig")
+        for at in range(0, len(data), 1 << 20):
+            decoder.decode(data[at:at + (1 << 20)])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return "latin-1"
+    return "utf-8-sig"
+
+
+def _line_breaks(data: bytes) -> int:
+    """Line breaks under universal newlines (\\n, \\r\\n, \\r), counted on the bytes."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def _delimiter(line: str) -> str | None:
@@ -82,16 +99,37 @@ def _unit_factor(unit: str, where: str) -> float:
     return factor
 
 
-def _split_rows(text: str) -> tuple[list[str], list[tuple[int, str]]]:
-    """Comment texts, and (line number, text) of the other non-empty lines."""
-    comments, rows = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+#: Lines handed to numpy's parser at a time: bounds the per-line objects alive at once.
+_CHUNK_LINES = 8192
+
+#: Comment lines kept (for ``fs=`` and ``units=``); a file of millions of comments is not a reason to grow.
+_MAX_COMMENTS = 1000
+
+
+def _head(fh: io.TextIOWrapper) -> tuple[list[str], tuple[int, str] | None, int]:
+    """Comments before the first row, that row (line number, stripped text), and the stream position before it."""
+    comments: list[str] = []
+    number, pos = 0, fh.tell()
+    while line := fh.readline():
+        number += 1
         stripped = line.strip()
         if stripped.startswith("#"):
-            comments.append(stripped.lstrip("#").strip())
+            if len(comments) < _MAX_COMMENTS:
+                comments.append(stripped.lstrip("#").strip())
         elif stripped:
-            rows.append((number, stripped))
-    return comments, rows
+            return comments, (number, stripped), pos
+        pos = fh.tell()
+    return comments, None, pos
+
+
+def _later_comments(data: bytes, encoding: str, already: int) -> list[str]:
+    """Comment lines after the first row (e.g. a trailing ``# fs=500``), at most ``_MAX_COMMENTS`` in all."""
+    out: list[str] = []
+    for m in re.finditer(rb"^[ \t]*#([^\r\n]*)", data, re.MULTILINE):
+        if already + len(out) >= _MAX_COMMENTS:
+            break
+        out.append(m.group(1).decode(encoding, errors="replace").strip())
+    return out[already:]
 
 
 def _slow_parse(rows: list[tuple[int, str]], delim: str | None, names: list[str]) -> np.ndarray:
@@ -110,30 +148,48 @@ def _slow_parse(rows: list[tuple[int, str]], delim: str | None, names: list[str]
     return out
 
 
-def _values(rows: list[tuple[int, str]], delim: str | None, names: list[str]) -> np.ndarray:
-    """All cells as float64 (samples, columns): numpy fast path, exact error messages otherwise."""
-    if len(rows) * len(names) > limits.MAX_SAMPLE_VALUES:
-        raise UnreadableRecording(
-            f"the CSV holds {len(rows)} rows x {len(names)} columns; at most "
-            f"{limits.MAX_SAMPLE_VALUES} sample values are accepted")
-    body = "\n".join(line for _, line in rows)
+def _parse_chunk(lines: list[str], first_number: int, delim: str | None, names: list[str]) -> np.ndarray:
+    """One chunk of raw lines as float64 (rows, columns): numpy's C parser, exact messages on failure."""
     try:
-        values = np.loadtxt(io.StringIO(body), delimiter=delim, ndmin=2, dtype=np.float64, quotechar='"')
-        if values.shape[1] == len(names):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data" for a chunk of blank lines
+            values = np.loadtxt(lines, delimiter=delim, ndmin=2, dtype=np.float64, quotechar='"', comments="#")
+        if values.shape[1] == len(names) or values.size == 0:
             return values
     except ValueError:
         pass
+    rows = [(first_number + k, ln.strip()) for k, ln in enumerate(lines)
+            if ln.strip() and not ln.lstrip().startswith("#")]
     return _slow_parse(rows, delim, names)
 
 
-def _header(rows: list[tuple[int, str]], delim: str | None) -> tuple[list[str], list[tuple[int, str]], list[str]]:
-    """Column names (from a header row, or ``1..n``), the data rows, and warnings."""
-    first = _cells(rows[0][1], delim)
-    if all(_is_number(c) for c in first):
-        return [str(j + 1) for j in range(len(first))], rows, ["the CSV has no header row; leads are named by column number"]
-    if len(rows) < 2:
-        raise UnreadableRecording("the CSV has a header row but no samples (zero-length signal)")
-    return [c or f"column {j + 1}" for j, c in enumerate(first)], rows[1:], []
+def _values(fh: io.TextIOWrapper, first_number: int, max_rows: int, delim: str | None, names: list[str]) -> np.ndarray:
+    """Every data row from ``fh`` into ONE array preallocated for ``max_rows`` rows (an upper bound).
+
+    The sample cap is checked on that bound before anything is allocated, and lines are parsed
+    ``_CHUNK_LINES`` at a time, so a file of millions of lines never becomes millions of objects.
+    """
+    if max_rows * len(names) > limits.MAX_SAMPLE_VALUES:
+        raise UnreadableRecording(
+            f"the CSV holds up to {max_rows} rows x {len(names)} columns; at most "
+            f"{limits.MAX_SAMPLE_VALUES} sample values are accepted")
+    out = np.empty((max_rows, len(names)))
+    filled, number = 0, first_number
+    while lines := list(itertools.islice(fh, _CHUNK_LINES)):
+        chunk = _parse_chunk(lines, number, delim, names)
+        if chunk.size:
+            out[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+        number += len(lines)
+    return out[:filled]
+
+
+def _header(first: tuple[int, str], delim: str | None) -> tuple[list[str], bool, list[str]]:
+    """Column names (from a header row, or ``1..n``), whether ``first`` is data, and warnings."""
+    cells = _cells(first[1], delim)
+    if all(_is_number(c) for c in cells):
+        return [str(j + 1) for j in range(len(cells))], True, ["the CSV has no header row; leads are named by column number"]
+    return [c or f"column {j + 1}" for j, c in enumerate(cells)], False, []
 
 
 def _time_fs(time_col: np.ndarray, scale: float) -> float:
@@ -170,7 +226,8 @@ def _split_columns(names: list[str], values: np.ndarray, comments: list[str]):
         cols.append(j)
     if not cols:
         raise UnreadableRecording("the CSV holds no signal column")
-    return leads, values[:, cols], fs_time, np.asarray(factors)
+    signals = values if cols == list(range(values.shape[1])) else values[:, cols]  # no copy in the usual case
+    return leads, signals, fs_time, np.asarray(factors)
 
 
 def _choose_fs(from_file: float | None, given: float | None, warnings: list[str]) -> float:
@@ -188,15 +245,27 @@ def _choose_fs(from_file: float | None, given: float | None, warnings: list[str]
 
 def read_csv(data: bytes, name: str | None = None, *, fs: float | None = None) -> Recording:
     """Read a delimited-text ECG; ``fs`` (Hz) is used only when the file does not state its rate."""
-    comments, rows = _split_rows(_text(data))
-    if not rows:
+    encoding = _encoding(data)
+    # Decoded a block at a time as lines are read: no second copy of the whole text.
+    fh = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline=None)
+    comments, first, before_first = _head(fh)
+    if first is None:
         raise UnreadableRecording("the CSV holds no samples (zero-length signal)")
-    delim = _delimiter(rows[0][1])
-    names, rows, warnings = _header(rows, delim)
+    delim = _delimiter(first[1])
+    names, first_is_data, warnings_ = _header(first, delim)
     if len(names) > limits.MAX_LEADS + 2:
         raise UnreadableRecording(f"the CSV has {len(names)} columns; at most {limits.MAX_LEADS} leads are accepted")
-    values = _values(rows, delim, names)
+    if first_is_data:
+        fh.seek(before_first)
+    # Upper bound on data rows from the line breaks: no per-line object is built to know it.
+    max_rows = _line_breaks(data) + 1 - (first[0] - 1 if first_is_data else first[0])
+    values = _values(fh, first[0] if first_is_data else first[0] + 1, max_rows, delim, names)
+    if len(values) == 0:
+        raise UnreadableRecording("the CSV has a header row but no samples (zero-length signal)")
+    comments += _later_comments(data, encoding, len(comments))
     leads, signals, fs_time, factors = _split_columns(names, values, comments)
-    fs_value = _choose_fs(fs_time if fs_time is not None else _fs_from_comments(comments), fs, warnings)
+    fs_value = _choose_fs(fs_time if fs_time is not None else _fs_from_comments(comments), fs, warnings_)
     check_declared_shape(signals.shape[0], signals.shape[1], fs_value)
-    return make_recording(signals * factors, fs_value, normalise_leads(leads), "csv", warnings=warnings)
+    if np.any(factors != 1.0):
+        signals *= factors  # in place: the array is ours
+    return make_recording(signals, fs_value, normalise_leads(leads), "csv", warnings=warnings_)

@@ -7,7 +7,11 @@ converted to mV per channel, and the rhythm group is chosen: the group
 labelled RHYTHM, else the longest ORIGINAL group, else the longest one. A
 median-beat group (MEDIAN BEAT / DERIVED) is left out with a note. Declared
 sizes are checked against the limits and the real byte count before pydicom
-builds any array.
+builds any array. ``inspect_dicom`` stops there: the API's check, no sample decoded.
+
+The elements are read by ``ecg.io.dicom_tags`` (only the needed ones, from the bytes;
+pydicom spends ~11 ms walking a cart's annotation sequences); pydicom reads the files
+that walker leaves to it (other transfer syntaxes, anything odd).
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ import datetime as dt
 import io
 import re
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ecg.io.derived import add_derived_limb_leads
+from ecg.io.dicom_tags import Node, read_tags
+from ecg.io.info import RecordingInfo
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording, unit_to_mv
 from ecg.types import Demographics, Recording, UnreadableRecording
@@ -181,13 +189,29 @@ _TAGS_READ = ("SOPClassUID", "WaveformSequence", "PixelData", "PatientID", "Pati
               "PatientAge", "AcquisitionDateTime", "ContentDate", "ContentTime")
 
 
-def _read_dicom(data: bytes) -> Recording:
+@dataclass(frozen=True)
+class _Checked:
+    """A parsed DICOM ECG whose rhythm group passed every check; its samples are not decoded yet."""
+
+    ds: Any
+    index: int
+    n: int                  # samples per channel
+    fs: float               # Hz
+    factors: list[float]    # per channel, to mV
+    leads: tuple[str, ...]
+    notes: list[str]
+
+
+def _checked(data: bytes) -> _Checked:
+    """Parse only the needed tags and check SOP class, group, sample format, sizes and units."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    ds = read_tags(data)  # the needed elements only, from the bytes; None: let pydicom read it
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=_TAGS_READ)
-        ds.get("WaveformSequence")  # force parsing of the deferred elements we need
+        if ds is None:
+            ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=_TAGS_READ)
+            ds.get("WaveformSequence")  # force parsing of the deferred elements we need
     except InvalidDicomError as exc:
         raise UnreadableRecording(f"the DICOM file is not valid ({exc})") from None
     except Exception as exc:  # pydicom raises many types on damaged files
@@ -217,12 +241,51 @@ def _read_dicom(data: bytes) -> Recording:
             f"DICOM waveform: the waveform data holds {have} bytes but {n} samples x {c} channels need {need} "
             "(the file is truncated or its header is wrong)")
     factors = _channel_factors(g, c)
-    values = ds.waveform_array(index)  # sensitivity x correction + baseline, in the sensitivity units
-    signals = values * np.asarray(factors)[None, :]
-    leads = normalise_leads(_channel_names(g))
     if sop and sop not in _ECG_SOP_CLASSES:
         notes.append(f"DICOM: SOP class {sop} is not an ECG waveform class; its waveform was read anyway")
-    signals, leads, derived = add_derived_limb_leads(signals, leads)
-    start = _start_time(ds)
-    return make_recording(signals, fs, leads, "dicom", start_time=start, demographics=_demographics(ds, start),
-                          warnings=notes + derived)
+    return _Checked(ds, index, n, fs, factors, normalise_leads(_channel_names(g)), notes)
+
+
+def inspect_dicom(data: bytes, name: str | None = None) -> RecordingInfo:
+    """What ``read_dicom`` would return, from the tags alone: no sample is decoded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            k = _checked(data)
+            _, leads, derived = add_derived_limb_leads(np.empty((0, len(k.leads))), k.leads)
+            start = _start_time(k.ds)
+            return RecordingInfo(format="dicom", fs=k.fs, leads=leads, n_samples=k.n, start_time=start,
+                                 demographics=_demographics(k.ds, start), warnings=tuple(k.notes + derived))
+        except UnreadableRecording:
+            raise
+        except Exception as exc:
+            raise UnreadableRecording(
+                f"the DICOM file is damaged ({type(exc).__name__}: {str(exc)[:120]})") from exc
+
+
+_DTYPES = {(8, "SB"): "i1", (8, "UB"): "u1", (16, "SS"): "<i2", (16, "US"): "<u2", (32, "SL"): "<i4", (32, "UL"): "<u4"}
+
+
+def _waveform_mv(k: _Checked) -> np.ndarray:
+    """The rhythm group in mV, (samples, channels): raw x sensitivity x correction + baseline
+    (PS3.3 C.10.9.1.4, as pydicom's ``waveform_array``), times each channel's unit factor."""
+    if not isinstance(k.ds, Node):
+        return k.ds.waveform_array(k.index) * np.asarray(k.factors)[None, :]
+    g = k.ds.WaveformSequence[k.index]
+    c = len(k.factors)
+    dtype = _DTYPES[(int(g.WaveformBitsAllocated), str(g.WaveformSampleInterpretation))]
+    raw = np.frombuffer(g.WaveformData, dtype=dtype, count=k.n * c).reshape(k.n, c)
+    gain, offset = np.empty(c), np.empty(c)
+    for j, ch in enumerate(g.ChannelDefinitionSequence):
+        scale = float(ch.get("ChannelSensitivity", 1.0)) * float(ch.get("ChannelSensitivityCorrectionFactor", 1.0))
+        gain[j], offset[j] = scale * k.factors[j], float(ch.get("ChannelBaseline", 0.0)) * k.factors[j]
+    return raw * gain + offset
+
+
+def _read_dicom(data: bytes) -> Recording:
+    k = _checked(data)
+    signals = _waveform_mv(k)
+    signals, leads, derived = add_derived_limb_leads(signals, k.leads)
+    start = _start_time(k.ds)
+    return make_recording(signals, k.fs, leads, "dicom", start_time=start, demographics=_demographics(k.ds, start),
+                          warnings=k.notes + derived)

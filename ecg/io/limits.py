@@ -27,6 +27,16 @@ MAX_SAMPLE_VALUES = 100_000_000
 #: total uncompressed size. 4 h of 12 leads at 500 Hz in format 16 is 173 MB.
 MAX_UPLOAD_BYTES = 512 << 20
 
+#: Largest ratio of a zip's declared uncompressed size to its compressed size. ECG data
+#: (binary samples or decimal text) deflates 2-10x; a deflate bomb reaches ~1000x (a 15 kB
+#: zip of an 8 M-line CSV inflates to 16 MB and then to hundreds of MiB of parsed rows).
+#: Checked from the central directory, before any member is inflated.
+MAX_ZIP_EXPANSION = 100
+
+#: Below this uncompressed total (bytes) the expansion ratio is not checked: small archives
+#: of repetitive text are harmless whatever their ratio.
+ZIP_EXPANSION_FLOOR_BYTES = 4 << 20
+
 #: Largest WFDB header (bytes). Real headers are < 10 kB (PTB's is ~3 kB).
 MAX_HEADER_BYTES = 1 << 20
 

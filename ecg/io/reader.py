@@ -12,27 +12,30 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Union
+from typing import TypeVar, Union
 
 from ecg.io import limits
 from ecg.io.archive import unzip
 from ecg.io.csv_reader import read_csv
 from ecg.io.detect import content_lines, detect_format, extension_warning
-from ecg.io.dicom_reader import read_dicom
+from ecg.io.dicom_reader import inspect_dicom, read_dicom
 from ecg.io.edf import read_edf
 from ecg.io.ge_muse import read_ge_muse
 from ecg.io.hl7_aecg import read_hl7_aecg
+from ecg.io.info import RecordingInfo
 from ecg.io.names import safe_name
 from ecg.io.philips import read_philips
 from ecg.io.scp_ecg import read_scp
-from ecg.io.wfdb_reader import read_wfdb
+from ecg.io.wfdb_reader import inspect_wfdb, read_wfdb
 from ecg.types import Recording, UnreadableRecording
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[str, bytes]]
+Result = TypeVar("Result", Recording, RecordingInfo)
 
 
-def _with_extension_check(rec: Recording, kind: str, name: str | None) -> Recording:
+def _with_extension_check(rec: Result, kind: str, name: str | None) -> Result:
     """Prepend a warning when ``name``'s extension does not fit the detected ``kind``."""
     warning = extension_warning(kind, name)
     return dataclasses.replace(rec, warnings=(warning,) + rec.warnings) if warning else rec
@@ -57,10 +60,16 @@ _SINGLE_READERS = {
 }
 
 
-def _read_single(data: bytes, name: str | None, fs: float | None, kind: str) -> Recording:
-    """Read one single-file recording (EDF, CSV, DICOM, SCP-ECG, XML ECG)."""
+def _read_single(data: bytes, name: str | None, fs: float | None, kind: str, inspect: bool) -> Recording | RecordingInfo:
+    """Read (or with ``inspect``, describe) one single-file recording (EDF, CSV, DICOM, SCP-ECG, XML ECG).
+
+    Only DICOM has a header-only inspection; the other formats are read in full to be described
+    (bounded by the limits; not the formats of the busy upload path).
+    """
+    if inspect and kind == "dicom":
+        return _with_extension_check(inspect_dicom(data, name), kind, name)
     rec = read_csv(data, name, fs=fs) if kind == "csv" else _SINGLE_READERS[kind](data, name)
-    return _with_extension_check(rec, kind, name)
+    return _with_extension_check(RecordingInfo.of(rec) if inspect else rec, kind, name)
 
 
 def _check_upload(files: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -82,7 +91,8 @@ def _check_upload(files: Mapping[str, bytes]) -> dict[str, bytes]:
     return out
 
 
-def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: bool = False) -> Recording:
+def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: bool = False,
+                  inspect: bool = False) -> Recording | RecordingInfo:
     """Read a multi-file upload: a WFDB header wins; else one zip (unpacked), EDF or CSV."""
     files = _check_upload(files)
     kinds = {name: _kind(data, name) for name, data in files.items()}
@@ -91,10 +101,12 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
         raise UnreadableRecording(
             f"several WFDB headers were uploaded ({', '.join(sorted(headers))}); upload one record at a time")
     if headers:
-        return _with_extension_check(read_wfdb(files, headers[0]), "wfdb", headers[0])
+        rec = (inspect_wfdb if inspect else read_wfdb)(files, headers[0])
+        return _with_extension_check(rec, "wfdb", headers[0])
     zips = [n for n, k in kinds.items() if k == "zip"]
     if zips and not from_zip and len(files) == 1:
-        return _with_extension_check(_read_mapping(unzip(files[zips[0]]), fs, from_zip=True), "zip", zips[0])
+        inner = _read_mapping(unzip(files[zips[0]]), fs, from_zip=True, inspect=inspect)
+        return _with_extension_check(inner, "zip", zips[0])
     if zips:
         raise UnreadableRecording("upload either one zip archive or the individual files, not both")
     singles = [n for n, k in kinds.items() if k == "csv" or k in _SINGLE_READERS]
@@ -102,7 +114,7 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
         raise UnreadableRecording(
             f"several recordings were uploaded ({', '.join(sorted(singles))}); upload one recording at a time")
     if singles:
-        return _read_single(files[singles[0]], singles[0], fs, kinds[singles[0]])  # type: ignore[arg-type]
+        return _read_single(files[singles[0]], singles[0], fs, kinds[singles[0]], inspect)  # type: ignore[arg-type]
     return _explain_nothing(files)
 
 
@@ -128,17 +140,17 @@ def _explain_nothing(files: dict[str, bytes]) -> Recording:
                               "HL7 aECG, GE MUSE and Philips XML) in any uploaded file")
 
 
-def _read_bytes(data: bytes, name: str | None, fs: float | None) -> Recording:
+def _read_bytes(data: bytes, name: str | None, fs: float | None, inspect: bool = False) -> Recording | RecordingInfo:
     """Read one file given as bytes (``name`` only words warnings and errors)."""
     if len(data) > limits.MAX_UPLOAD_BYTES:
         raise UnreadableRecording(
             f"the file is {len(data) / 2**20:.0f} MiB; at most {limits.MAX_UPLOAD_BYTES / 2**20:.0f} MiB are accepted")
     kind = detect_format(data, name)
     if kind == "zip":
-        return _read_mapping(unzip(data), fs, from_zip=True)
+        return _read_mapping(unzip(data), fs, from_zip=True, inspect=inspect)
     if kind == "wfdb":
-        return _read_mapping({safe_name(name) if name else "upload.hea": data}, fs)
-    return _read_single(data, name, fs, kind)
+        return _read_mapping({safe_name(name) if name else "upload.hea": data}, fs, inspect=inspect)
+    return _read_single(data, name, fs, kind, inspect)
 
 
 def _read_file(path: Path) -> bytes:
@@ -156,7 +168,7 @@ def _signal_file_names(header: bytes) -> list[str]:
     return sorted({ln.split()[0] for ln in lines[1:]})
 
 
-def _read_path(source: str | os.PathLike[str], fs: float | None) -> Recording:
+def _read_path(source: str | os.PathLike[str], fs: float | None, inspect: bool = False) -> Recording | RecordingInfo:
     """Read a path: a WFDB header (or record name, or .dat) with its sibling signal files, or one file."""
     path = Path(source)
     if not path.is_file() and path.with_name(path.name + ".hea").is_file():
@@ -170,13 +182,13 @@ def _read_path(source: str | os.PathLike[str], fs: float | None) -> Recording:
         path, data = sibling_header, _read_file(sibling_header)  # e.g. "100.dat" given: read its record
         kind = _kind(data, path.name)
     if kind != "wfdb":
-        return _read_bytes(data, path.name, fs)
+        return _read_bytes(data, path.name, fs, inspect)
     files = {path.name: data}
     for fname in _signal_file_names(data):
         sibling = path.parent / safe_name(fname)
         if sibling.is_file():
             files[fname] = _read_file(sibling)
-    return _read_mapping(files, fs)
+    return _read_mapping(files, fs, inspect=inspect)
 
 
 def read_recording(source: Source, *, fs: float | None = None) -> Recording:
@@ -185,13 +197,24 @@ def read_recording(source: Source, *, fs: float | None = None) -> Recording:
     ``fs`` (Hz) is only used for CSV files that do not state their rate.
     Raises ``UnreadableRecording`` (and nothing else) when the input cannot be read.
     """
+    return _dispatch(source, fs, inspect=False)  # type: ignore[return-value]
+
+
+def inspect_recording(source: Source, *, fs: float | None = None) -> RecordingInfo:
+    """Check a recording and describe it (format, rate, leads, length) without decoding its samples
+    where the format allows (WFDB: header + file sizes; DICOM: tags + sizes). Refuses exactly what
+    ``read_recording`` refuses on format, header and sizes; ``UnreadableRecording`` only."""
+    return _dispatch(source, fs, inspect=True)  # type: ignore[return-value]
+
+
+def _dispatch(source: Source, fs: float | None, *, inspect: bool) -> Recording | RecordingInfo:
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return _read_bytes(bytes(source), None, fs)
+            return _read_bytes(bytes(source), None, fs, inspect)
         if isinstance(source, Mapping):
-            return _read_mapping(source, fs)
+            return _read_mapping(source, fs, inspect=inspect)
         if isinstance(source, (str, os.PathLike)):
-            return _read_path(source, fs)
+            return _read_path(source, fs, inspect)
         raise UnreadableRecording(f"cannot read a recording from a {type(source).__name__}")
     except UnreadableRecording:
         raise

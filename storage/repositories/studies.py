@@ -7,9 +7,11 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Analysis, Patient, Report, Study, StudyStatus
+from storage.models import Analysis, Patient, Report, Sex, Study, StudyStatus
 
 
 class PatientRepository:
@@ -24,6 +26,29 @@ class PatientRepository:
         self.session.add(patient)
         self.session.flush()
         return patient
+
+    def upsert(self, site_id: int, external_id: str, *, name: str, sex: Sex,
+               birth_date: dt.date | None) -> tuple[Patient, list[str]]:
+        """The site's patient ``external_id``, created if new, else updated; returns (patient, changed fields).
+
+        A new patient is ONE statement (INSERT ... ON CONFLICT DO NOTHING RETURNING, on SQLite and
+        PostgreSQL), and a concurrent upload creating the same patient is no error: the loser reads
+        the winner's row. ``birth_date=None`` keeps a known birth date.
+        """
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = (insert(Patient).values(site_id=site_id, external_id=external_id, name=name, sex=sex,
+                                       birth_date=birth_date)
+                .on_conflict_do_nothing(index_elements=["site_id", "external_id"]).returning(Patient))
+        created = self.session.scalars(stmt).first()
+        if created is not None:
+            return created, []
+        patient = self.by_external_id(site_id, external_id)
+        assert patient is not None  # the conflict means it exists, and rows are never deleted
+        changed = [field for field, new in (("name", name), ("sex", sex), ("birth_date", birth_date))
+                   if new is not None and getattr(patient, field) != new]
+        for field in changed:
+            setattr(patient, field, {"name": name, "sex": sex, "birth_date": birth_date}[field])
+        return patient, changed
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,12 @@ class StudyRepository:
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+    def analysis_backlog(self) -> tuple[int, dt.datetime | None]:
+        """(number of studies still ``received``, the oldest one's ``received_at``): one aggregate query."""
+        stmt = select(func.count(), func.min(Study.received_at)).where(Study.status == StudyStatus.received)
+        count, oldest = self.session.execute(stmt).one()
+        return int(count), oldest
 
     def transition(
         self, study_id: uuid.UUID, *, expected: StudyStatus, new: StudyStatus, **values: object

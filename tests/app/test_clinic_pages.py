@@ -7,6 +7,7 @@ reader, an admin). Screenshots go to test-artifacts/ for people to look at.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from pathlib import Path
@@ -128,6 +129,37 @@ def test_upload_with_progress_retry_and_quality_verdict(live, browser, data):
     expect(page.locator("#studies-body tr").first).to_contain_text("王小红")
     _no_horizontal_scroll(page)
     page.screenshot(path=str(ARTIFACTS / "clinic_console_768.png"), full_page=True)
+    page.close()
+
+
+def test_busy_service_shows_busy_retrying_and_retries_with_the_same_key(live, browser, data):
+    """Admission control's 503 (problem type /problems/busy): the page says so and retries by itself."""
+    base, _ = live
+    page = _login(browser, base, "tech-a")
+    keys: list[str] = []
+    page.on("request", lambda r: keys.append(r.headers.get("idempotency-key", ""))
+            if r.method == "POST" and r.url.endswith("/api/v1/studies") else None)
+    page.set_input_files("#files", [str(data / "mitdb" / "101.hea"), str(data / "mitdb" / "101.dat")])
+    _fill_patient(page, "P-BUSY", "李繁忙")
+    busy = {"type": "/problems/busy", "title": "Service busy, retry later", "status": 503, "reason": "backlog_age",
+            "detail": "analysis is behind; nothing was stored, retry in 2 s", "retry_after_s": 2}
+    answered: list[int] = []
+
+    def once_busy(route):
+        if not answered:
+            answered.append(503)
+            route.fulfill(status=503, headers={"Retry-After": "2", "Content-Type": "application/problem+json"},
+                          body=json.dumps(busy))
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/studies", once_busy)
+    page.click("#upload-button")
+    expect(page.locator("#progress-text")).to_contain_text("系统繁忙，正在重试")
+    expect(page.locator("#upload-button")).to_be_disabled()
+    expect(page.locator("#progress-text")).to_contain_text("100%", timeout=15000)
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    page.unroute("**/api/v1/studies")
     page.close()
 
 

@@ -115,3 +115,62 @@ def test_cursor_pagination_and_filters(world, data):
     future = world.client.get("/api/v1/studies", headers=world.a.auth,
                               params={"received_from": "2099-01-01T00:00:00+00:00"}).json()
     assert future["items"] == []
+
+
+def _ludb1_with(data, edit) -> list:  # noqa: ANN001
+    """LUDB record 1 (12 leads, format 16) with its samples changed by ``edit(samples)``."""
+    x = np.fromfile(data / "ludb" / "1.dat", dtype="<i2").reshape(-1, 12).copy()
+    edit(x)
+    return [("files", ("1.hea", (data / "ludb" / "1.hea").read_bytes(), "text/plain")),
+            ("files", ("1.dat", x.tobytes(), "application/octet-stream"))]
+
+
+def test_api_checks_headers_and_the_worker_decodes_the_samples(world, data):
+    """The API reads header and sizes only: a lead with no valid sample is accepted (202) and the
+    worker, which decodes the samples once, marks the study unreadable with the reason."""
+    def lose_v2(x):  # noqa: ANN001, ANN202
+        x[:, 7] = -32768  # format 16's "no sample" value throughout lead V2
+
+    resp = upload(world.client, world.a.auth, _ludb1_with(data, lose_v2))
+    assert resp.status_code == 202, resp.text
+    study = wait_for_status(world.client, world.a.auth, resp.json()["id"])
+    assert study["status"] == "unreadable"
+    assert "lead V2 holds no valid samples" in study["status_reason"]
+
+
+def test_notes_found_by_decoding_are_added_to_the_recording(world, data):
+    def gap_in_ii(x):  # noqa: ANN001, ANN202
+        x[1000:1010, 1] = -32768
+
+    resp = upload(world.client, world.a.auth, _ludb1_with(data, gap_in_ii))
+    assert resp.status_code == 202, resp.text
+    assert not any("missing samples" in w for w in resp.json().get("recording", {}).get("warnings", []))
+    study = wait_for_status(world.client, world.a.auth, resp.json()["id"])
+    assert study["status"] in ("awaiting_read", "unreadable")
+    assert any(w.startswith("II: 10 missing samples") for w in study["recording"]["warnings"]), study["recording"]
+
+
+def test_concurrent_identical_uploads_make_one_study_and_one_patient(world, data):
+    """No look-up guards the insert: the unique (site, Idempotency-Key) does, and the patient upsert
+    lets two uploads for one new patient meet without an error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = wfdb_files(data, "mitdb/100")
+    form = patient_form(patient_id="RACE-1")
+    with ThreadPoolExecutor(4) as pool:
+        same_key = list(pool.map(lambda _: upload(world.client, world.a.auth, files, form=form, key="race-key"),
+                                 range(4)))
+        other_keys = list(pool.map(lambda i: upload(world.client, world.a.auth, files, form=form, key=f"race-{i}"),
+                                   range(4)))
+    assert all(r.status_code == 202 for r in same_key + other_keys), [r.text for r in same_key + other_keys]
+    assert len({r.json()["id"] for r in same_key}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") != "true" for r in same_key) == 1
+    assert len({r.json()["id"] for r in other_keys}) == 4
+    from sqlalchemy import func, select
+
+    from storage.models import Patient, Study
+
+    with world.client.app.state.ctx.session_factory() as s:
+        patients = list(s.scalars(select(Patient.id).where(Patient.external_id == "RACE-1")))
+        studies = s.scalar(select(func.count()).select_from(Study).where(Study.patient_id.in_(patients)))
+    assert len(patients) == 1 and studies == 5

@@ -570,3 +570,178 @@ def test_fuzz_edf(ludb1_edf: bytes, data) -> None:
     in_header = data.draw(st.booleans())
     edits = data.draw(_mutations(header_len if in_header else len(ludb1_edf)))
     _only_typed_errors(_apply(ludb1_edf, edits))
+
+
+# --- memory: sizes are checked before anything large is allocated (issue 17 item 4) ------------
+
+
+def _csv_zip_bomb(lines: int = 8_000_000) -> bytes:
+    """A ~15 kB zip of an ``lines``-line one-column CSV (the attack of issue 17)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("ecg.csv", b"# fs=500\nI\n" + b"0\n" * lines)
+    return buf.getvalue()
+
+
+def _peak_bytes(fn) -> int:
+    """Peak traced allocation (bytes) while ``fn`` runs; numpy reports its arrays to tracemalloc."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_csv_zip_bomb_refused_before_inflating() -> None:
+    bomb = _csv_zip_bomb()
+    assert len(bomb) < 40_000
+
+    def read() -> None:
+        _refused(bomb, "zip would expand", "times")
+
+    peak = _peak_bytes(read)
+    assert peak < 4 << 20, f"refusing a {len(bomb)} B zip bomb peaked at {peak / 2**20:.1f} MiB"
+
+
+def test_csv_is_parsed_into_one_preallocated_array() -> None:
+    rows = 1_000_000
+    data = b"# fs=500\nI,II\n" + b"0.125,-0.250\n" * rows
+    out = []
+    peak = _peak_bytes(lambda: out.append(read_recording(data)))
+    assert out[0].signals.shape == (rows, 2)
+    # The bytes as text, the (rows, 2) float64 array, and chunks; a list of per-line objects
+    # (what the reader built before) would cost ~150 MB here.
+    budget = len(data) + 2 * rows * 2 * 8 + (16 << 20)
+    assert peak < budget, f"peak {peak / 2**20:.0f} MiB > budget {budget / 2**20:.0f} MiB"
+
+
+def test_csv_sample_cap_checked_on_the_line_count() -> None:
+    """66 columns x 1.6 M line breaks exceeds the 100 M sample-value cap: refused from the count of
+    line breaks alone (1.6 MB of newlines), before any row is parsed or the array allocated."""
+    from ecg.io import limits
+
+    names = ",".join(f"c{j}" for j in range(limits.MAX_LEADS + 2))
+    breaks = limits.MAX_SAMPLE_VALUES // (limits.MAX_LEADS + 2) + 10
+    row = ",".join("0" for _ in range(limits.MAX_LEADS + 2))
+    data = f"# fs=500\n{names}\n{row}\n{row}\n".encode() + b"\n" * breaks
+    peak = _peak_bytes(lambda: _refused(data, "rows x 66 columns", f"{limits.MAX_SAMPLE_VALUES} sample values"))
+    assert peak < 8 << 20, f"refusing took {peak / 2**20:.0f} MiB"
+
+
+# --- WFDB storage formats: our numpy decode against wfdb-python's, sample for sample -----------
+
+
+def _encode(fmt: str, d: np.ndarray) -> bytes:
+    """Samples (frames, signals) in storage format ``fmt``, encoded from the signal(5) specification."""
+    flat = d.reshape(-1).astype(np.int64)
+    if fmt == "61":
+        return flat.astype(">i2").tobytes()
+    if fmt == "160":
+        return (flat + 32768).astype("<u2").tobytes()
+    if fmt == "8":
+        return np.diff(flat.reshape(d.shape), axis=0, prepend=0).reshape(-1).astype("i1").tobytes()
+    s = flat.reshape(-1, 3) & 0x3FF
+    if fmt == "311":
+        return (s[:, 0] | (s[:, 1] << 10) | (s[:, 2] << 20)).astype("<u4").tobytes()
+    w0 = (s[:, 0] << 1) | ((s[:, 2] & 0x1F) << 11)
+    w1 = (s[:, 1] << 1) | (((s[:, 2] >> 5) & 0x1F) << 11)
+    return np.stack([w0, w1], axis=1).astype("<u2").tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["16", "212", "80", "24", "32", "61", "160", "310", "311", "8"])
+def test_every_storage_format_matches_wfdb(tmp_path: Path, fmt: str) -> None:
+    import wfdb
+
+    rng = np.random.default_rng(int(fmt))
+    bits = {"80": 8, "8": 8, "212": 12, "310": 10, "311": 10, "24": 24, "32": 32}.get(fmt, 16)
+    n = 999
+    if fmt == "8":
+        d = np.cumsum(rng.integers(-40, 40, (n, 3)), axis=0)
+        d[0] = 0  # format 8 starts from the initial value (0 here)
+    else:
+        d = rng.integers(-(2 ** (bits - 1)) + 2, 2 ** (bits - 1) - 1, (n, 3))
+        d[5, 1] = -(2 ** (bits - 1))  # the format's "missing sample" value
+    own = fmt in ("61", "160", "310", "311", "8")
+    write_fmt = "16" if own else fmt
+    wfdb.wrsamp("r", fs=500, units=["mV", "uV", "mV"], sig_name=["I", "II", "V1"], d_signal=d, fmt=[write_fmt] * 3,
+                adc_gain=[200.0, 1.5, 100.0], baseline=[3, -2, 0], write_dir=str(tmp_path))
+    if own:  # wfdb cannot write these: encode them here from the specification, let wfdb decode them
+        (tmp_path / "r.dat").write_bytes(_encode(fmt, d))
+        hea = (tmp_path / "r.hea").read_text().replace(" 16 ", f" {fmt} ")
+        (tmp_path / "r.hea").write_text(hea)
+    ref = wfdb.rdrecord(str(tmp_path / "r")).p_signal
+    ref[:, 1] /= 1000.0  # uV -> mV
+    rec = read_recording(tmp_path / "r.hea")
+    assert rec.signals.shape == ref.shape and rec.leads == ("I", "II", "V1")
+    ok = np.isfinite(ref).all(axis=1)
+    np.testing.assert_allclose(rec.signals[ok], ref[ok], rtol=1e-12, atol=1e-12)
+    if fmt != "8":
+        assert any(w.startswith("II: 1 missing samples") for w in rec.warnings), rec.warnings
+
+
+def test_samples_per_frame_are_averaged_like_wfdb(tmp_path: Path) -> None:
+    import wfdb
+
+    d = np.random.default_rng(7).integers(-3000, 3000, (400, 3))  # frame: I twice, then II
+    (tmp_path / "s.dat").write_bytes(d.astype("<i2").tobytes())
+    (tmp_path / "s.hea").write_text("s 2 250 400\ns.dat 16x2 200 16 0 0 0 0 I\ns.dat 16 200 16 0 0 0 0 II\n")
+    ref = wfdb.rdrecord(str(tmp_path / "s"), smooth_frames=True).p_signal
+    rec = read_recording(tmp_path / "s.hea")
+    # wfdb averages in ADC units and keeps an integer; we average in mV: within one ADC unit (1/200 mV).
+    np.testing.assert_allclose(rec.signals, ref, rtol=0, atol=1 / 200 + 1e-12)
+    assert np.abs(rec.signals[:, 0] - (d[:, 0] + d[:, 1]) / 2 / 200).max() < 1e-12
+    assert any("samples per frame" in w for w in rec.warnings)
+
+
+# --- inspect_recording: the API's check, from headers and sizes -------------------------------
+
+
+def _inspect_sources(data: Path, mit100_files: dict[str, bytes]) -> dict[str, object]:
+    ludb = _files(data, "ludb/1")
+    return {"mitdb 100": mit100_files, "ludb 1": {k: v for k, v in ludb.items() if k.endswith((".hea", ".dat"))},
+            "ludb 1 zip": _zip({k: v for k, v in ludb.items() if k.endswith((".hea", ".dat"))}),
+            "dicom": {"ecg.dcm": (data / "formats" / "dicom" / "waveform_ecg.dcm").read_bytes()},
+            "csv": b"# fs=250\nI,II\n" + b"0.1,0.2\n0.3,0.1\n" * 300}
+
+
+def test_inspect_describes_what_read_returns_without_decoding(data: Path, mit100_files) -> None:
+    from ecg.io import inspect_recording
+
+    for label, source in _inspect_sources(data, mit100_files).items():
+        info, rec = inspect_recording(source), read_recording(source)
+        assert (info.format, info.fs, info.leads, info.n_samples) == (rec.format, rec.fs, rec.leads, rec.n_samples), label
+        assert (info.start_time, info.demographics) == (rec.start_time, rec.demographics), label
+        assert set(info.warnings) <= set(rec.warnings), label  # decoding may add missing-sample notes
+
+
+def test_inspect_refuses_header_and_size_problems(mit100_files) -> None:
+    from ecg.io import inspect_recording
+
+    truncated = _mit(mit100_files, **{"100.dat": mit100_files["100.dat"][:1000]})
+    for source, fragment in ((truncated, "truncated"), ({"100.hea": mit100_files["100.hea"]}, "not uploaded"),
+                             (_csv_zip_bomb(), "zip would expand")):
+        with pytest.raises(UnreadableRecording, match=fragment):
+            inspect_recording(source)
+
+
+@pytest.mark.parametrize("name", ["waveform_ecg.dcm", "ECGToolkit_Example.dcm"])
+def test_dicom_tags_walker_reads_what_pydicom_reads(data: Path, name: str) -> None:
+    """The byte walker (not pydicom) reads these files, and gets pydicom's waveform to the bit."""
+    import pydicom
+
+    from ecg.io.dicom_tags import read_tags
+    from ecg.io.signals import unit_to_mv
+
+    raw = (data / "formats" / "dicom" / name).read_bytes()
+    assert read_tags(raw) is not None
+    ds = pydicom.dcmread(io.BytesIO(raw))
+    rec = read_recording(raw)
+    index = next(i for i, g in enumerate(ds.WaveformSequence) if g.MultiplexGroupLabel.upper() == "RHYTHM")
+    group = ds.WaveformSequence[index]
+    units = [unit_to_mv(ch.ChannelSensitivityUnitsSequence[0].CodeValue) for ch in group.ChannelDefinitionSequence]
+    expected = ds.waveform_array(index) * np.asarray(units)
+    assert rec.signals.shape == expected.shape == (group.NumberOfWaveformSamples, 12)
+    np.testing.assert_allclose(rec.signals, expected, rtol=1e-12, atol=1e-12)

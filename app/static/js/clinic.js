@@ -328,6 +328,7 @@
           return;
         }
         if (xhr.status === 401) { location.href = "/login?next=/clinic/"; return; }
+        if (xhr.status === 503 && body && body.type === "/problems/busy") { upload.busyRetry(xhr, body); return; }
         const detail = (body && body.detail) || `${xhr.status} ${xhr.statusText}`;
         showError($("upload-error"), new Error(detail));
         text.textContent = "";
@@ -344,7 +345,26 @@
       xhr.addEventListener("timeout", lost);
       xhr.send(upload.formData());
     },
+    // Admission control said "busy" (nothing was stored): say so, wait Retry-After, send again with
+    // the same Idempotency-Key. The form stays locked while waiting.
+    busyRetry(xhr, body) {
+      const wait = Math.max(1, parseInt(xhr.getResponseHeader("Retry-After"), 10) || body.retry_after_s || 10);
+      const text = $("progress-text");
+      upload.setBusy(true);
+      $("progress-box").hidden = false;
+      $("progress-box").dataset.state = "busy";
+      let left = wait;
+      const tick = () => {
+        if (!upload.busy) return;  // reset while waiting
+        text.textContent = `${t("clinic_busy_retrying")} (${left} s)`;
+        if (left-- <= 0) { delete $("progress-box").dataset.state; upload.send(); return; }
+        upload.retryTimer = setTimeout(tick, 1000);
+      };
+      tick();
+    },
     reset() {
+      clearTimeout(upload.retryTimer);
+      upload.busy = false;
       $("upload-form").reset();
       upload.files = []; upload.key = null;
       upload.renderFiles();
