@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from app.settings import Settings
@@ -84,6 +85,25 @@ def _analyze(args: argparse.Namespace) -> int:
     return status
 
 
+def _reanalyze(args: argparse.Namespace) -> int:
+    from app.analysis.reanalysis import candidates, reanalyze_study
+    from app.context import AppContext
+    from storage.migrations import upgrade
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    ctx = AppContext.from_settings(settings)
+    ids = [uuid.UUID(s) for s in args.study] if args.study else candidates(ctx.session_factory, args.limit)
+    print(f"{len(ids)} stud{'y' if len(ids) == 1 else 'ies'} to re-analyse" + (" (dry run: nothing stored)"
+                                                                                if args.dry_run else ""), flush=True)
+    failed = 0
+    for study_id in ids:
+        out = reanalyze_study(ctx.session_factory, ctx.blobs, settings, study_id, dry_run=args.dry_run)
+        failed += bool(out.error)
+        print(out.line(), flush=True)
+    return 2 if failed else 0
+
+
 def _create_user(args: argparse.Namespace) -> int:
     from app.auth import service as auth
     from app.context import AppContext
@@ -152,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--age-days", type=int, default=None)
     a.add_argument("--json", action="store_true", help="one compact JSON object per line")
     a.set_defaults(func=_analyze)
+    r = sub.add_parser("reanalyze", help="run the current pipeline again on studies analysed by an older one")
+    r.add_argument("--study", action="append", help="a study id (repeatable); default: every study whose "
+                   "latest analysis came from another pipeline version")
+    r.add_argument("--limit", type=int, default=100000, help="at most this many studies")
+    r.add_argument("--dry-run", action="store_true", help="say what would change, store nothing")
+    r.set_defaults(func=_reanalyze)
     u = sub.add_parser("create-user", help="create an account at a site")
     u.add_argument("--site", required=True)
     u.add_argument("--username", required=True)

@@ -106,11 +106,14 @@ def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: st
 
 
 def analyze_recording(recording: Recording, *, age_days: int | None = None, sex: str | None = None,
-                      mains_hz: float = 50.0, rate_table: str = DEFAULT_RATE_TABLE) -> Analysis:
+                      mains_hz: float = 50.0, rate_table: str = DEFAULT_RATE_TABLE,
+                      clinic_urgency: str | None = None) -> Analysis:
     """Full analysis of one recording. Age/sex default to the file's demographics.
 
     ``rate_table``: sinus brady/tachycardia criteria by age (``ecg.criteria``;
     default the Chinese pediatric table; "adult", "aha_pals" or a JSON path).
+    ``clinic_urgency`` (stat/urgent/routine, as the clinic asked) takes part in the
+    priority (``ecg.triage``), which is decided here once.
     """
     return analyze_detail(recording, age_days=age_days, sex=sex, mains_hz=mains_hz,
-                          rate_table=rate_table).analysis
+                          rate_table=rate_table, clinic_urgency=clinic_urgency).analysis

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.settings import Settings
 from ecg.analyze import analyze_recording
 from ecg.serialize import analysis_to_dict
-from ecg.triage import triage
+from ecg.triage import is_critical_value
+from ecg.types import Finding
 from ecg.types import UnreadableRecording
 from storage.blobs import BlobStore
 from app.notices.service import raise_notice
@@ -83,6 +84,12 @@ def _load_input(session: Session, study_id: uuid.UUID) -> _Input | None:
     )
 
 
+def notice_text(f: Finding) -> str:
+    """A machine critical value as the clinic reads it: Chinese first, the English beside it, the evidence."""
+    zh, ev = f.text_zh or f.text, f.evidence_zh or f.evidence
+    return f"{zh}（{f.text}）：{ev}" if f.text_zh else f"{f.text} ({f.evidence})"
+
+
 def analyze_study(
     session_factory: sessionmaker[Session], blobs: BlobStore, settings: Settings, study_id: uuid.UUID
 ) -> str:
@@ -97,11 +104,12 @@ def analyze_study(
         recording = load_recording(blobs, job.files.items())  # the one read of the samples
     except UnreadableRecording as exc:
         return _store_unreadable(session_factory, study_id, str(exc))
-    analysis = analyze_recording(recording, age_days=job.age_days, sex=job.sex, mains_hz=settings.mains_hz)
+    analysis = analyze_recording(recording, age_days=job.age_days, sex=job.sex, mains_hz=settings.mains_hz,
+                                 clinic_urgency=job.clinic_urgency.value)  # triage happens once, in the pipeline
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     ANALYSIS_SECONDS.observe(elapsed_ms / 1000.0)
     result = analysis_to_dict(analysis)
-    priority = Urgency(triage(analysis.findings, clinic_urgency=job.clinic_urgency.value, age_days=job.age_days))
+    priority = Urgency(analysis.priority)
     unreadable = analysis.quality.verdict == "unreadable"
     with session_factory() as session:
         repo = StudyRepository(session)
@@ -125,8 +133,8 @@ def analyze_study(
             emit(session, study, "study.unreadable", reasons=list(analysis.quality.reasons))
         else:
             for f in analysis.findings:
-                if f.severity == "critical":
-                    raise_notice(session, study, f.code, f"{f.text} ({f.evidence})", source="machine")
+                if is_critical_value(f):  # the cited critical-value list (危急值), not any "critical" label
+                    raise_notice(session, study, f.code, notice_text(f), source="machine")
         repo.add_analysis(Analysis(
             study_id=study_id, pipeline_version=analysis.pipeline_version, duration_ms=elapsed_ms,
             quality_verdict=analysis.quality.verdict, result=result,

@@ -172,6 +172,14 @@ class StudyRepository:
         self.session.flush()
         return analysis
 
+    def ids_analysed_by_other_version(self, version: str, limit: int) -> list[uuid.UUID]:
+        """Studies whose latest analysis was made by a pipeline version other than ``version``."""
+        latest = (select(Analysis.study_id, func.max(Analysis.id).label("last_id"))
+                  .group_by(Analysis.study_id).subquery())
+        stmt = (select(Analysis.study_id).join(latest, latest.c.last_id == Analysis.id)
+                .where(Analysis.pipeline_version != version).order_by(Analysis.study_id).limit(limit))
+        return list(self.session.scalars(stmt))
+
     def latest_analysis(self, study_id: uuid.UUID) -> Analysis | None:
         stmt = (
             select(Analysis)
