@@ -347,8 +347,11 @@ def test_beats_endpoint_matches_the_cardiologists(live, data):
     assert set(med["leads"]) == {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}
     assert all(len(v) == round(med["duration_ms"] * med["fs"] / 1000) for v in med["leads"].values())
     f = {k: v - med["r_ms"] for k, v in med["fiducials_ms"].items()}  # ms from R, like the reference
+    # Each global mark lies within the spread of the cardiologists' per-lead marks (earliest to latest
+    # lead), widened by the tolerance: the viewer's marks are global, the annotation is per lead.
     for k, tol in (("p_on", 40), ("qrs_on", 30), ("qrs_off", 40), ("t_end", 40)):
-        assert abs(f[k] - ref.fiducials_ms[k]) <= tol, (k, f[k], ref.fiducials_ms[k])
+        per_lead = [v[k] for v in ref.lead_fiducials_ms.values() if k in v]
+        assert min(per_lead) - tol <= f[k] <= max(per_lead) + tol, (k, f[k], min(per_lead), max(per_lead))
     assert abs((f["qrs_on"] - f["p_on"]) - ref.pr_ms) <= 30
     assert abs((f["t_end"] - f["qrs_on"]) - ref.qt_ms) <= 40
     assert body["rr_mean_ms"] == pytest.approx(float(np.mean(np.diff(ann))), abs=10)

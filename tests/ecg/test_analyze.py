@@ -34,8 +34,13 @@ def test_ludb_record_end_to_end_against_cardiologists(data, ludb1):
     assert isinstance(a, Analysis) and a.fs == 500.0
     assert abs(len(a.r_peaks) - len(ref.r_peaks)) <= 2
     m = a.measurements
-    assert abs(m.pr_ms - ref.pr_ms) <= 20 and abs(m.qt_ms - ref.qt_ms) <= 60
-    assert abs(m.qrs_ms - ref.qrs_ms) <= 35
+    # Against the same cardiologists' per-lead marks (median over the 12 leads): LUDB's min/max "global"
+    # runs ~28 ms long and is not how clinicians or commercial programs measure (../shared/data/README.md).
+    leads = ref.lead_fiducials_ms.values()
+    lead_qrs = float(np.median([v["qrs_off"] - v["qrs_on"] for v in leads if {"qrs_on", "qrs_off"} <= v.keys()]))
+    lead_qt = float(np.median([v["t_end"] - v["qrs_on"] for v in leads if {"qrs_on", "t_end"} <= v.keys()]))
+    assert abs(m.pr_ms - ref.pr_ms) <= 20 and abs(m.qt_ms - lead_qt) <= 40
+    assert abs(m.qrs_ms - lead_qrs) <= 15
     codes = {f.code for f in a.findings}
     assert {"SR", "SBRAD"} <= codes          # LUDB: "Sinus bradycardia", 51-year-old woman
     assert a.priority == "routine"
