@@ -254,7 +254,12 @@ def test_non_sinus_p_axis_is_not_called_sinus():
     m = d.measurements.__class__(**{**d.measurements.__dict__, "p_axis_deg": -80.0})
     d = MeasureDetail(m, d.beats, None, {}, 60.0, d.atrial)
     c = codes(interpret(d, age_days=ADULT))
-    assert "SR" not in c and c["RHYTHM_UNDET"] == "abnormal" and "NORM" not in c
+    assert "SR" not in c and c["PAXIS"] == "abnormal" and "NORM" not in c  # normal rate: said as it is
+    assert triage(interpret(d, age_days=ADULT)) == "routine"
+    fast = detail(hr=130)
+    m = fast.measurements.__class__(**{**fast.measurements.__dict__, "p_axis_deg": -80.0})
+    c = codes(interpret(MeasureDetail(m, fast.beats, None, {}, 60.0, fast.atrial), age_days=ADULT))
+    assert "SR" not in c and c["RHYTHM_UNDET"] == "abnormal"  # too fast for the age: may be atrial tachycardia
 
 
 def test_pacing_and_named_blocks_withhold_what_they_explain():
