@@ -326,13 +326,20 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
         keep &= ok_shape
     strong = keep & _local_max(cand, h, keep & (h > STRONG * lv), int(round(RR_NMS_S * fd)))
     rr = _local_rr(cand, cand[strong], fd)
-    sl = np.zeros(len(cand))
-    sl[keep] = slope(cand[keep])
+    sl = np.zeros((1, len(cand)))
+    if keep.any():
+        per_lead = np.atleast_2d(slope(cand[keep]))
+        sl = np.zeros((len(per_lead), len(cand)))
+        sl[:, keep] = per_lead
     for _ in range(2):
         keep = _drop_p_t_waves(cand, h, sl, keep, rr, fd)
     keep &= ~(_interlopers(cand, h, keep, lv, shape) & (npk > INTERLOPER_NOISY * lv))
-    keep = _search_back(cand, h, thr, keep, rr, fd, shape)
-    return cand[keep].astype(np.int64)
+    found = _search_back(cand, h, thr, keep, rr, fd, shape)
+    picks = found & ~keep
+    if picks.any():  # a search-back pick must pass the same P/T-wave rule as any beat
+        sl[:, picks] = np.atleast_2d(slope(cand[picks]))
+        found &= _drop_p_t_waves(cand, h, sl, found, rr, fd) | keep
+    return cand[found].astype(np.int64)
 
 
 def _interlopers(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, lv: np.ndarray,
@@ -431,10 +438,13 @@ def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.nda
     idx = np.flatnonzero(keep)
     if len(idx) < 2:
         return keep
-    p, hh, ss, r = pos[idx], h[idx], sl[idx], rr[idx]
+    p, hh, ss, r = pos[idx], h[idx], sl[:, idx], rr[idx]
     gap = np.diff(p)
-    weak_after = (ss[1:] < SLOPE_RATIO * ss[:-1]) & (hh[1:] < H_RATIO * hh[:-1])
-    weak_before = (ss[:-1] < P_SLOPE_RATIO * ss[1:]) & (hh[:-1] < P_H_RATIO * hh[1:])
+    # per lead slope of each peak over the slope of the previous kept peak; median over leads
+    ratio = np.median(ss[:, 1:] / np.maximum(ss[:, :-1], 1e-9), axis=0)
+    inv = np.median(ss[:, :-1] / np.maximum(ss[:, 1:], 1e-9), axis=0)
+    weak_after = (ratio < SLOPE_RATIO) & (hh[1:] < H_RATIO * hh[:-1])
+    weak_before = (inv < P_SLOPE_RATIO) & (hh[:-1] < P_H_RATIO * hh[1:])
     drop = np.zeros(len(idx), dtype=bool)
     drop[1:] |= (gap < np.minimum(T_WINDOW_S * fd, T_RR * r[1:])) & weak_after
     drop[:-1] |= (gap < np.minimum(P_WINDOW_S * fd, P_RR * r[:-1])) & weak_before
@@ -504,13 +514,13 @@ class Smoothed:
         return seg
 
     def max_slope(self, centres: np.ndarray) -> np.ndarray:
-        """Largest |dx/dt| (mV/s) within +-SLOPE_HALF_S of each centre, over leads."""
+        """Largest |dx/dt| (mV/s) within +-SLOPE_HALF_S of each centre, per lead: (leads, k)."""
         if centres.size == 0:
-            return np.zeros(0)
+            return np.zeros((self.x.shape[0], 0))
         box, half = self.box, max(1, int(round(SLOPE_HALF_S * self.fs)))
         xw = self._raw(centres, half)  # slope of the box-smoothed signal: (x[i + box] - x[i]) / box
         d = np.abs(xw[..., box: box + 2 * half] - xw[..., : 2 * half])
-        return d.max(axis=(0, 2)) * (self.fs / box)
+        return d.max(axis=2) * (self.fs / box)
 
 
 def locate_r(sm: Smoothed, centres: np.ndarray) -> np.ndarray:
