@@ -47,9 +47,12 @@ STRONG = 0.3
 RR_NMS_S = 0.2
 #: P/T rule windows (s, and fraction of RR) and ratios: slope below SLOPE_RATIO and feature
 #: below H_RATIO x the beat's for a T wave; P_SLOPE_RATIO and P_H_RATIO for a P wave.
+#: T window: Pan & Tompkins (1985) 360 ms. P window 300 ms: PR up to 300 ms covers first-degree
+#: AV block (PR > 200 ms) and pacemakers' programmed AV delays (typically 120-250 ms, Barold,
+#: Cardiac Pacemakers Step by Step) plus the atrial spike / P peak to R peak offset.
 T_WINDOW_S = 0.36
 T_RR = 0.7
-P_WINDOW_S = 0.25
+P_WINDOW_S = 0.30
 P_RR = 0.4
 SLOPE_RATIO = 0.5
 H_RATIO = 1.0
