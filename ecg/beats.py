@@ -44,6 +44,7 @@ from ecg._beats_core import (
     locate_r,
     prepare,
     quick_beats,
+    remove_pace_pulses,
     select_beats,
 )
 from ecg._beats_template import QrsTemplates
@@ -68,6 +69,7 @@ def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     if prepared is None:
         return _EMPTY.copy()
     x, fs = prepared
+    x = remove_pace_pulses(x, fs)
     y, env, decim = band_envelope(x, fs)
     fd = fs / decim
     level, bg = block_levels(env, fd)
