@@ -72,6 +72,10 @@ INTERLOPER_NOISY = 0.12
 #: threshold; a pick must resemble a QRS template (similarity >= SEARCHBACK_SHAPE).
 SEARCHBACK_RR = 1.66
 SEARCHBACK_SHAPE = 0.7
+#: A search-back pick in the first (last) SEARCHBACK_EARLY of its RR gap must pass the T (P) rule: a
+#: T peak lies <= ~0.4 RR after its beat (Bazett QT), i.e. within the first 0.4 / 1.66 = 0.24 of a
+#: gap the search-back opens; a beat missed in the gap lies near its middle.
+SEARCHBACK_EARLY = 0.3
 #: R-peak search half-window (s) around the feature peak; half-window for the slope measure.
 R_HALF_S = 0.07
 SLOPE_HALF_S = 0.05
@@ -380,11 +384,38 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
         keep = _drop_p_t_waves(cand, h, sl, keep, rr, fd)
     keep &= ~(_interlopers(cand, h, keep, lv, shape) & (npk > INTERLOPER_NOISY * lv))
     found = _search_back(cand, h, thr, keep, rr, fd, shape)
-    picks = found & ~keep
-    if picks.any():  # a search-back pick must pass the same P/T-wave rule as any beat
-        sl[:, picks] = np.atleast_2d(slope(cand[picks]))
-        found &= _drop_p_t_waves(cand, h, sl, found, rr, fd) | keep
-    return cand[found].astype(np.int64)
+    return cand[found & ~_t_or_p_picks(cand, h, sl, keep, found, rr, fd, slope)].astype(np.int64)
+
+
+def _t_or_p_picks(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.ndarray,
+                   found: np.ndarray, rr: np.ndarray, fd: float, slope: PosFn) -> np.ndarray:
+    """Search-back picks that are the T wave of the beat before them or the P wave (or atrial
+    pacing artefact) of the beat after them: in the first or last SEARCHBACK_EARLY of their RR
+    gap (a beat missed in a gap of ~2 RR lies near its middle; a T wave one QT after the beat,
+    e.g. a PVC's T in its compensatory pause; a P wave one PR before the next) and failing the
+    P/T-wave slope rule. ``sl`` (leads, candidates) is filled in for the picks."""
+    picks = np.flatnonzero(found & ~keep)
+    out = np.zeros_like(keep)
+    if picks.size == 0:
+        return out
+    kept = pos[keep]
+    k = np.searchsorted(kept, pos[picks])
+    inside = (k > 0) & (k < kept.size)
+    k = np.clip(k, 1, max(1, kept.size - 1))
+    frac = (pos[picks] - kept[k - 1]) / np.maximum(kept[k] - kept[k - 1], 1)
+    picks = picks[inside & ((frac < SEARCHBACK_EARLY) | (frac > 1.0 - SEARCHBACK_EARLY))]
+    if picks.size == 0:
+        return out
+    sl[:, picks] = np.atleast_2d(slope(pos[picks]))
+    out[picks] = ~_drop_p_t_waves(pos, h, sl, keep | _mark(keep, picks), rr, fd)[picks]
+    return out
+
+
+def _mark(like: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Boolean array shaped like ``like``, True at ``idx``."""
+    m = np.zeros_like(like)
+    m[idx] = True
+    return m
 
 
 def _interlopers(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, lv: np.ndarray,
