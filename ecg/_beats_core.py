@@ -85,7 +85,9 @@ QUICK_NMS_S = 0.25
 
 
 def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
-    """Validate input; return ((leads, n) float64 with NaN -> 0, fs) or None if nothing to detect."""
+    """Validate input; return ((leads, n) float32 with NaN -> 0, fs) or None if nothing to detect.
+
+    float32 (7 significant digits: 0.1 uV at 10 mV) halves the memory traffic of every pass."""
     fs = float(fs)
     if not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"sampling rate must be positive, got {fs} Hz")
@@ -96,9 +98,9 @@ def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
         raise ValueError(f"signal must be (n,) or (n, leads), got shape {x.shape}")
     if x.shape[0] < int(0.5 * fs) or x.shape[1] == 0 or x.shape[0] < 16:
         return None
-    x = np.ascontiguousarray(x.T)
+    x = np.ascontiguousarray(x.T, dtype=np.float32)
     if not np.isfinite(x.sum()):  # any NaN/inf: lead-off samples -> 0 mV
-        x = np.where(np.isfinite(x), x, 0.0)
+        x = np.where(np.isfinite(x), x, np.float32(0.0))
     return x, fs  # flat or constant leads are rejected later by the level floor
 
 
@@ -111,8 +113,22 @@ def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
 PACE_HALF_S = 0.004
 PACE_K = 1.5
 PACE_RATIO = 0.75
-PACE_MIN_MV = 0.5
+PACE_MIN_MV = 1.0
 PACE_MIN_FS = 250.0
+
+
+def _largest_step(x: np.ndarray, k: int, chunk: int = 1 << 15) -> float:
+    """max |x[:, i + k] - x[:, i]| (mV), in cache-sized chunks through one reused buffer (no
+    signal-sized temporary)."""
+    n = x.shape[1] - k
+    buf = np.empty(min(chunk, max(n, 1)), dtype=x.dtype)
+    big = 0.0
+    for row in x:
+        for a in range(0, n, chunk):
+            d = buf[: min(chunk, n - a)]
+            np.subtract(row[a + k: a + k + len(d)], row[a: a + len(d)], out=d)
+            big = max(big, float(d.max()), -float(d.min()))
+    return big
 
 
 def remove_pace_pulses(x: np.ndarray, fs: float) -> np.ndarray:
@@ -128,8 +144,13 @@ def remove_pace_pulses(x: np.ndarray, fs: float) -> np.ndarray:
     n = x.shape[1]
     if n < 8 * k + 8:
         return x
+    if _largest_step(x, k) < PACE_MIN_MV:  # usual case: sharpness >= PACE_MIN_MV needs such a step
+        return x
     mid = x[:, 2 * k: n - 2 * k]
-    c1 = np.abs(mid - 0.5 * (x[:, k: n - 3 * k] + x[:, 3 * k:n - k]))
+    c1 = x[:, k: n - 3 * k] + x[:, 3 * k:n - k]
+    c1 *= np.float32(-0.5)
+    c1 += mid
+    np.abs(c1, out=c1)
     thr = np.maximum(PACE_K * np.quantile(c1[:, ::7], 0.98, axis=1), PACE_MIN_MV)
     cand = np.argwhere(c1 > thr[:, None])
     if cand.size == 0:
@@ -308,7 +329,8 @@ def local_maxima(v: np.ndarray) -> np.ndarray:
     ok = (left >= 1) & (right <= n - 2)
     left, right = left[ok], right[ok]
     top = (v[left - 1] < v[left]) & (v[right + 1] < v[right])
-    return np.sort(np.concatenate([peaks, (left[top] + right[top]) // 2]))
+    extra = (left[top] + right[top]) // 2  # ascending, like peaks: merge without a full sort
+    return np.insert(peaks, np.searchsorted(peaks, extra), extra) if extra.size else peaks
 
 
 def _peak_levels(cand: np.ndarray, h: np.ndarray, m: int, fd: float) -> tuple[np.ndarray, np.ndarray]:
