@@ -179,7 +179,7 @@ def _filtfilt(x: np.ndarray, fd: float) -> np.ndarray:
     b, a, zi = _band_ba(fd)
     y = sps.lfilter(b, a, x, axis=1, zi=zi[None, :] * x[:, :1])[0]
     y = sps.lfilter(b, a, y[:, ::-1], axis=1, zi=zi[None, :] * y[:, -1:])[0]
-    return np.ascontiguousarray(y[:, ::-1])
+    return y[:, ::-1]  # a reversed view: no signal-sized copy
 
 
 def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
@@ -190,9 +190,25 @@ def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
     error ~1e-7, the float32 resolution).
     """
     v = np.asarray(v, dtype=np.float32)
+    cur = _padded(v.shape, n)
     m, lo = v.shape[-1], n // 2
-    cur = np.zeros(v.shape[:-1] + (m + n - 1,), dtype=np.float32)
     cur[..., lo: lo + m] = v
+    return _moving_mean_padded(cur, m, n)
+
+
+def _padded(shape: tuple[int, ...], n: int) -> np.ndarray:
+    """float32 buffer for a moving mean over n: shape with n - 1 more samples on the last
+    axis, the n // 2 leading and n - 1 - n // 2 trailing ones zero, the middle uninitialised."""
+    m, lo = shape[-1], n // 2
+    cur = np.empty(shape[:-1] + (m + n - 1,), dtype=np.float32)
+    cur[..., :lo] = 0.0
+    cur[..., lo + m:] = 0.0
+    return cur
+
+
+def _moving_mean_padded(cur: np.ndarray, m: int, n: int, scale: float = 1.0) -> np.ndarray:
+    """:func:`moving_mean` (times ``scale``) of the m samples held in ``cur`` (from
+    :func:`_padded`); may overwrite ``cur``."""
     parts, w = [cur], 1  # parts[i]: sums of 2**i consecutive samples
     while 2 * w <= n:
         cur = cur[..., :-w] + cur[..., w:]
@@ -202,9 +218,12 @@ def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
     for i in range(len(parts) - 1, -1, -1):
         if n - off >= 1 << i:
             seg = parts[i][..., off: off + m]
-            out = seg.copy() if out is None else np.add(out, seg, out=out)
+            if out is None:  # the largest part is not needed again: sum into it, no copy
+                out = seg
+            else:
+                np.add(out, seg, out=out)
             off += 1 << i
-    out *= np.float32(1.0 / n)
+    out *= np.float32(scale / n)
     return out
 
 
@@ -219,17 +238,22 @@ def band_envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, int
     decim = max(1, int(fs // FEATURE_HZ))
     fd = fs / decim
     m = x.shape[1] // decim
-    xd = x[:, 0: m * decim: decim].astype(np.float32)
-    for k in range(1, decim):
-        xd += x[:, k: m * decim: decim]
-    xd *= np.float32(1.0 / decim)
+    if decim == 1:
+        xd = x[:, :m]
+    else:  # block means: the first add allocates, the rest accumulate in place
+        xd = np.add(x[:, 0: m * decim: decim], x[:, 1: m * decim: decim], dtype=np.float32)
+        for k in range(2, decim):
+            xd += x[:, k: m * decim: decim]
+        xd *= np.float32(1.0 / decim)
     y = _filtfilt(xd, fd)
-    slope = np.zeros_like(y)
+    n = max(1, 2 * int(round(ENVELOPE_S * fd / 2)) + 1)
+    buf, lo = _padded(y.shape, n), n // 2  # squared slope written straight into the padded buffer
+    slope = buf[:, lo: lo + m]
     np.subtract(y[:, 2:], y[:, :-2], out=slope[:, 1:-1])
+    slope[:, 0] = slope[:, -1] = 0.0
     np.multiply(slope, slope, out=slope)
-    env = moving_mean(slope, max(1, 2 * int(round(ENVELOPE_S * fd / 2)) + 1))
+    env = _moving_mean_padded(buf, m, n, scale=(fd / 2.0) ** 2)  # slope in mV/s: (dy / 2) * fd
     np.sqrt(np.maximum(env, 0.0, out=env), out=env)
-    env *= np.float32(fd / 2.0)
     return y, env, decim
 
 
