@@ -140,7 +140,7 @@ def remove_pace_pulses(x: np.ndarray, fs: float) -> np.ndarray:
     """
     if fs < PACE_MIN_FS:
         return x
-    k = max(1, int(round(PACE_HALF_S * fs)))
+    k = max(1, round(PACE_HALF_S * fs))
     n = x.shape[1]
     if n < 8 * k + 8:
         return x

@@ -200,8 +200,8 @@ def _dual_chamber_paced(fs: float, seconds: float = 60.0, bpm: float = 70.0,
     for v in v_times:
         sig += (-0.3 * np.exp(-0.5 * ((t - v - 0.03) / 0.02) ** 2) + np.exp(-0.5 * ((t - v - 0.08) / 0.03) ** 2)
                 - 0.5 * np.exp(-0.5 * ((t - v - 0.33) / 0.06) ** 2) + 0.1 * np.exp(-0.5 * ((t - v + 0.15) / 0.02) ** 2))
-        sig[int(round(v * fs))] += spike_mv  # ventricular pulse
-        sig[int(round((v - 0.2) * fs))] += 0.7 * spike_mv  # atrial pulse
+        sig[round(v * fs)] += spike_mv  # ventricular pulse
+        sig[round((v - 0.2) * fs)] += 0.7 * spike_mv  # atrial pulse
     return sig, np.round((v_times + 0.08) * fs).astype(np.int64)
 
 
