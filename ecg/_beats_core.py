@@ -58,6 +58,9 @@ SLOPE_RATIO = 0.5
 H_RATIO = 1.0
 P_SLOPE_RATIO = 0.8
 P_H_RATIO = 0.8
+#: ... or, when the peak lies in the last P_SPAN of the interval between its neighbours, any
+#: slope ratio below 1 (MIT-BIH 108's sharp P waves: 80-95 % of the QRS slope, 170-230 ms early).
+P_SPAN = 0.2
 #: Where the local noise-peak level NPK exceeds NOISY x SPK, peaks below DOUBT x SPK must
 #: resemble a QRS template (similarity >= SHAPE_MIN).
 DOUBT = 0.6
@@ -556,7 +559,11 @@ def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.nda
     """Pan & Tompkins' slope rule, both sides: drop a kept peak within min(T_WINDOW_S, T_RR x RR)
     after a beat whose slope is below SLOPE_RATIO x and feature below H_RATIO x the beat's
     (T wave); likewise within min(P_WINDOW_S, P_RR x RR) before a beat with P_SLOPE_RATIO and
-    P_H_RATIO (tall P waves, e.g. MIT-BIH 108). RR is the local median RR (samples)."""
+    P_H_RATIO (tall P waves, e.g. MIT-BIH 108), or with any slope ratio below 1 when the peak
+    lies in the last P_SPAN of the interval between its kept neighbours (a P wave sits one PR
+    interval before its QRS, late in the cycle; a true premature beat followed within 300 ms by
+    another shortens the interval before it too, so it is not that late). Slope ratios are per
+    lead, the median over leads decides. RR is the local median RR (samples)."""
     idx = np.flatnonzero(keep)
     if len(idx) < 2:
         return keep
@@ -570,6 +577,11 @@ def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.nda
     drop = np.zeros(len(idx), dtype=bool)
     drop[1:] |= (gap < np.minimum(T_WINDOW_S * fd, T_RR * r[1:])) & weak_after
     drop[:-1] |= (gap < np.minimum(P_WINDOW_S * fd, P_RR * r[:-1])) & weak_before
+    # a peak in the last P_SPAN of the interval between its neighbours, followed by a complex at
+    # least as steep and clearly stronger: atrial activity one PR interval before the QRS
+    span = np.r_[np.inf, p[2:] - p[:-2]]  # for each pair (i, i + 1): from peak i - 1 to i + 1
+    late = (gap < P_WINDOW_S * fd) & (gap < P_SPAN * span) & (inv < 1.0) & (hh[:-1] < P_H_RATIO * hh[1:])
+    drop[:-1] |= late
     out = keep.copy()
     out[idx[drop]] = False
     return out

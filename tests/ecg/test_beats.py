@@ -130,8 +130,8 @@ def test_mitdb_recorded_all_23(mitdb: dict) -> None:
         s = score(outside(ref, vf), outside(detect_r_peaks(sig, fs), vf), fs)
         assert s.se >= 98.5, f"record {rec}: {s}"
         total = total + s
-    # measured 99.84 / 99.70 (bench/README-beats.md); before the P/T-rule changes 99.84 / 99.67
-    assert total.se >= 99.8 and total.ppv >= 99.68, total
+    # measured 99.84 / 99.75 (bench/README-beats.md); before the P/T-rule changes 99.84 / 99.67
+    assert total.se >= 99.8 and total.ppv >= 99.72, total
 
 
 def test_mitdb_infant_rate_subset(mitdb: dict) -> None:
