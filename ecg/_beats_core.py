@@ -49,7 +49,8 @@ RR_NMS_S = 0.2
 #: below H_RATIO x the beat's for a T wave; P_SLOPE_RATIO and P_H_RATIO for a P wave.
 #: T window: Pan & Tompkins (1985) 360 ms. P window 300 ms: PR up to 300 ms covers first-degree
 #: AV block (PR > 200 ms) and pacemakers' programmed AV delays (typically 120-250 ms, Barold,
-#: Cardiac Pacemakers Step by Step) plus the atrial spike / P peak to R peak offset.
+#: Cardiac Pacemakers Step by Step; from memory, not checked here) plus the atrial spike / P
+#: peak to R peak offset.
 T_WINDOW_S = 0.36
 T_RR = 0.7
 P_WINDOW_S = 0.30
@@ -107,7 +108,8 @@ def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
     return x, fs  # flat or constant leads are rejected later by the level floor
 
 
-#: Pacemaker pulses: 0.1-2 ms wide (IEC 60601-2-27 pace-pulse range), smeared over a few ms by
+#: Pacemaker pulses: 0.1-2 ms wide (the pace-pulse widths of IEC 60601-2-27's pacemaker pulse
+#: rejection test, from memory of the standard, not checked here), smeared over a few ms by
 #: the recorder's anti-alias filter. Sharpness at lag k: |x[i] - mean(x[i-k], x[i+k])|. A sample
 #: is a pulse when its sharpness at k = PACE_HALF_S is >= PACE_MIN_MV, >= PACE_K x the record's
 #: 98th percentile and >= PACE_RATIO x its sharpness at 2k (a pulse is as sharp at k as at 2k; a
@@ -580,8 +582,8 @@ def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.nda
     # a peak in the last P_SPAN of the interval between its neighbours, followed by a complex at
     # least as steep and clearly stronger: atrial activity one PR interval before the QRS
     span = np.r_[np.inf, p[2:] - p[:-2]]  # for each pair (i, i + 1): from peak i - 1 to i + 1
-    late = (gap < P_WINDOW_S * fd) & (gap < P_SPAN * span) & (inv < 1.0) & (hh[:-1] < P_H_RATIO * hh[1:])
-    drop[:-1] |= late
+    late = (gap < P_WINDOW_S * fd) & (gap < P_SPAN * span)
+    drop[:-1] |= late & (inv < 1.0) & (hh[:-1] < P_H_RATIO * hh[1:])
     out = keep.copy()
     out[idx[drop]] = False
     return out
