@@ -6,6 +6,11 @@ Conditions (same run, same records, one lead: MLII, which is lead 0 except
 in record 114 where lead 0 is V5):
 
 * ``recorded``: the 23 mitdb records as recorded (360 Hz).
+
+Ventricular flutter/fibrillation episodes (reference ``[`` to ``]``, in 207) are left out of the
+beat-by-beat score as AAMI EC57 (and WFDB ``bxb``) do: reference beats inside are not scored,
+nor are detections inside (flutter waves are not beats). Each row also keeps the score with
+the episodes included under ``all``.
 * ``infant``: each record time-compressed so its median RR is 60/170 s
   (factor clipped to 1..2.5), fs kept at 360 Hz, annotations scaled alike.
 * ``noise``: nstdb 118e24/12/00/_6, plus nstdb ``bw`` and ``ma`` noise added
@@ -19,7 +24,8 @@ after one warm-up call per detector and process. ``seconds`` is wall time of the
 machine); the summary prints both ratios peer / ecghub.
 
 Usage: ``python -m bench.beats [--records 100,101] [--conditions recorded,infant,noise]
-[--jobs 2] [--quick] [--json PATH]``.
+[--jobs 2] [--quick] [--json PATH]``; ``python -m bench.beats --ptbxl`` runs only the PTB-XL
+100 Hz check (:func:`ptbxl_check`), ``--speed`` only the paired CPU-time check (:func:`speed_check`).
 """
 
 from __future__ import annotations
@@ -114,6 +120,27 @@ def load_record(name: str, db: str = "mitdb") -> tuple[np.ndarray, float, np.nda
     return rec.p_signal[:, lead].astype(np.float64), float(rec.fs), beats
 
 
+def vf_episodes(name: str, db: str = "mitdb") -> np.ndarray:
+    """(k, 2) sample spans of ventricular flutter/fibrillation episodes (``[`` to ``]``, or to
+    the end of the record) in the reference annotations; empty when there are none."""
+    import wfdb
+
+    ann = wfdb.rdann(str(data_dir() / db / name), "atr")
+    sym = np.asarray(ann.symbol)
+    on, off = ann.sample[sym == "["], ann.sample[sym == "]"]
+    spans = [(a, off[off >= a].min() if np.any(off >= a) else np.iinfo(np.int64).max) for a in on]
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+
+
+def outside(samples: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """``samples`` not inside any span (both ends included)."""
+    samples = np.asarray(samples, dtype=np.int64)
+    inside = np.zeros(samples.shape, dtype=bool)
+    for a, b in spans:
+        inside |= (samples >= a) & (samples <= b)
+    return samples[~inside]
+
+
 def load_noise(kind: str) -> np.ndarray:
     """nstdb noise record ``bw`` or ``ma``, channel 0, in mV."""
     import wfdb
@@ -203,15 +230,17 @@ def run_case(case: tuple[str, str, str, str, float, float | None]) -> dict:
     """Run every detector on one case: (condition, label, db, record, snr_db, seconds limit)."""
     condition, label, db, rec, snr, limit = case
     sig, fs, beats = load_record(rec, db)
+    vf = vf_episodes(rec, db)
     if limit:
         n = int(limit * fs)
         sig, beats = sig[:n], beats[beats < n]
     if condition == "infant":
-        sig, beats, _ = compress(sig, fs, beats)
+        sig, beats, factor = compress(sig, fs, beats)
+        vf = np.round(vf / factor).astype(np.int64) if vf.size else vf
     elif condition == "noise" and db == "mitdb":
         kind = label.split("_")[1]
         sig = add_noise(sig, fs, beats, load_noise(kind), snr)
-    out = {"condition": condition, "record": label, "n_beats": int(beats.size), "results": {}}
+    out = {"condition": condition, "record": label, "n_beats": int(outside(beats, vf).size), "results": {}}
     _warm_up(sig, fs)
     for name in DETECTORS:
         try:
@@ -221,8 +250,10 @@ def run_case(case: tuple[str, str, str, str, float, float | None]) -> dict:
         except Exception as exc:  # a peer crashing on a hard record counts as detecting nothing
             det, dt, cpu = np.zeros(0, np.int64), float("nan"), float("nan")
             out.setdefault("errors", {})[name] = repr(exc)
-        s = score(beats, det, fs)
-        out["results"][name] = {**asdict(s), "seconds": dt, "cpu_seconds": cpu}
+        raw = score(beats, det, fs)
+        s = score(outside(beats, vf), outside(det, vf), fs) if vf.size else raw
+        out["results"][name] = {**asdict(s), "seconds": dt, "cpu_seconds": cpu,
+                                "all": asdict(raw)}  # "all": VF episodes scored too
     return out
 
 
@@ -279,6 +310,80 @@ def _cell(c: dict) -> str:
     return f"{s.se:6.2f} {s.ppv:6.2f} {s.f1:6.2f} {c['seconds']:6.3f}"
 
 
+def ptbxl_check() -> dict:
+    """ecghub on the 496 PTB-XL 100 Hz 12-lead records (no beat annotations exist there).
+
+    Two checks: (1) mean RR against GE 12SL's ``RR_Mean_Global`` on the records that have it;
+    (2) plausibility: the 12-lead beat count against the median of the 12 single-lead counts
+    (a lead-by-lead vote), listing records that differ by more than one beat, and RRs < 250 ms.
+    Process CPU time of the 12-lead call is summed.
+    """
+    import csv
+
+    import wfdb
+
+    from ecg.beats import detect_r_peaks
+
+    root = data_dir() / "ptbxl"
+    with open(root / "ge_12sl_measurements.csv") as f:
+        ge = {int(r["ecg_id"]): float(r["RR_Mean_Global"]) for r in csv.DictReader(f)}
+    rr_err, disagree, short, cpu, n = [], [], [], 0.0, 0
+    for hea in sorted(root.glob("*.hea")):
+        rec = wfdb.rdrecord(str(hea.with_suffix("")))
+        x, fs = rec.p_signal, float(rec.fs)
+        c0 = time.process_time()
+        det = detect_r_peaks(x, fs)
+        cpu += time.process_time() - c0
+        n += 1
+        vote = int(np.median([detect_r_peaks(x[:, j], fs).size for j in range(x.shape[1])]))
+        rr = np.diff(det) * 1000.0 / fs
+        if abs(det.size - vote) > 1:
+            disagree.append((hea.stem, int(det.size), vote))
+        if rr.size and rr.min() < 250.0:
+            short.append((hea.stem, float(rr.min())))
+        eid = int(hea.stem.split("_")[0])
+        if eid in ge and rr.size:
+            rr_err.append(float(rr.mean()) - ge[eid])
+            print(f"{hea.stem}: mean RR {rr.mean():.0f} ms, GE 12SL {ge[eid]:.0f} ms")
+    err = np.asarray(rr_err)
+    print(f"\nPTB-XL: {n} records; mean RR - GE 12SL: {err.mean():+.1f} +- {err.std():.1f} ms "
+          f"(max |{np.abs(err).max():.0f}| ms, {err.size} records)")
+    print(f"12-lead count differs from the median single-lead count by > 1: {len(disagree)} {disagree}")
+    print(f"RR < 250 ms: {len(short)} {short}")
+    print(f"process CPU {1000 * cpu / n:.2f} ms per 12-lead 10 s record")
+    return {"n": n, "rr_minus_ge_ms": rr_err, "disagree": disagree, "short_rr": short,
+            "cpu_ms_per_record": 1000 * cpu / n}
+
+
+def speed_check(records: list[str], repeats: int = 5) -> dict:
+    """Paired CPU-time comparison ecghub vs NeuroKit2 on whole (30-min) MLII records.
+
+    Both detectors run alternately on the same in-memory array ``repeats`` times per record;
+    per record the minimum process CPU time (``time.process_time``, all threads) of each is
+    kept, so other jobs on a shared machine inflate both alike and rarely the minimum.
+    Prints mean ms per record and the ratio NeuroKit2 / ecghub (mean and per-record median).
+    """
+    ours, peer = [], []
+    for rec in records:
+        sig, fs, _ = load_record(rec)
+        _warm_up(sig, fs)
+        e, n = [], []
+        for _ in range(repeats):
+            c0 = time.process_time()
+            _ecghub(sig, fs)
+            e.append(time.process_time() - c0)
+            c0 = time.process_time()
+            _neurokit(sig, fs)
+            n.append(time.process_time() - c0)
+        ours.append(min(e))
+        peer.append(min(n))
+    a, b = np.asarray(ours), np.asarray(peer)
+    print(f"process CPU per record: ecghub {1000 * a.mean():.1f} ms, NeuroKit2 {1000 * b.mean():.1f} ms; "
+          f"ratio of means {b.mean() / a.mean():.2f}x, per-record median {np.median(b / a):.2f}x, "
+          f"min {np.min(b / a):.2f}x ({len(records)} records, min of {repeats} paired runs each)")
+    return {"ecghub_s": ours, "neurokit2_s": peer}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: run the benchmark and print tables (and JSON if asked)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -287,7 +392,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--quick", action="store_true", help="first 5 minutes of each record only")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--ptbxl", action="store_true", help="only the PTB-XL 100 Hz plausibility check")
+    ap.add_argument("--speed", action="store_true", help="only the paired CPU-time check vs NeuroKit2")
     args = ap.parse_args(argv)
+    if args.ptbxl:
+        ptbxl_check()
+        return
+    if args.speed:
+        speed_check(args.records.split(","))
+        return
     cases = build_cases(args.records.split(","), args.conditions.split(","), args.quick)
     t0 = time.perf_counter()
     if args.jobs > 1:

@@ -47,14 +47,21 @@ STRONG = 0.3
 RR_NMS_S = 0.2
 #: P/T rule windows (s, and fraction of RR) and ratios: slope below SLOPE_RATIO and feature
 #: below H_RATIO x the beat's for a T wave; P_SLOPE_RATIO and P_H_RATIO for a P wave.
+#: T window: Pan & Tompkins (1985) 360 ms. P window 300 ms: PR up to 300 ms covers first-degree
+#: AV block (PR > 200 ms) and pacemakers' programmed AV delays (typically 120-250 ms, Barold,
+#: Cardiac Pacemakers Step by Step; from memory, not checked here) plus the atrial spike / P
+#: peak to R peak offset.
 T_WINDOW_S = 0.36
 T_RR = 0.7
-P_WINDOW_S = 0.25
+P_WINDOW_S = 0.30
 P_RR = 0.4
 SLOPE_RATIO = 0.5
 H_RATIO = 1.0
 P_SLOPE_RATIO = 0.8
 P_H_RATIO = 0.8
+#: ... or, when the peak lies in the last P_SPAN of the interval between its neighbours, any
+#: slope ratio below 1 (MIT-BIH 108's sharp P waves: 80-95 % of the QRS slope, 170-230 ms early).
+P_SPAN = 0.2
 #: Where the local noise-peak level NPK exceeds NOISY x SPK, peaks below DOUBT x SPK must
 #: resemble a QRS template (similarity >= SHAPE_MIN).
 DOUBT = 0.6
@@ -69,6 +76,10 @@ INTERLOPER_NOISY = 0.12
 #: threshold; a pick must resemble a QRS template (similarity >= SEARCHBACK_SHAPE).
 SEARCHBACK_RR = 1.66
 SEARCHBACK_SHAPE = 0.7
+#: A search-back pick in the first (last) SEARCHBACK_EARLY of its RR gap must pass the T (P) rule: a
+#: T peak lies <= ~0.4 RR after its beat (Bazett QT), i.e. within the first 0.4 / 1.66 = 0.24 of a
+#: gap the search-back opens; a beat missed in the gap lies near its middle.
+SEARCHBACK_EARLY = 0.3
 #: R-peak search half-window (s) around the feature peak; half-window for the slope measure.
 R_HALF_S = 0.07
 SLOPE_HALF_S = 0.05
@@ -78,7 +89,9 @@ QUICK_NMS_S = 0.25
 
 
 def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
-    """Validate input; return ((leads, n) float64 with NaN -> 0, fs) or None if nothing to detect."""
+    """Validate input; return ((leads, n) float32 with NaN -> 0, fs) or None if nothing to detect.
+
+    float32 (7 significant digits: 0.1 uV at 10 mV) halves the memory traffic of every pass."""
     fs = float(fs)
     if not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"sampling rate must be positive, got {fs} Hz")
@@ -89,10 +102,72 @@ def prepare(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float] | None:
         raise ValueError(f"signal must be (n,) or (n, leads), got shape {x.shape}")
     if x.shape[0] < int(0.5 * fs) or x.shape[1] == 0 or x.shape[0] < 16:
         return None
-    x = np.ascontiguousarray(x.T)
+    x = np.ascontiguousarray(x.T, dtype=np.float32)
     if not np.isfinite(x.sum()):  # any NaN/inf: lead-off samples -> 0 mV
-        x = np.where(np.isfinite(x), x, 0.0)
+        x = np.where(np.isfinite(x), x, np.float32(0.0))
     return x, fs  # flat or constant leads are rejected later by the level floor
+
+
+#: Pacemaker pulses: 0.1-2 ms wide (the pace-pulse widths of IEC 60601-2-27's pacemaker pulse
+#: rejection test, from memory of the standard, not checked here), smeared over a few ms by
+#: the recorder's anti-alias filter. Sharpness at lag k: |x[i] - mean(x[i-k], x[i+k])|. A sample
+#: is a pulse when its sharpness at k = PACE_HALF_S is >= PACE_MIN_MV, >= PACE_K x the record's
+#: 98th percentile and >= PACE_RATIO x its sharpness at 2k (a pulse is as sharp at k as at 2k; a
+#: QRS, even a narrow neonatal R with ~5 ms half-width, is < 0.4 as sharp at k as at 2k).
+#: Resolvable only from PACE_MIN_FS upwards.
+PACE_HALF_S = 0.004
+PACE_K = 1.5
+PACE_RATIO = 0.75
+PACE_MIN_MV = 1.0
+PACE_MIN_FS = 250.0
+
+
+def _largest_step(x: np.ndarray, k: int, chunk: int = 1 << 15) -> float:
+    """max |x[:, i + k] - x[:, i]| (mV), in cache-sized chunks through one reused buffer (no
+    signal-sized temporary)."""
+    n = x.shape[1] - k
+    buf = np.empty(min(chunk, max(n, 1)), dtype=x.dtype)
+    big = 0.0
+    for row in x:
+        for a in range(0, n, chunk):
+            d = buf[: min(chunk, n - a)]
+            np.subtract(row[a + k: a + k + len(d)], row[a: a + len(d)], out=d)
+            big = max(big, float(d.max()), -float(d.min()))
+    return big
+
+
+def remove_pace_pulses(x: np.ndarray, fs: float) -> np.ndarray:
+    """x (leads, n) with pacemaker pulses blanked (linear interpolation over +-(k+1) samples).
+
+    Why: a pacing spike is broadband, so it passes the QRS band and is counted as a beat of its
+    own (before the paced QRS, or alone with atrial pacing); monitors blank it for the same
+    reason. Returns x itself when nothing was found or fs < PACE_MIN_FS.
+    """
+    if fs < PACE_MIN_FS:
+        return x
+    k = max(1, round(PACE_HALF_S * fs))
+    n = x.shape[1]
+    if n < 8 * k + 8:
+        return x
+    if _largest_step(x, k) < PACE_MIN_MV:  # usual case: sharpness >= PACE_MIN_MV needs such a step
+        return x
+    mid = x[:, 2 * k: n - 2 * k]
+    c1 = x[:, k: n - 3 * k] + x[:, 3 * k:n - k]
+    c1 *= np.float32(-0.5)
+    c1 += mid
+    np.abs(c1, out=c1)
+    thr = np.maximum(PACE_K * np.quantile(c1[:, ::7], 0.98, axis=1), PACE_MIN_MV)
+    cand = np.argwhere(c1 > thr[:, None])
+    if cand.size == 0:
+        return x
+    lead, i = cand[:, 0], cand[:, 1]
+    c2 = np.abs(mid[lead, i] - 0.5 * (x[lead, i] + x[lead, i + 4 * k]))
+    cand = cand[c1[lead, i] >= PACE_RATIO * c2]
+    out = x.copy()
+    for j, i in cand:  # few: at most a handful of samples per paced beat
+        lo, hi = i + k - 1, min(n - 1, i + 3 * k + 1)  # c1[i] is centred on sample i + 2k
+        out[j, lo: hi + 1] = np.linspace(out[j, lo], x[j, hi], hi - lo + 1)
+    return out
 
 
 @lru_cache(maxsize=32)
@@ -109,7 +184,7 @@ def _filtfilt(x: np.ndarray, fd: float) -> np.ndarray:
     b, a, zi = _band_ba(fd)
     y = sps.lfilter(b, a, x, axis=1, zi=zi[None, :] * x[:, :1])[0]
     y = sps.lfilter(b, a, y[:, ::-1], axis=1, zi=zi[None, :] * y[:, -1:])[0]
-    return np.ascontiguousarray(y[:, ::-1])
+    return y[:, ::-1]  # a reversed view: no signal-sized copy
 
 
 def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
@@ -120,9 +195,25 @@ def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
     error ~1e-7, the float32 resolution).
     """
     v = np.asarray(v, dtype=np.float32)
+    cur = _padded(v.shape, n)
     m, lo = v.shape[-1], n // 2
-    cur = np.zeros(v.shape[:-1] + (m + n - 1,), dtype=np.float32)
     cur[..., lo: lo + m] = v
+    return _moving_mean_padded(cur, m, n)
+
+
+def _padded(shape: tuple[int, ...], n: int) -> np.ndarray:
+    """float32 buffer for a moving mean over n: shape with n - 1 more samples on the last
+    axis, the n // 2 leading and n - 1 - n // 2 trailing ones zero, the middle uninitialised."""
+    m, lo = shape[-1], n // 2
+    cur = np.empty(shape[:-1] + (m + n - 1,), dtype=np.float32)
+    cur[..., :lo] = 0.0
+    cur[..., lo + m:] = 0.0
+    return cur
+
+
+def _moving_mean_padded(cur: np.ndarray, m: int, n: int, scale: float = 1.0) -> np.ndarray:
+    """:func:`moving_mean` (times ``scale``) of the m samples held in ``cur`` (from
+    :func:`_padded`); may overwrite ``cur``."""
     parts, w = [cur], 1  # parts[i]: sums of 2**i consecutive samples
     while 2 * w <= n:
         cur = cur[..., :-w] + cur[..., w:]
@@ -132,9 +223,12 @@ def moving_mean(v: np.ndarray, n: int) -> np.ndarray:
     for i in range(len(parts) - 1, -1, -1):
         if n - off >= 1 << i:
             seg = parts[i][..., off: off + m]
-            out = seg.copy() if out is None else np.add(out, seg, out=out)
+            if out is None:  # the largest part is not needed again: sum into it, no copy
+                out = seg
+            else:
+                np.add(out, seg, out=out)
             off += 1 << i
-    out *= np.float32(1.0 / n)
+    out *= np.float32(scale / n)
     return out
 
 
@@ -149,17 +243,22 @@ def band_envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, int
     decim = max(1, int(fs // FEATURE_HZ))
     fd = fs / decim
     m = x.shape[1] // decim
-    xd = x[:, 0: m * decim: decim].astype(np.float32)
-    for k in range(1, decim):
-        xd += x[:, k: m * decim: decim]
-    xd *= np.float32(1.0 / decim)
+    if decim == 1:
+        xd = x[:, :m]
+    else:  # block means: the first add allocates, the rest accumulate in place
+        xd = np.add(x[:, 0: m * decim: decim], x[:, 1: m * decim: decim], dtype=np.float32)
+        for k in range(2, decim):
+            xd += x[:, k: m * decim: decim]
+        xd *= np.float32(1.0 / decim)
     y = _filtfilt(xd, fd)
-    slope = np.zeros_like(y)
+    n = max(1, 2 * int(round(ENVELOPE_S * fd / 2)) + 1)
+    buf, lo = _padded(y.shape, n), n // 2  # squared slope written straight into the padded buffer
+    slope = buf[:, lo: lo + m]
     np.subtract(y[:, 2:], y[:, :-2], out=slope[:, 1:-1])
+    slope[:, 0] = slope[:, -1] = 0.0
     np.multiply(slope, slope, out=slope)
-    env = moving_mean(slope, max(1, 2 * int(round(ENVELOPE_S * fd / 2)) + 1))
+    env = _moving_mean_padded(buf, m, n, scale=(fd / 2.0) ** 2)  # slope in mV/s: (dy / 2) * fd
     np.sqrt(np.maximum(env, 0.0, out=env), out=env)
-    env *= np.float32(fd / 2.0)
     return y, env, decim
 
 
@@ -259,7 +358,8 @@ def local_maxima(v: np.ndarray) -> np.ndarray:
     ok = (left >= 1) & (right <= n - 2)
     left, right = left[ok], right[ok]
     top = (v[left - 1] < v[left]) & (v[right + 1] < v[right])
-    return np.sort(np.concatenate([peaks, (left[top] + right[top]) // 2]))
+    extra = (left[top] + right[top]) // 2  # ascending, like peaks: merge without a full sort
+    return np.insert(peaks, np.searchsorted(peaks, extra), extra) if extra.size else peaks
 
 
 def _peak_levels(cand: np.ndarray, h: np.ndarray, m: int, fd: float) -> tuple[np.ndarray, np.ndarray]:
@@ -326,13 +426,47 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
         keep &= ok_shape
     strong = keep & _local_max(cand, h, keep & (h > STRONG * lv), int(round(RR_NMS_S * fd)))
     rr = _local_rr(cand, cand[strong], fd)
-    sl = np.zeros(len(cand))
-    sl[keep] = slope(cand[keep])
+    sl = np.zeros((1, len(cand)))
+    if keep.any():
+        per_lead = np.atleast_2d(slope(cand[keep]))
+        sl = np.zeros((len(per_lead), len(cand)))
+        sl[:, keep] = per_lead
     for _ in range(2):
         keep = _drop_p_t_waves(cand, h, sl, keep, rr, fd)
     keep &= ~(_interlopers(cand, h, keep, lv, shape) & (npk > INTERLOPER_NOISY * lv))
-    keep = _search_back(cand, h, thr, keep, rr, fd, shape)
-    return cand[keep].astype(np.int64)
+    found = _search_back(cand, h, thr, keep, rr, fd, shape)
+    return cand[found & ~_t_or_p_picks(cand, h, sl, keep, found, rr, fd, slope)].astype(np.int64)
+
+
+def _t_or_p_picks(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.ndarray,
+                   found: np.ndarray, rr: np.ndarray, fd: float, slope: PosFn) -> np.ndarray:
+    """Search-back picks that are the T wave of the beat before them or the P wave (or atrial
+    pacing artefact) of the beat after them: in the first or last SEARCHBACK_EARLY of their RR
+    gap (a beat missed in a gap of ~2 RR lies near its middle; a T wave one QT after the beat,
+    e.g. a PVC's T in its compensatory pause; a P wave one PR before the next) and failing the
+    P/T-wave slope rule. ``sl`` (leads, candidates) is filled in for the picks."""
+    picks = np.flatnonzero(found & ~keep)
+    out = np.zeros_like(keep)
+    if picks.size == 0:
+        return out
+    kept = pos[keep]
+    k = np.searchsorted(kept, pos[picks])
+    inside = (k > 0) & (k < kept.size)
+    k = np.clip(k, 1, max(1, kept.size - 1))
+    frac = (pos[picks] - kept[k - 1]) / np.maximum(kept[k] - kept[k - 1], 1)
+    picks = picks[inside & ((frac < SEARCHBACK_EARLY) | (frac > 1.0 - SEARCHBACK_EARLY))]
+    if picks.size == 0:
+        return out
+    sl[:, picks] = np.atleast_2d(slope(pos[picks]))
+    out[picks] = ~_drop_p_t_waves(pos, h, sl, keep | _mark(keep, picks), rr, fd)[picks]
+    return out
+
+
+def _mark(like: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Boolean array shaped like ``like``, True at ``idx``."""
+    m = np.zeros_like(like)
+    m[idx] = True
+    return m
 
 
 def _interlopers(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, lv: np.ndarray,
@@ -427,17 +561,29 @@ def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.nda
     """Pan & Tompkins' slope rule, both sides: drop a kept peak within min(T_WINDOW_S, T_RR x RR)
     after a beat whose slope is below SLOPE_RATIO x and feature below H_RATIO x the beat's
     (T wave); likewise within min(P_WINDOW_S, P_RR x RR) before a beat with P_SLOPE_RATIO and
-    P_H_RATIO (tall P waves, e.g. MIT-BIH 108). RR is the local median RR (samples)."""
+    P_H_RATIO (tall P waves, e.g. MIT-BIH 108), or with any slope ratio below 1 when the peak
+    lies in the last P_SPAN of the interval between its kept neighbours (a P wave sits one PR
+    interval before its QRS, late in the cycle; a true premature beat followed within 300 ms by
+    another shortens the interval before it too, so it is not that late). Slope ratios are per
+    lead, the median over leads decides. RR is the local median RR (samples)."""
     idx = np.flatnonzero(keep)
     if len(idx) < 2:
         return keep
-    p, hh, ss, r = pos[idx], h[idx], sl[idx], rr[idx]
+    p, hh, ss, r = pos[idx], h[idx], sl[:, idx], rr[idx]
     gap = np.diff(p)
-    weak_after = (ss[1:] < SLOPE_RATIO * ss[:-1]) & (hh[1:] < H_RATIO * hh[:-1])
-    weak_before = (ss[:-1] < P_SLOPE_RATIO * ss[1:]) & (hh[:-1] < P_H_RATIO * hh[1:])
+    # per lead slope of each peak over the slope of the previous kept peak; median over leads
+    ratio = np.median(ss[:, 1:] / np.maximum(ss[:, :-1], 1e-9), axis=0)
+    inv = np.median(ss[:, :-1] / np.maximum(ss[:, 1:], 1e-9), axis=0)
+    weak_after = (ratio < SLOPE_RATIO) & (hh[1:] < H_RATIO * hh[:-1])
+    weak_before = (inv < P_SLOPE_RATIO) & (hh[:-1] < P_H_RATIO * hh[1:])
     drop = np.zeros(len(idx), dtype=bool)
     drop[1:] |= (gap < np.minimum(T_WINDOW_S * fd, T_RR * r[1:])) & weak_after
     drop[:-1] |= (gap < np.minimum(P_WINDOW_S * fd, P_RR * r[:-1])) & weak_before
+    # a peak in the last P_SPAN of the interval between its neighbours, followed by a complex at
+    # least as steep and clearly stronger: atrial activity one PR interval before the QRS
+    span = np.r_[np.inf, p[2:] - p[:-2]]  # for each pair (i, i + 1): from peak i - 1 to i + 1
+    late = (gap < P_WINDOW_S * fd) & (gap < P_SPAN * span)
+    drop[:-1] |= late & (inv < 1.0) & (hh[:-1] < P_H_RATIO * hh[1:])
     out = keep.copy()
     out[idx[drop]] = False
     return out
@@ -504,13 +650,13 @@ class Smoothed:
         return seg
 
     def max_slope(self, centres: np.ndarray) -> np.ndarray:
-        """Largest |dx/dt| (mV/s) within +-SLOPE_HALF_S of each centre, over leads."""
+        """Largest |dx/dt| (mV/s) within +-SLOPE_HALF_S of each centre, per lead: (leads, k)."""
         if centres.size == 0:
-            return np.zeros(0)
+            return np.zeros((self.x.shape[0], 0))
         box, half = self.box, max(1, int(round(SLOPE_HALF_S * self.fs)))
         xw = self._raw(centres, half)  # slope of the box-smoothed signal: (x[i + box] - x[i]) / box
         d = np.abs(xw[..., box: box + 2 * half] - xw[..., : 2 * half])
-        return d.max(axis=(0, 2)) * (self.fs / box)
+        return d.max(axis=2) * (self.fs / box)
 
 
 def locate_r(sm: Smoothed, centres: np.ndarray) -> np.ndarray:

@@ -122,13 +122,16 @@ def mitdb(data: Path) -> dict[str, tuple[np.ndarray, float, np.ndarray]]:
 
 
 def test_mitdb_recorded_all_23(mitdb: dict) -> None:
+    from bench.beats import outside, vf_episodes
+
     total = Score(0, 0, 0)
     for rec, (sig, fs, ref) in mitdb.items():
-        s = score(ref, detect_r_peaks(sig, fs), fs)
+        vf = vf_episodes(rec)  # AAMI EC57: ventricular flutter episodes (207) are not scored
+        s = score(outside(ref, vf), outside(detect_r_peaks(sig, fs), vf), fs)
         assert s.se >= 98.5, f"record {rec}: {s}"
         total = total + s
-    # measured 99.84 / 99.38 (bench/README-beats.md)
-    assert total.se >= 99.75 and total.ppv >= 99.2, total
+    # measured 99.84 / 99.75 (bench/README-beats.md); before the P/T-rule changes 99.84 / 99.67
+    assert total.se >= 99.8 and total.ppv >= 99.72, total
 
 
 def test_mitdb_infant_rate_subset(mitdb: dict) -> None:
@@ -181,3 +184,87 @@ def test_window_median_equals_numpy_median_and_moving_mean_equals_uniform_filter
         v = (rng.random((2, 500)) ** 4).astype(np.float32)
         ref = uniform_filter1d(v, n, axis=-1, mode="constant")
         np.testing.assert_allclose(moving_mean(v, n), ref, rtol=2e-6, atol=1e-9)
+
+
+# ------------------------------------------------------------------ paced, PTB-XL 100 Hz, LUDB
+def _dual_chamber_paced(fs: float, seconds: float = 60.0, bpm: float = 70.0,
+                        spike_mv: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """Dual-chamber paced ECG: atrial pulse, small P, 200 ms AV delay, ventricular pulse, then a
+    wide (~150 ms) paced QRS and its T wave; pulses one sample (>= 1 ms) wide, unfiltered.
+    Returns (signal mV, index of each paced QRS's R peak)."""
+    rng = np.random.default_rng(7)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    v_times = np.arange(0.6, seconds - 0.5, 60.0 / bpm)
+    sig = 0.02 * rng.standard_normal(n) + 0.1 * np.sin(2 * np.pi * 0.3 * t)
+    for v in v_times:
+        sig += (-0.3 * np.exp(-0.5 * ((t - v - 0.03) / 0.02) ** 2) + np.exp(-0.5 * ((t - v - 0.08) / 0.03) ** 2)
+                - 0.5 * np.exp(-0.5 * ((t - v - 0.33) / 0.06) ** 2) + 0.1 * np.exp(-0.5 * ((t - v + 0.15) / 0.02) ** 2))
+        sig[round(v * fs)] += spike_mv  # ventricular pulse
+        sig[round((v - 0.2) * fs)] += 0.7 * spike_mv  # atrial pulse
+    return sig, np.round((v_times + 0.08) * fs).astype(np.int64)
+
+
+@pytest.mark.parametrize("fs", [250.0, 360.0, 500.0, 1000.0])
+def test_paced_one_beat_per_complex_pulse_not_a_beat(fs: float) -> None:
+    # before the pacing-pulse blanking every atrial pulse was a beat of its own (+P 50 %)
+    for spike in (2.0, 5.0):
+        sig, ref = _dual_chamber_paced(fs, spike_mv=spike)
+        s = score(ref, detect_r_peaks(sig, fs), fs)
+        assert s.fn == 0 and s.fp == 0, (fs, spike, s)
+
+
+def test_narrow_neonatal_qrs_is_not_blanked_as_a_pacing_pulse() -> None:
+    from ecg._beats_core import remove_pace_pulses
+
+    for fs in (250.0, 500.0, 1000.0):
+        sig, _ = _synthetic(250, fs, 20, qrs_ms=40, amp_mv=2.0)
+        assert np.array_equal(remove_pace_pulses(sig[None, :], fs), sig[None, :]), fs
+
+
+def _ptbxl(name: str, data: Path) -> tuple[np.ndarray, float]:
+    import wfdb
+
+    rec = wfdb.rdrecord(str(data / "ptbxl" / name))
+    return rec.p_signal, float(rec.fs)
+
+
+@pytest.mark.parametrize("name", ["00475_lr", "00547_lr", "00651_lr", "00739_lr"])
+def test_ptbxl_100hz_no_t_wave_or_artefact_beats(name: str, data: Path) -> None:
+    # T waves (00651, 00739), a saturated lead (00475) and PVC T waves in compensatory pauses
+    # (00547) were beats: the 12-lead count now agrees with the lead-by-lead vote and no RR is
+    # shorter than 250 ms (all four are sinus rhythm at 55-75/min, PTB-XL labels).
+    x, fs = _ptbxl(name, data)
+    det = detect_r_peaks(x, fs)
+    vote = np.median([detect_r_peaks(x[:, j], fs).size for j in range(x.shape[1])])
+    assert abs(det.size - vote) <= 1, (det.size, vote)
+    assert np.diff(det).min() * 1000 / fs >= 250
+
+
+def test_ptbxl_100hz_mean_rr_matches_ge_12sl(data: Path) -> None:
+    import csv
+
+    with open(data / "ptbxl" / "ge_12sl_measurements.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["in_ids_1_999"] == "1"]
+    assert len(rows) == 10
+    for r in rows:
+        x, fs = _ptbxl(f"{int(r['ecg_id']):05d}_lr", data)
+        rr = np.diff(detect_r_peaks(x, fs)) * 1000 / fs
+        assert abs(rr.mean() - float(r["RR_Mean_Global"])) <= 10, r["ecg_id"]  # measured <= 3 ms
+
+
+def test_ludb_all_100_records_and_paced_ones(data: Path) -> None:
+    import wfdb
+
+    total = Score(0, 0, 0)
+    for hea in sorted((data / "ludb").glob("*.hea")):
+        rec = wfdb.rdrecord(str(hea.with_suffix("")))
+        ann = wfdb.rdann(str(hea.with_suffix("")), "ii")
+        ref = ann.sample[np.asarray(ann.symbol) == "N"]
+        det = detect_r_peaks(rec.p_signal, rec.fs)
+        det = det[(det >= ref.min() - 0.3 * rec.fs) & (det <= ref.max() + 0.3 * rec.fs)]  # annotated span
+        s = score(ref, det, rec.fs)
+        if hea.stem in ("45", "93", "95", "111"):  # paced (header diagnoses)
+            assert s.fn == 0 and s.fp <= 1, (hea.stem, s)  # 45: 2 atrial pacing artefacts were beats, now 1
+        total = total + s
+    assert total.fn == 0 and total.fp <= 3, total  # measured 0 / 2
