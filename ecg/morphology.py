@@ -116,7 +116,10 @@ def lbbb_pattern(waves: dict[str, LeadWaves], age_days: int | None) -> bool:
                    if (w := waves.get(n)) is not None and not w.qs and w.r_max_mv > w.s_max_mv
                    and w.r_ms >= c["lateral_r_broad_ms"] * k)
     rpt = c["v56_r_peak_time_above_ms"] * k
-    return dominant >= 2 and max(_rpt(waves.get("V5")), _rpt(waves.get("V6"))) > rpt
+    # The delayed intrinsicoid deflection of the left ventricular free wall, read in V5/V6 by the AHA
+    # criterion, shows in the other lateral leads I and aVL too; at 100 Hz one sample is 10 ms of
+    # that 60 ms limit, so any lateral lead's delay counts.
+    return dominant >= 2 and max(_rpt(waves.get(n)) for n in ("I", "aVL", "V5", "V6")) > rpt
 
 
 def _lead_text(waves: dict[str, LeadWaves], names: tuple[str, ...]) -> Evidence:

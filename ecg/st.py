@@ -28,7 +28,7 @@ import numpy as np
 
 from ecg import criteria as C
 from ecg.delineate import Fiducials
-from ecg.measure import MeasureDetail, st_levels
+from ecg.measure import MeasureDetail, MedianBeat, st_levels
 
 FORTY_YEARS_DAYS = C.years_to_days(40)
 
@@ -163,6 +163,25 @@ def _mean_at(beat: np.ndarray, i: int, half: int) -> np.ndarray:
     return beat[max(0, i - half):i + half + 1].mean(axis=0)
 
 
+MAX_LEAD_J_DELAY_MS = 60.0  # a lead's own J point at most this far after the global one
+
+
+def lead_j_points(mb: MedianBeat, max_delay: int) -> np.ndarray:
+    """Each lead's J point (samples): its own QRS offset where delineated, never before the global
+    one nor more than ``max_delay`` samples after it; the global J elsewhere.
+
+    The global QRS offset is a vote that ends when a quarter of the leads have ended (the
+    commercial convention for the QRS duration), so in the other leads it can fall inside the
+    QRS (a QS complex's upstroke). ST is read where the clinician reads it: at each lead's own J.
+    """
+    g = int(mb.fiducials.qrs_off)
+    lf = mb.lead_fiducials
+    if lf is None:
+        return np.full(mb.beat.shape[1], g)
+    own = np.where(np.isfinite(lf.qrs_off), np.round(lf.qrs_off), g)
+    return np.clip(own, g, g + max_delay).astype(int)
+
+
 def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
     """Per-lead ST-T profile of the median beat ({} without QRS boundaries or room for
     J + 80 ms). Baseline: the 10 ms mean of the PR segment ending 5 ms before QRS onset,
@@ -176,10 +195,13 @@ def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
 
     half = max(1, ms(5))
     b1 = f.qrs_on - ms(5)
-    if b1 - 2 * half < 0 or f.qrs_off + ms(80) + half >= len(beat):
+    j = lead_j_points(mb, ms(MAX_LEAD_J_DELAY_MS))
+    if b1 - 2 * half < 0 or int(j.max()) + ms(80) + half >= len(beat):
         return {}
     base = beat[b1 - 2 * half:b1].mean(axis=0)
-    st = {k: _mean_at(beat, f.qrs_off + ms(k), half) - base for k in PROFILE_OFFSETS_MS}
+    cols = np.arange(beat.shape[1])
+    st = {k: np.array([beat[max(0, ji + ms(k) - half):ji + ms(k) + half + 1, c].mean() for c, ji in zip(cols, j)])
+          - base for k in PROFILE_OFFSETS_MS}
     t_lo = f.qrs_off + ms(80)
     t_hi = min(len(beat), f.t_end if f.t_end is not None and f.t_end > t_lo + 2 else f.qrs_off + ms(400))
     tw = beat[t_lo:t_hi] - base
