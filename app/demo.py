@@ -109,6 +109,6 @@ def seed_demo(settings: Settings, root: Path | None = None) -> str:
             if root.joinpath(study.record + ".hea").exists():
                 _upload(ctx, *ids[code], study, root)
     ctx.engine.dispose()
-    lines = ["Demo accounts (password for all: %s):" % PASSWORD]
+    lines = [f"Demo accounts (password for all: {PASSWORD}):"]
     lines += [f"  {u:<14} {role.value:<7} at {code}" for u, code, role, _ in USERS]
     return "\n".join(lines)

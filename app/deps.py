@@ -107,7 +107,7 @@ def _api_key_principal(ctx: AppContext, x_api_key: str) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role):  # noqa: ANN201 - FastAPI dependency factory
+def require_roles(*roles: Role):
     async def check(principal: CurrentPrincipal) -> Principal:  # async: no thread hop for a comparison
         if principal.role not in roles:
             raise Forbidden(f"this endpoint is for {', '.join(r.value for r in roles)} accounts")

@@ -22,7 +22,7 @@ from ecg.analyze import analyze_recording
 from ecg.io import read_recording
 
 
-def _ms(fn, repeat: int = 3) -> float:  # noqa: ANN001
+def _ms(fn, repeat: int = 3) -> float:
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()

@@ -37,7 +37,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -221,7 +221,7 @@ def _warm_up(sig: np.ndarray, fs: float) -> None:
         if name not in _WARM:
             try:
                 RUNNERS[name](sig[: int(20 * fs)], fs)
-            except Exception:  # noqa: BLE001 - a warm-up failure shows up in the timed call
+            except Exception:
                 pass
             _WARM.add(name)
 

@@ -215,7 +215,7 @@ def _raw_phase(dsn: str, site_id: int, reader_ids: list[int], claims_each: int, 
         uid = reader_ids[i]
 
         def claim() -> bool:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             row = conn.execute(sql, {"pools": ["pediatric"], "reader_id": uid, "now": now,
                                      "lease_until": now + dt.timedelta(minutes=10), "actor": f"user:{uid}",
                                      "actor_site_id": site_id}, prepare=True).fetchone()

@@ -70,7 +70,7 @@ def _outage(fault: str, down_s: float, s3: S3Server | None) -> float:
     return time.monotonic() - t
 
 
-async def _upload_until_done(c: httpx.AsyncClient, token: str, files, outcomes: Counter, ids: dict) -> None:  # noqa: ANN001
+async def _upload_until_done(c: httpx.AsyncClient, token: str, files, outcomes: Counter, ids: dict) -> None:
     key = uuid.uuid4().hex
     form = {"patient_id": key[:12], "patient_name": "Fault", "patient_sex": "M"}
     for _ in range(60):
@@ -134,7 +134,7 @@ def _verify(url: str, blobs: BlobStore, ids: dict[str, str], drain_s: float) -> 
     for f in files:
         try:
             blobs.get(f.blob_key)
-        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+        except Exception as exc:
             problems.append(f"file {f.name}: {exc}")
     return problems
 

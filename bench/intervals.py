@@ -140,7 +140,7 @@ def load_reference(record: Path) -> Reference:
             qt.append(max(t_off) - on)
             rel["t_end"].append(max(t_off) - a)
     ms = 1000.0 / fs
-    med = lambda v: float(np.median(v)) * ms if v else None  # noqa: E731
+    med = lambda v: float(np.median(v)) * ms if v else None
     rhythm, axis, age = _header_diagnoses(record)
     fid = {k: med(v) for k, v in rel.items()}
     lead_fid = {STD_LEADS[LUDB_LEADS.index(ld)]: _lead_reference(waves, anchors, fs)
@@ -202,7 +202,7 @@ def compress(x: np.ndarray, factor: float) -> tuple[np.ndarray, float]:
 
 def compress_reference(ref: Reference, factor: float) -> Reference:
     """The reference of a record compressed by ``factor``: R peaks and intervals divided by it (ms)."""
-    div = lambda v: None if v is None else v / factor  # noqa: E731
+    div = lambda v: None if v is None else v / factor
     return dataclasses.replace(
         ref, r_peaks=np.round(ref.r_peaks / factor).astype(np.int64), pr_ms=div(ref.pr_ms),
         qrs_ms=div(ref.qrs_ms), qt_ms=div(ref.qt_ms),
@@ -334,7 +334,7 @@ def _nk(record: Path) -> tuple:
             cleaned = nk.ecg_clean(sig, sampling_rate=int(fs))
             _, info = nk.ecg_peaks(cleaned, sampling_rate=int(fs))
             _, w = nk.ecg_delineate(cleaned, info["ECG_R_Peaks"], sampling_rate=int(fs), method="dwt")
-    except Exception:  # noqa: BLE001 - NK fails on some records; count as not measured
+    except Exception:
         return (None, None, None)
     g = {k: np.asarray(v, dtype=float) for k, v in w.items()}
     ms = 1000.0 / fs

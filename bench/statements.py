@@ -151,7 +151,7 @@ def normal_figures(cases: list[Case]) -> dict[str, str]:
     """Rates on the cardiologists' normal ECGs (NORM=100)."""
     norm = [c for c in cases if c.scp.get("NORM", 0) >= 100]
     n = len(norm)
-    count = lambda pred: sum(1 for c in norm if pred(c))  # noqa: E731
+    count = lambda pred: sum(1 for c in norm if pred(c))
     qrs = [c.qrs for c in norm if c.qrs is not None]
     qtc = [c.qtc for c in norm if c.qtc is not None]
     return {

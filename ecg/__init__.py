@@ -20,9 +20,9 @@ from ecg.types import (
     UnreadableRecording,
 )
 from ecg.version import PIPELINE_VERSION
-from ecg.io import read_recording  # noqa: E402 - after the types it returns
-from ecg.beats import detect_r_peaks  # noqa: E402
-from ecg.analyze import analyze_recording  # noqa: E402
+from ecg.io import read_recording
+from ecg.beats import detect_r_peaks
+from ecg.analyze import analyze_recording
 
 __all__ = [
     "PIPELINE_VERSION",

@@ -9,7 +9,7 @@ samples at fd unless the name says otherwise.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

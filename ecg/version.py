@@ -1,3 +1,10 @@
-"""Version of the analysis pipeline, stored with every Analysis so results can be recomputed."""
+"""Version of the analysis pipeline, stored with every Analysis so results can be recomputed.
 
-PIPELINE_VERSION = "0.2.0"  # rate-scaled delineation, mains fit, ST at J (4th UDMI), quality codes
+Stored studies analysed by an older version are re-analysed only on request:
+``ecghub reanalyze --dry-run`` lists what would change, ``ecghub reanalyze`` does it.
+"""
+
+#: 0.3.0: global intervals on the commercial convention (per-lead edges, a vote over leads), rhythm
+#: (flutter, AV block, pacing, SVT), QRS morphology (blocks, hypertrophy, Q waves), ST-T statements,
+#: bilingual findings, the critical-value list for triage, adult QTc by a linear correction.
+PIPELINE_VERSION = "0.3.0"

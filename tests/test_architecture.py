@@ -3,6 +3,7 @@
 * import-linter (contracts in pyproject.toml): ``ecg`` imports neither ``app``
   nor ``storage``; ``storage`` never imports ``app``.
 * Every ``__all__`` in the three packages names only things the module has.
+* ruff (rules in pyproject.toml) finds nothing.
 """
 
 from __future__ import annotations
@@ -44,3 +45,8 @@ def test_every_dunder_all_names_real_attributes(package):
     for mod in _modules(package):
         for name in getattr(mod, "__all__", ()):
             assert hasattr(mod, name), f"{mod.__name__}.__all__ names {name!r}, which it does not define"
+
+
+def test_ruff_finds_nothing():
+    run = subprocess.run([_tool("ruff"), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr

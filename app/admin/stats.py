@@ -58,7 +58,7 @@ def date_range(date_from: dt.date | None, date_to: dt.date | None, today: dt.dat
 def _utc_bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=LOCAL_TZ)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TZ)
-    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def dashboard(session: Session, settings: Settings, date_from: dt.date | None, date_to: dt.date | None,

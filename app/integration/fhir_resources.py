@@ -40,7 +40,7 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def instant(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def patient_identifier_system(site: Site) -> str:

@@ -35,7 +35,7 @@ def timestamp(value: str, local_offset_min: int, where: str) -> dt.datetime | No
     except ValueError as exc:
         raise Hl7Refusal(f"{where} is not a valid date/time: {value!r}", ack_code="AE", hl7_error="102",
                          location=where) from exc
-    return local.astimezone(dt.timezone.utc)
+    return local.astimezone(dt.UTC)
 
 
 def birth_date(value: str) -> dt.date | None:

@@ -62,7 +62,7 @@ class ResultInput:
 
 def ts(value: dt.datetime) -> str:
     """HL7 DTM with an explicit UTC offset (no guessing by the receiver)."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M%S+0000")
+    return value.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
 def number(value: float) -> str:

@@ -12,7 +12,7 @@ from app.reading.schemas import EscalationOut, NoticeOut
 router = APIRouter(prefix="/api/v1", tags=["critical notices"])
 
 
-def _out(n) -> NoticeOut:  # noqa: ANN001 - ORM row
+def _out(n) -> NoticeOut:
     return NoticeOut(id=n.id, study_id=n.study_id, code=n.code, text=n.text, source=n.source,
                      raised_at=n.raised_at, acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at)
 

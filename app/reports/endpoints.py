@@ -39,7 +39,7 @@ class LinkOut(BaseModel):
     qr_png_base64: str | None = None
 
 
-def _link_out(link, url: str | None = None) -> LinkOut:  # noqa: ANN001 - ORM row
+def _link_out(link, url: str | None = None) -> LinkOut:
     out = LinkOut(id=link.id, created_at=link.created_at, expires_at=link.expires_at, revoked_at=link.revoked_at)
     if url:
         qr = segno.make(url, error="m")
@@ -74,7 +74,7 @@ def revoke_link(link_id: int, session: SessionDep, principal: ClinicOrAdmin) -> 
     return out
 
 
-def _signed_doc(session, study):  # noqa: ANN001, ANN202
+def _signed_doc(session, study):
     doc = document.load(session, study)
     if not doc.signed:
         raise Conflict(f"no signed report (status: {study.status.value})")

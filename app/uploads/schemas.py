@@ -33,16 +33,16 @@ class UploadMetadata(BaseModel):
         if v is None:
             return None
         v = v if v.tzinfo else v.replace(tzinfo=LOCAL_TZ)
-        if v > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10):
+        if v > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10):
             raise ValueError("acquisition time is in the future")
-        return v.astimezone(dt.timezone.utc)
+        return v.astimezone(dt.UTC)
 
     @model_validator(mode="after")
     def _birth_before_acquisition(self) -> "UploadMetadata":
         bd = self.patient_birth_date
         if bd is None:
             return self
-        at = (self.acquired_at or dt.datetime.now(dt.timezone.utc)).astimezone(LOCAL_TZ).date()
+        at = (self.acquired_at or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TZ).date()
         if bd > at:
             raise ValueError("patient_birth_date is after the acquisition date")
         if (at - bd).days > 130 * 366:

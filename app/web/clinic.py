@@ -22,7 +22,7 @@ from storage.models import Role
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
 
-def _own_study(request: Request, principal, study_id: uuid.UUID) -> bool:  # noqa: ANN001 - Principal
+def _own_study(request: Request, principal, study_id: uuid.UUID) -> bool:
     """True if the caller's site owns the study (tenancy of the API's service; audited)."""
     ctx: AppContext = request.app.state.ctx
     with ctx.session_factory() as session:

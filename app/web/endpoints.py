@@ -29,13 +29,13 @@ def root(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002 - query name
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return render(request, "login.html", next=_safe_next(next) or "")
 
 
 @router.post("/login")
 async def login(request: Request, ctx: CtxDep, username: Annotated[str, Form()],
-                password: Annotated[str, Form()], next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
+                password: Annotated[str, Form()], next: Annotated[str, Form()] = "") -> Response:
     minutes = ctx.settings.access_token_minutes
     try:
         token, _ = await password_login.login(ctx, username, password, request.client.host if request.client else "")

@@ -92,9 +92,9 @@ class ClaimedStudy:
         """From ``CLAIM_NEXT_PG``'s row, whose prior columns are three parallel arrays."""
         values = dict(row)
         for key in ("claimed_at", "lease_until", "due_at", "received_at", "acquired_at"):
-            values[key] = values[key].astimezone(dt.timezone.utc) if values[key] is not None else None
+            values[key] = values[key].astimezone(dt.UTC) if values[key] is not None else None
         ids, ats, statuses = (values.pop(k) or [] for k in ("prior_ids", "prior_at", "prior_status"))
-        values["priors"] = [(i, a.astimezone(dt.timezone.utc), st) for i, a, st in zip(ids, ats, statuses)]
+        values["priors"] = [(i, a.astimezone(dt.UTC), st) for i, a, st in zip(ids, ats, statuses)]
         values["preloaded"] = True
         values["beats"] = int(values["beats"] or 0)
         return cls.from_row(values)

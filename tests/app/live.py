@@ -49,7 +49,7 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def served(sqlite_template: Path, tmp_dir: Path, seed=None, **overrides: object):  # noqa: ANN001, ANN201
+def served(sqlite_template: Path, tmp_dir: Path, seed=None, **overrides: object):
     """A live app on a copy of the migrated SQLite template, with the test world seeded.
 
     Yields (base URL, world) where ``world.client`` is an httpx client against the live server.
@@ -76,7 +76,7 @@ def served(sqlite_template: Path, tmp_dir: Path, seed=None, **overrides: object)
 
 
 @contextmanager
-def chromium():  # noqa: ANN201
+def chromium():
     """Headless system Chromium driven by Playwright; screenshots go to ARTIFACTS."""
     from playwright.sync_api import sync_playwright
 
@@ -89,7 +89,7 @@ def chromium():  # noqa: ANN201
             browser.close()
 
 
-def wait_js(page, expr: str, timeout_s: float = 30.0) -> None:  # noqa: ANN001 - playwright Page
+def wait_js(page, expr: str, timeout_s: float = 30.0) -> None:
     """Wait until the page expression ``expr`` is truthy.
 
     Playwright's ``wait_for_function`` evaluates a string predicate with ``eval`` inside the

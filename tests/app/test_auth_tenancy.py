@@ -55,7 +55,7 @@ def test_no_credentials_wrong_password_expired_and_forged_tokens(world):
     assert c.post("/api/v1/auth/token", data={"username": "tech-a", "password": "nope"}).status_code == 401
     assert c.post("/api/v1/auth/token", data={"username": "ghost", "password": "nope"}).status_code == 401
     key = c.app.state.ctx.settings.signing_key
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     expired = jwt.encode({"sub": "1", "typ": "access", "iat": int(past.timestamp()),
                           "exp": int((past + dt.timedelta(minutes=5)).timestamp())}, key, algorithm="HS256")
     resp = c.get("/api/v1/studies", headers={"Authorization": f"Bearer {expired}"})
@@ -71,7 +71,7 @@ def test_revoked_api_key_is_refused(world, data):
     prefix = world.a.api_key.split("_")[1]
     with ctx.session_factory() as s:
         repo = ApiKeyRepository(s)
-        repo.revoke(repo.by_prefix(prefix), dt.datetime.now(dt.timezone.utc))
+        repo.revoke(repo.by_prefix(prefix), dt.datetime.now(dt.UTC))
         s.commit()
     resp = world.client.get("/api/v1/studies", headers=world.a.key)
     assert resp.status_code == 401 and "revoked" in resp.json()["detail"]

@@ -63,7 +63,7 @@ def test_orders_in_utf8_and_gb18030_idempotent_cancel_and_tenancy(world):
     assert (first["urgency"], first["status"], first["accession_number"], first["filler_order_number"]) == \
         ("stat", "scheduled", "ACC-1001", "FL-1001")
     # 09:30 in the HIS (no offset: China Standard Time) is 01:30 UTC.
-    assert dt.datetime.fromisoformat(first["requested_at"]) == dt.datetime(2026, 11, 25, 1, 30, tzinfo=dt.timezone.utc)
+    assert dt.datetime.fromisoformat(first["requested_at"]) == dt.datetime(2026, 11, 25, 1, 30, tzinfo=dt.UTC)
     assert second["patient"]["name"] == "欧阳娜娜" and second["urgency"] == "urgent"
     assert second["patient"]["birth_date"] == "2026-09-01"
 
@@ -197,12 +197,12 @@ def test_peer_down_delivery_is_retried_and_nothing_is_lost(world, data):
             break
         time.sleep(0.1)
     assert d is not None and d.status == "pending" and d.attempts >= 1 and d.last_error
-    assert d.next_attempt_at > dt.datetime.now(dt.timezone.utc)  # backing off, not lost
+    assert d.next_attempt_at > dt.datetime.now(dt.UTC)  # backing off, not lost
 
     peer = ResultPeer(port).start()
     try:
         with factory() as s:  # the backoff has elapsed
-            s.execute(update(Hl7Delivery).values(next_attempt_at=dt.datetime.now(dt.timezone.utc)))
+            s.execute(update(Hl7Delivery).values(next_attempt_at=dt.datetime.now(dt.UTC)))
             s.commit()
         msgs = peer.wait_for(1)
         assert len(msgs) == 1 and str(msgs[0].segment("PID")[3][0][0]) == "P-77"

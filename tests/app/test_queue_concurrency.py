@@ -35,7 +35,7 @@ from storage.repositories import ReadingRepository
 
 
 def _seed(session_factory, n_studies: int, n_readers: int) -> list[Principal]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rng = random.Random(7)
     with session_factory() as s:
         site = Site(code="c", name="c", level=SiteLevel.township)

@@ -103,7 +103,7 @@ def test_lapsed_lease_returns_study_to_queue(world, data):
     ctx = world.client.app.state.ctx
     with ctx.session_factory() as s:
         s.execute(update(Claim).where(Claim.id == claim_id).values(
-            lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+            lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         s.commit()
     assert run_once(ctx.session_factory, ctx.settings)[0] == 1
     again = _next(world, world.extra["reader2"])
@@ -247,7 +247,7 @@ def test_unclaimed_stat_and_overdue_escalate(world, data):
 
     with ctx.session_factory() as s:
         s.execute(update(Study).where(Study.id == uuid.UUID(sid)).values(
-            due_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)))
+            due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
         s.commit()
     run_once(ctx.session_factory, ctx.settings)
     kinds = {e["kind"] for e in world.client.get("/api/v1/admin/escalations", headers=world.admin).json()

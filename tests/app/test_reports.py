@@ -63,7 +63,7 @@ def test_revoked_expired_and_unknown_links_show_nothing(world, data):
     assert world.client.post(f"/api/v1/share-links/{revoked['id']}/revoke", headers=world.a.auth).status_code == 200
     with world.client.app.state.ctx.session_factory() as s:
         s.execute(update(ShareLink).where(ShareLink.id == expired["id"]).values(
-            expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         s.commit()
     for link in (revoked, expired):
         for suffix in ("", "/ecg.png", "/report.pdf"):
@@ -111,7 +111,7 @@ class _Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 outer.requests.append((dict(self.headers.items()), body.decode()))
                 self.send_response(outer.codes.pop(0) if outer.codes else 200)
@@ -154,7 +154,7 @@ def test_webhook_signed_retried_and_site_scoped(world, data, receivers):
     log = world.client.get(f"/api/v1/admin/sites/{world.a.site_id}/webhook-deliveries", headers=world.admin).json()
     assert log[0]["status"] == "pending" and log[0]["attempts"] == 1 and log[0]["last_status_code"] == 500
     with ctx.session_factory() as s:  # the 5 s backoff has "passed"
-        s.execute(update(WebhookDelivery).values(next_attempt_at=dt.datetime.now(dt.timezone.utc)))
+        s.execute(update(WebhookDelivery).values(next_attempt_at=dt.datetime.now(dt.UTC)))
         s.commit()
     assert deliver_due(ctx.session_factory) == 1
     headers, body = a.requests[-1]

@@ -12,7 +12,6 @@ import pytest
 
 from storage.models import AuditEvent
 from tests.app.factories import PASSWORD, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.test_reports import _signed
 
 HOSTILE_NAME = r"$\foo$ 王$x^2$"
 HOSTILE_TEXT = "cost $5 and $10; \\alpha"

@@ -199,7 +199,7 @@ def test_claiming_a_study_by_id_ends_its_lapsed_lease(world, data):
     assert taken.status_code == 409  # lease still live
     with ctx.session_factory() as s:
         s.execute(update(Claim).where(Claim.id == claim_id).values(
-            lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+            lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         s.commit()
     taken = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.extra["reader2"])
     assert taken.status_code == 200, taken.text

@@ -21,7 +21,7 @@ from storage.models import (
     PRIORITY_RANK,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in China
 SLA = {Urgency.stat: 10, Urgency.urgent: 30, Urgency.routine: 240}
 

@@ -117,7 +117,7 @@ def test_cursor_pagination_and_filters(world, data):
     assert future["items"] == []
 
 
-def _ludb1_with(data, edit) -> list:  # noqa: ANN001
+def _ludb1_with(data, edit) -> list:
     """LUDB record 1 (12 leads, format 16) with its samples changed by ``edit(samples)``."""
     x = np.fromfile(data / "ludb" / "1.dat", dtype="<i2").reshape(-1, 12).copy()
     edit(x)
@@ -128,7 +128,7 @@ def _ludb1_with(data, edit) -> list:  # noqa: ANN001
 def test_api_checks_headers_and_the_worker_decodes_the_samples(world, data):
     """The API reads header and sizes only: a lead with no valid sample is accepted (202) and the
     worker, which decodes the samples once, marks the study unreadable with the reason."""
-    def lose_v2(x):  # noqa: ANN001, ANN202
+    def lose_v2(x):
         x[:, 7] = -32768  # format 16's "no sample" value throughout lead V2
 
     resp = upload(world.client, world.a.auth, _ludb1_with(data, lose_v2))
@@ -139,7 +139,7 @@ def test_api_checks_headers_and_the_worker_decodes_the_samples(world, data):
 
 
 def test_notes_found_by_decoding_are_added_to_the_recording(world, data):
-    def gap_in_ii(x):  # noqa: ANN001, ANN202
+    def gap_in_ii(x):
         x[1000:1010, 1] = -32768
 
     resp = upload(world.client, world.a.auth, _ludb1_with(data, gap_in_ii))

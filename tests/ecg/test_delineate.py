@@ -31,7 +31,7 @@ def twelve_lead(fs: float = 1000.0, hr: float = 75.0, pr: float = 160.0, qrs: fl
 
     ``early_lead``: that one lead also carries a small deflection starting 20 ms before
     the QRS (a single lead's outlier onset, e.g. noise or one lead's early force)."""
-    ms = lambda v: int(round(v * fs / 1000))  # noqa: E731
+    ms = lambda v: int(round(v * fs / 1000))
     x = np.zeros((int(dur * fs), 12))
     q_n, r_n = ms(qrs * 0.2), ms(qrs * 0.45)
     s_n = ms(qrs) - q_n - r_n

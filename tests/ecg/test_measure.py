@@ -165,7 +165,7 @@ def _half_sine(n: int) -> np.ndarray:
 
 def synthetic(fs=500.0, hr=150.0, pr=100.0, qrs=60.0, qt=240.0, p=60.0, dur=10.0):
     """3-lead beats with exact wave boundaries (ms): QRS onset at t, P onset t-PR, T end t+QT."""
-    ms = lambda v: int(round(v * fs / 1000))  # noqa: E731
+    ms = lambda v: int(round(v * fs / 1000))
     x = np.zeros((int(dur * fs), 3))
     gains = np.array([1.0, 0.8, 0.6])
     q_n, r_n = ms(qrs * 0.2), ms(qrs * 0.45)

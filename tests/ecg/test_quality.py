@@ -4,7 +4,7 @@ cardiologists, so none may come out unreadable; damaged copies must be flagged w
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ MITDB = "100 101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208
 LUDB = [str(i) for i in range(1, 200, 2)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(root: Path, record: str) -> Recording:
     return read_recording(root / record)
 
