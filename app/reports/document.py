@@ -19,6 +19,8 @@ from app.i18n import age_text, strings
 from app.reports.tracing import TracingHeader, render_pdf, render_png
 from app.uploads.schemas import LOCAL_TZ
 from app.studies.recording import load_recording
+from ecg.criteria import ADULT_DAYS
+from ecg.filters import ADULT_DISPLAY_HIGH_HZ, CHILD_DISPLAY_HIGH_HZ
 from storage.blobs import BlobStore
 from storage.models import Report, Study, StudyStatus
 from storage.repositories import ReadingRepository, SiteRepository, UserRepository
@@ -109,22 +111,29 @@ def pdf_header(doc: ReportDoc) -> TracingHeader:
     return TracingHeader(title="心电图报告 ECG report", lines=tuple(lines))
 
 
+def display_high_hz(study: Study) -> float:
+    """Upper edge of the printed band: 250 Hz for children (narrow, sharp QRS), 150 Hz from 18 years
+    (AHA 2007, ``ecg.filters``); unknown age at a children's hospital counts as a child."""
+    age = age_in_days(study.patient.birth_date, study.acquired_at)
+    return ADULT_DISPLAY_HIGH_HZ if age is not None and age >= ADULT_DAYS else CHILD_DISPLAY_HIGH_HZ
+
+
 def _signals(blobs: BlobStore, study: Study) -> tuple[np.ndarray, float, tuple[str, ...]]:
     rec = load_recording(blobs, study.recording)
     return rec.signals, rec.fs, rec.leads
 
 
 @lru_cache(maxsize=32)
-def _png(blob_keys: tuple[tuple[str, str], ...], blobs: BlobStore) -> bytes:
+def _png(blob_keys: tuple[tuple[str, str], ...], blobs: BlobStore, high_hz: float) -> bytes:
     rec = load_recording(blobs, blob_keys)
-    return render_png(rec.signals, rec.fs, rec.leads, dpi=200)  # sharp when zoomed on a phone, ~60 KB
+    return render_png(rec.signals, rec.fs, rec.leads, dpi=200, high_hz=high_hz)  # sharp when zoomed, ~60 KB
 
 
 def tracing_png(blobs: BlobStore, study: Study) -> bytes:
     """The tracing image; cached per process by content (the original files never change)."""
-    return _png(tuple((f.name, f.blob_key) for f in study.recording.files), blobs)
+    return _png(tuple((f.name, f.blob_key) for f in study.recording.files), blobs, display_high_hz(study))
 
 
 def report_pdf(blobs: BlobStore, doc: ReportDoc) -> bytes:
     signals, fs, leads = _signals(blobs, doc.study)
-    return render_pdf(signals, fs, leads, pdf_header(doc))
+    return render_pdf(signals, fs, leads, pdf_header(doc), high_hz=display_high_hz(doc.study))

@@ -176,3 +176,20 @@ def test_events_poll_is_site_scoped(world, data):
     after = world.client.get("/api/v1/events", headers=world.a.auth, params={"after": mine["last_id"]}).json()
     assert after["events"] == [] and after["last_id"] == mine["last_id"]
     json.dumps(mine)
+
+
+def test_printed_band_is_wider_for_a_child_and_printed(world, data):
+    """AHA: >= 250 Hz for children (capped at 0.45 fs: 225 Hz at 500 Hz), 150 Hz from 18 years."""
+    import subprocess
+
+    def footer(birth: str) -> str:
+        resp = upload(world.client, world.a.auth, wfdb_files(data, "ludb/1"),
+                      form=patient_form(patient_birth_date=birth, patient_id=f"P-{birth}"))
+        sid = wait_for_status(world.client, world.a.auth, resp.json()["id"])["id"]
+        claim = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.reader).json()["claim"]
+        world.client.post(f"/api/v1/reader/claims/{claim['id']}/sign", headers=world.reader, json={"statements": ["SR"]})
+        pdf = world.client.get(f"/api/v1/studies/{sid}/report.pdf", headers=world.a.auth).content
+        return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+    assert "filters 0.05-225 Hz" in footer("2019-03-04")
+    assert "filters 0.05-150 Hz" in footer("1970-03-04")
