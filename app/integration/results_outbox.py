@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.integration.hl7_codec import END, START, component, frame
 from app.integration.order_match import order_for_study
 from app.integration.results_out import ResultInput, build_oru
-from app.notify.webhooks import BACKOFF_S, SEND_LEASE
+from app.notify.webhooks import SEND_LEASE, count_attempt
 from app.settings import Settings
 from storage.db import read_only
 from storage.models import Event, Hl7Delivery, Hl7Endpoint, utcnow_aware
@@ -140,17 +140,10 @@ def _ack_result(answer: bytes, control_id: str) -> tuple[bool, str, str]:
 
 
 def _record(session_factory: sessionmaker[Session], job: _Send, ok: bool, code: str, error: str) -> None:
-    now = utcnow_aware()
     with session_factory() as s:
         d = s.get(Hl7Delivery, job.delivery_id)
-        d.attempts += 1
         d.ack_code, d.last_error = code, error
-        if ok:
-            d.status, d.delivered_at = "delivered", now
-        elif d.attempts > len(BACKOFF_S):
-            d.status = "failed"
-        else:
-            d.next_attempt_at = now + dt.timedelta(seconds=BACKOFF_S[d.attempts - 1])
+        count_attempt(d, ok, utcnow_aware())
         s.commit()
 
 

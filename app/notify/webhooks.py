@@ -17,6 +17,7 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,18 +74,31 @@ def _post(client: httpx.Client, job: _Send, now: dt.datetime, timeout_s: float) 
     return ok, resp.status_code, "" if ok else f"HTTP {resp.status_code}"
 
 
+class Attempted(Protocol):
+    """A durable delivery row (webhook, HL7 result): the fields one attempt moves on."""
+
+    attempts: int
+    status: str
+    delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime
+
+
+def count_attempt(d: Attempted, ok: bool, now: dt.datetime) -> None:
+    """One attempt on ``d``: delivered, or retried after the next ``BACKOFF_S`` step, or failed past the last."""
+    d.attempts += 1
+    if ok:
+        d.status, d.delivered_at = "delivered", now
+    elif d.attempts > len(BACKOFF_S):
+        d.status = "failed"
+    else:
+        d.next_attempt_at = now + dt.timedelta(seconds=BACKOFF_S[d.attempts - 1])
+
+
 def _record(session_factory: sessionmaker[Session], job: _Send, ok: bool, code: int | None, error: str) -> None:
-    now = utcnow_aware()
     with session_factory() as s:
         d = s.get(WebhookDelivery, job.delivery_id)
-        d.attempts += 1
         d.last_status_code, d.last_error = code, error
-        if ok:
-            d.status, d.delivered_at = "delivered", now
-        elif d.attempts > len(BACKOFF_S):
-            d.status = "failed"
-        else:
-            d.next_attempt_at = now + dt.timedelta(seconds=BACKOFF_S[d.attempts - 1])
+        count_attempt(d, ok, utcnow_aware())
         s.commit()
 
 
