@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.text_rules import checked_text
 
 
 class ConfirmedMeasurements(BaseModel):
@@ -35,6 +37,11 @@ class SignIn(BaseModel):
     statements: list[str] = Field(min_length=1, max_length=30, description="lexicon codes")
     free_text: str = Field("", max_length=4000)
     measurements: ConfirmedMeasurements = ConfirmedMeasurements()
+
+    @field_validator("free_text")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        return checked_text(v, multiline=True)  # signed text prints exactly as stored
 
 
 class AmendIn(SignIn):

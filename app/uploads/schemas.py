@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.text_rules import checked_text
 from storage.models import Sex, Urgency
 
 #: Naive acquisition times are taken as China Standard Time (the alliance's clock).
@@ -26,6 +27,16 @@ class UploadMetadata(BaseModel):
     indication: str = Field("", max_length=2000)
     urgency: Urgency = Urgency.routine
     fs: float | None = Field(None, gt=0, le=20000, description="sampling rate (Hz), for CSV files only")
+
+    @field_validator("patient_id", "patient_name")
+    @classmethod
+    def _single_line(cls, v: str) -> str:
+        return checked_text(v)
+
+    @field_validator("indication")
+    @classmethod
+    def _multi_line(cls, v: str) -> str:
+        return checked_text(v, multiline=True)
 
     @field_validator("acquired_at")
     @classmethod

@@ -131,3 +131,21 @@ def test_weak_passwords_are_refused_with_the_reason(world, password, why):
         "site_id": world.a.site_id, "username": "new-user-x1", "password": password, "role": "clinic"})
     assert r.status_code == 422, r.text
     assert why in r.json()["detail"]
+
+
+@pytest.mark.parametrize("name, what", [
+    ("王\u202e明", "direction-control"), ("Li\u200bLei", "invisible"), ("a\x07b", "control"),
+])
+def test_names_with_hidden_or_reordering_characters_are_refused(world, data, name, what):
+    r = upload(world.client, world.a.auth, wfdb_files(data, "ludb/1"), form=patient_form(patient_name=name))
+    assert r.status_code == 422 and what in r.json()["detail"] and "patient_name" in r.json()["detail"], r.text
+    assert world.client.get("/api/v1/studies", headers=world.a.auth).json()["items"] == []  # nothing stored
+
+
+def test_names_are_stored_in_one_unicode_form(world, data):
+    decomposed = "Jose\u0301 王"  # e + combining acute
+    r = upload(world.client, world.a.auth, wfdb_files(data, "ludb/1"), form=patient_form(patient_name=decomposed))
+    assert r.status_code == 202, r.text
+    sid = wait_for_status(world.client, world.a.auth, r.json()["id"])["id"]
+    claim = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.reader)
+    assert claim.status_code == 200 and claim.json()["patient"]["name"] == "Jos\u00e9 王"
