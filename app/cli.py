@@ -24,6 +24,15 @@ def _serve(args: argparse.Namespace) -> int:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     settings = Settings()
+    if not settings.public_base_url:
+        if not args.demo:
+            print("ECGHUB_PUBLIC_BASE_URL is not set: share links and QR codes need the address phones open "
+                  "(e.g. https://ecg.example.org), not whatever Host header a request sends; refusing to start",
+                  file=sys.stderr)
+            return 2
+        # the demo serves this machine: links point at the address it listens on
+        os.environ["ECGHUB_PUBLIC_BASE_URL"] = f"http://{args.host}:{args.port}"
+        settings = Settings()
     upgrade(settings.resolved_database_url)
     if args.demo:
         from app.demo import seed_demo

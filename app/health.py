@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from fastapi import Response
@@ -11,7 +13,7 @@ from app.context import AppContext
 from app.deps import CtxDep
 from app.observability import QUEUE_DEPTH, metrics_payload
 from app.reading.views import queue_depth
-from app.errors import ServiceUnavailable
+from app.errors import Forbidden, ServiceUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -40,9 +42,20 @@ def _ping_db(ctx: AppContext) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def _may_scrape(request: Request, token: str) -> bool:
+    """With a metrics token: only requests bearing it; without: only clients on this machine."""
+    if token:
+        sent = request.headers.get("authorization", "")
+        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    return request.client is not None and request.client.host in ("127.0.0.1", "::1")
+
+
 @router.get("/metrics", include_in_schema=False)
-def metrics(ctx: CtxDep) -> Response:
-    """Prometheus metrics (no patient data). Restrict access at the load balancer."""
+def metrics(request: Request, ctx: CtxDep) -> Response:
+    """Prometheus metrics (no patient data, but the service's volumes and backlog): behind
+    ``ECGHUB_METRICS_TOKEN``, or loopback only when no token is set."""
+    if not _may_scrape(request, ctx.settings.metrics_token):
+        raise Forbidden("metrics need the scrape token (ECGHUB_METRICS_TOKEN) as a Bearer token")
     with ctx.session_factory() as session:
         depth = queue_depth(session)
     for priority in ("stat", "urgent", "routine"):

@@ -64,7 +64,10 @@ class Settings(BaseSettings):
     webhook_interval_s: float = Field(2.0, gt=0)
     share_link_default_hours: int = Field(72, ge=1)
     share_link_max_hours: int = Field(24 * 30, ge=1)
-    public_base_url: str = Field("", description="e.g. https://ecg.example.org; used in share links and QR codes")
+    public_base_url: str = Field("", description="e.g. https://ecg.example.org; used in share links and QR codes; "
+                                 "`ecghub serve` refuses to start without it outside the demo")
+    metrics_token: str = Field("", description="Bearer token Prometheus sends for /metrics; unset: /metrics "
+                               "answers only clients on this machine (loopback)")
     notice_escalation_min: float = Field(15.0, ge=0, description="unacknowledged critical notice escalates")
     stat_unclaimed_escalation_min: float = Field(5.0, ge=0, description="unclaimed stat study escalates")
     pediatric_age_years: int = Field(18, ge=1, le=25, description="younger patients go to the pediatric pool")

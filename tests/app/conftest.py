@@ -56,11 +56,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+METRICS_TOKEN = "test-metrics-token"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         var_dir=tmp_path / "var", database_url=database_url, secret_key="test-secret-key-not-for-production",
         worker_mode="inprocess", sweep_interval_s=0.5, sweep_grace_s=0.0, max_upload_bytes=8 * 1024 * 1024,
+        metrics_token=METRICS_TOKEN,
     )
 
 

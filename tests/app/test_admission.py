@@ -6,6 +6,8 @@ Analysis is switched off (``worker_mode="off"``) so that the backlog is exactly 
 
 from __future__ import annotations
 
+from tests.app.conftest import METRICS, METRICS_TOKEN
+
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from tests.app.factories import World, make_world, patient_form, upload, wfdb_fi
 
 def _world(database_url: str, tmp_path: Path, **bounds: float) -> Iterator[World]:
     settings = Settings(var_dir=tmp_path / "var", database_url=database_url, secret_key="test-secret-key-not-for-production",
-                        worker_mode="off", admission_check_interval_s=0, **bounds)
+                        worker_mode="off", admission_check_interval_s=0, metrics_token=METRICS_TOKEN, **bounds)
     with TestClient(create_app(settings)) as client:
         yield make_world(client)
 
@@ -61,7 +63,7 @@ def test_backlog_size_bound_refuses_and_stores_nothing(small_backlog: World, dat
     _assert_busy(refused, "backlog_size")
     assert refused.json()["backlog_studies"] == 2
     assert _counts(w) == before  # no study, no audit row, nothing recorded
-    metrics = w.client.get("/metrics").text
+    metrics = w.client.get("/metrics", headers=METRICS).text
     assert "ecghub_analysis_backlog_studies 2.0" in metrics
     assert 'ecghub_uploads_total{outcome="refused_busy"}' in metrics
 
@@ -73,7 +75,7 @@ def test_backlog_age_bound_refuses_until_analysis_catches_up(short_age: World, d
     refused = upload(w.client, w.a.auth, wfdb_files(data, "mitdb/101"), key="busy-2")
     _assert_busy(refused, "backlog_age")
     assert refused.json()["backlog_age_s"] > 1.0
-    age = [ln for ln in w.client.get("/metrics").text.splitlines()
+    age = [ln for ln in w.client.get("/metrics", headers=METRICS).text.splitlines()
            if ln.startswith("ecghub_analysis_backlog_age_seconds ")]
     assert age and float(age[0].split()[1]) > 1.0
     # The backlog drains (here: the study is analysed by hand, as the worker would): accepted again.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.app.conftest import METRICS
+
 from tests.app.factories import upload, wait_for_status, wfdb_files
 
 
@@ -18,7 +20,7 @@ def test_metrics_count_uploads_and_queue_depth(world, data):
     wait_for_status(world.client, world.a.auth, resp.json()["id"])
     bad = upload(world.client, world.a.auth, [("files", ("x.dat", b"junk", "application/octet-stream"))])
     assert bad.status_code == 422
-    text = world.client.get("/metrics").text
+    text = world.client.get("/metrics", headers=METRICS).text
     assert 'ecghub_uploads_total{outcome="accepted"}' in text
     assert 'ecghub_uploads_total{outcome="unreadable-recording"}' in text
     depth = [line for line in text.splitlines() if line.startswith("ecghub_queue_depth{")]

@@ -149,3 +149,10 @@ def test_names_are_stored_in_one_unicode_form(world, data):
     sid = wait_for_status(world.client, world.a.auth, r.json()["id"])["id"]
     claim = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.reader)
     assert claim.status_code == 200 and claim.json()["patient"]["name"] == "Jos\u00e9 王"
+
+
+def test_metrics_need_the_scrape_token(world):
+    assert world.client.get("/metrics").status_code == 403
+    assert world.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    from tests.app.conftest import METRICS
+    assert world.client.get("/metrics", headers=METRICS).status_code == 200
