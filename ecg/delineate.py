@@ -462,6 +462,9 @@ def lead_edges(x: np.ndarray, fs: float, lo: int, hi: int, frac: float,
     return on + lo, off + lo
 
 
+P_VOTE_MIN_LEADS = 3  # per-lead P onsets needed before they vote on the global one
+
+
 def vote(values: np.ndarray, latest: bool = False) -> float | None:
     """The k-th earliest (or k-th latest) of the finite per-lead ``values``, k = ``VOTE_SHARE``
     of all leads (3 of 12): the time by which k leads agree that the wave has begun (or the
@@ -538,7 +541,11 @@ def delineate_leads(beat: np.ndarray, fs: float, r: int, rr_s: float, rr_short_s
     if t is not None:
         exact |= {"t_peak": float(t[0]), "t_end": float(t[1])}
     if p is not None:
-        exact |= {"p_on": float(p[0]), "p_peak": float(p[1]), "p_off": float(p[2])}
+        # the P onset on the same convention as the QRS: where a quarter of the leads showing a P
+        # wave have begun it (the spatial-velocity knee marks the earliest lead)
+        p_on = vote(p_l[0]) if np.isfinite(p_l[0]).sum() >= P_VOTE_MIN_LEADS else None
+        exact |= {"p_on": float(p[0]) if p_on is None else max(float(p[0]), min(p_on, float(p[1]))),
+                  "p_peak": float(p[1]), "p_off": float(p[2])}
     at = {k: v / ratio for k, v in exact.items()}  # samples at fs
     idx = {k: int(round(v)) for k, v in at.items()}
     fid = Fiducials(**idx, p_amp_mv=p[3] if p else 0.0,
