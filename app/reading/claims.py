@@ -20,6 +20,7 @@ from app.notify.service import emit
 from app.errors import Conflict, Forbidden, InvalidUpload, NotFound
 from app.settings import Settings
 from storage.models import Claim, ClaimOutcome, Role, Study, StudyStatus, User, utcnow_aware
+from storage.models.lifecycle import move
 from storage.repositories import AuditRepository, ReadingRepository, UserRepository
 from storage.repositories.reading import ClaimedStudy
 
@@ -197,7 +198,7 @@ def return_to_clinic(session: Session, principal: Principal, claim_id: int, reas
     repo = ReadingRepository(session)
     repo.end_claim(claim, ClaimOutcome.returned, utcnow_aware())
     study = session.get(Study, claim.study_id)
-    study.status = StudyStatus.returned
+    move(study, StudyStatus.returned)
     study.status_reason = reason
     emit(session, study, "study.returned", reason=reason)
     _audit(session, principal, "study.returned", claim)

@@ -16,6 +16,7 @@ from app.reading.claims import InvalidRequest, own_open_claim
 from app.reading.lexicon import lexicon
 from app.reading.schemas import AmendIn, SignIn
 from storage.models import ClaimOutcome, Report, Study, StudyStatus, utcnow_aware
+from storage.models.lifecycle import move
 from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
 
 
@@ -78,7 +79,7 @@ def sign(session: Session, principal: Principal, claim_id: int, body: SignIn) ->
     study = session.get(Study, claim.study_id)
     report = _store(session, principal, study, body)
     ReadingRepository(session).end_claim(claim, ClaimOutcome.signed, utcnow_aware())
-    study.status = StudyStatus.reported
+    move(study, StudyStatus.reported)
     TURNAROUND_SECONDS.labels(study.priority.value).observe((utcnow_aware() - study.received_at).total_seconds())
     emit(session, study, "report.signed", version=report.version)
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="report.signed",
@@ -98,7 +99,7 @@ def amend(session: Session, principal: Principal, study_id: uuid.UUID, body: Ame
         raise Conflict(f"only a signed study can be amended (status: {study.status.value})")
     _same_study(body, study.id)
     report = _store(session, principal, study, body, reason=body.reason)
-    study.status = StudyStatus.amended
+    move(study, StudyStatus.amended)
     emit(session, study, "report.amended", version=report.version, reason=body.reason)
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="report.amended",
                                  object_type="study", object_id=str(study.id), detail={"version": report.version})

@@ -28,6 +28,7 @@ from storage.models import (
     Study,
     StudyStatus,
 )
+from storage.models.lifecycle import check, move
 
 QUEUED = StudyStatus.awaiting_read
 
@@ -259,6 +260,7 @@ class ReadingRepository:
         study_id = self.session.scalar(pick)
         if study_id is None:
             return None
+        check(QUEUED, StudyStatus.in_read)
         self.session.execute(update(Study).where(Study.id == study_id).values(status=StudyStatus.in_read)
                              .execution_options(synchronize_session=False))
         claim_id = self.session.scalar(insert(Claim).values(
@@ -327,7 +329,7 @@ class ReadingRepository:
         claim = Claim(study_id=study.id, reader_id=reader_id, claimed_at=now, lease_until=now + lease,
                       open_study_id=study.id)
         self.session.add(claim)
-        study.status = StudyStatus.in_read
+        move(study, StudyStatus.in_read)
         self.session.flush()
         return claim
 
@@ -360,6 +362,7 @@ class ReadingRepository:
         return list(self.session.scalars(stmt))
 
     def requeue(self, study_id: uuid.UUID) -> bool:
+        check(StudyStatus.in_read, QUEUED)
         stmt = (
             update(Study)
             .where(Study.id == study_id, Study.status == StudyStatus.in_read)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import Analysis, Patient, Report, Sex, Study, StudyStatus
+from storage.models.lifecycle import check
 
 
 class PatientRepository:
@@ -150,6 +151,7 @@ class StudyRepository:
         The status check in the WHERE clause makes a duplicated job or a
         concurrent writer harmless: exactly one transition wins.
         """
+        check(expected, new)
         stmt = (
             update(Study)
             .where(Study.id == study_id, Study.status == expected)
