@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from app.params import RowId
 from app.deps import AdminOnly, ClinicOrAdmin, SessionDep
 from app.notices import service
 from app.reading.schemas import EscalationOut, NoticeOut
+from storage.models import CriticalNotice
+from storage.repositories import ReadingRepository
 
 router = APIRouter(prefix="/api/v1", tags=["critical notices"])
 
 
-def _out(n) -> NoticeOut:
-    return NoticeOut(id=n.id, study_id=n.study_id, code=n.code, text=n.text, source=n.source,
-                     raised_at=n.raised_at, acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at)
+def _out(session: Session, notices: list[CriticalNotice]) -> list[NoticeOut]:
+    """Notices with the patient named (a critical value is acted on for a person, never by study id)."""
+    who = ReadingRepository(session).patients_of([n.study_id for n in notices])
+    return [NoticeOut(id=n.id, study_id=n.study_id, patient_name=who.get(n.study_id, (None, None))[0],
+                      patient_id=who.get(n.study_id, (None, None))[1], code=n.code, text=n.text, source=n.source,
+                      raised_at=n.raised_at, acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at)
+            for n in notices]
 
 
 @router.get("/notices", response_model=list[NoticeOut])
 def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: bool = False) -> list[NoticeOut]:
-    """The site's critical notices, newest first (``unacknowledged=true`` for the banner)."""
-    out = [_out(n) for n in service.list_notices(session, principal, unacknowledged)]
+    """The site's critical notices, newest first (``unacknowledged=true`` for the banner), naming the patient."""
+    out = _out(session, service.list_notices(session, principal, unacknowledged))
     session.commit()
     return out
 
@@ -28,7 +35,7 @@ def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: 
 @router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
 def acknowledge(notice_id: RowId, session: SessionDep, principal: ClinicOrAdmin) -> NoticeOut:
     """Record that the clinic received the critical result (who and when)."""
-    out = _out(service.acknowledge(session, principal, notice_id))
+    out = _out(session, [service.acknowledge(session, principal, notice_id)])[0]
     session.commit()
     return out
 

@@ -106,6 +106,8 @@ class Worklist(BaseModel):
 class NoticeOut(BaseModel):
     id: int
     study_id: uuid.UUID
+    patient_name: str | None = None
+    patient_id: str | None = Field(None, description="the clinic's own patient id")
     code: str
     text: str
     source: str

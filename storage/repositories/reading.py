@@ -417,6 +417,12 @@ class ReadingRepository:
             stmt = stmt.where(CriticalNotice.acknowledged_at.is_(None))
         return list(self.session.scalars(stmt.limit(500)))
 
+    def patients_of(self, study_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+        """Study id -> (patient name, the clinic's patient id), for notices that must name the patient."""
+        stmt = (select(Study.id, Patient.name, Patient.external_id).join(Patient, Patient.id == Study.patient_id)
+                .where(Study.id.in_(list(study_ids))))
+        return {sid: (name, ext) for sid, name, ext in self.session.execute(stmt)}
+
     def add_notice(self, notice: CriticalNotice) -> bool:
         """Add unless the study already has a notice with this code; True if added."""
         exists = self.session.scalar(select(CriticalNotice.id).where(

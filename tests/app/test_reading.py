@@ -218,6 +218,7 @@ def test_critical_statement_notice_is_acknowledged_by_the_clinic(world, data):
     mine = world.client.get("/api/v1/notices", headers=world.a.auth, params={"unacknowledged": True}).json()
     notice = next(n for n in mine if n["study_id"] == sid and n["code"] == "STE")
     assert notice["source"] == "reader" and notice["acknowledged_at"] is None
+    assert (notice["patient_name"], notice["patient_id"]) == ("Test Child", "P-001")  # the notice names the patient
     assert world.client.get("/api/v1/notices", headers=world.b.auth).json() == []
     assert world.client.post(f"/api/v1/notices/{notice['id']}/acknowledge", headers=world.b.auth).status_code == 404
 

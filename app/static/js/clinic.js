@@ -155,6 +155,7 @@
       document.body.dataset.noticesLoaded = "1";
       if (shown.size === now.size && [...now].every((id) => shown.has(id))) { banner.hidden = list.length === 0; return; }
       ul.replaceChildren(...list.map((n) => el("li", {"data-id": n.id, class: "notice"},
+        el("strong", {class: "notice-patient"}, `${n.patient_name || ""}${n.patient_id ? `（${n.patient_id}）` : ""}`), " ",
         el("strong", {}, n.text), " ",
         el("span", {class: "muted"}, fmtTime(n.raised_at)), " ",
         el("a", {href: `/clinic/studies/${n.study_id}`}, t("clinic_open_study")), " ",
