@@ -63,12 +63,20 @@ class PayloadTooLarge(DomainError):
     status, type, title = 413, "/problems/payload-too-large", "Upload too large"
 
 
+class InvalidRequest(DomainError):
+    status, type, title = 422, "/problems/validation", "Invalid request"
+
+
 class InvalidUpload(DomainError):
     status, type, title = 422, "/problems/invalid-upload", "Invalid upload"
 
 
 class UnreadableUpload(DomainError):
     status, type, title = 422, "/problems/unreadable-recording", "Recording cannot be read"
+
+
+class PasswordChangeRequired(DomainError):
+    status, type, title = 403, "/problems/password-change-required", "Password change required"
 
 
 class TooManyAttempts(DomainError):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.auth import service
 from app.deps import AdminOnly, CtxDep, SessionDep
+from app.params import RowId
 from app.errors import Conflict, NotFound
 from app.reading import claims
 from storage.repositories import AuditRepository, UserRepository
@@ -37,6 +40,27 @@ def disable_user(user_id: int, ctx: CtxDep, session: SessionDep, admin: AdminOnl
     session.commit()
     ctx.sessions.forget(user_id)
     return AccessChangeOut(user_id=user_id, active=False, claims_ended=ended)
+
+
+class PasswordResetOut(BaseModel):
+    user_id: int
+    temporary_password: str
+    must_change_password: bool = True
+
+
+@router.post("/users/{user_id}/reset-password", response_model=PasswordResetOut)
+def reset_password(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> PasswordResetOut:
+    """A one-time temporary password, shown once: the user's sessions end, and login is refused until
+    they choose their own password (``POST /api/v1/auth/password``). Audited."""
+    user = UserRepository(session).get(user_id)
+    if user is None:
+        raise NotFound("no such user")
+    temporary = secrets.token_urlsafe(12)
+    service.set_password(session, user, temporary, actor=admin.actor, actor_site_id=admin.site_id, temporary=True,
+                         action="user.password_reset")
+    session.commit()
+    ctx.sessions.forget(user_id)
+    return PasswordResetOut(user_id=user_id, temporary_password=temporary)
 
 
 @router.post("/users/{user_id}/revoke-sessions", response_model=AccessChangeOut)

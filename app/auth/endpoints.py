@@ -6,10 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import login, service
+from app.context import AppContext
 from app.deps import CtxDep, CurrentPrincipal, SessionDep
+from app.errors import InvalidRequest
+from storage.repositories import UserRepository
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -37,6 +41,40 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     address = request.client.host if request.client else ""
     access, _ = await login.login(ctx, form.username, form.password, address)
     return TokenOut(access_token=access, expires_in=ctx.settings.access_token_minutes * 60)
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=256, description="the current (or temporary) password")
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+@router.post("/auth/password", status_code=204)
+async def change_password(request: Request, body: PasswordChangeIn, ctx: CtxDep) -> Response:
+    """Choose a new password with the current one (also after an admin's reset, when login is refused).
+
+    The check is throttled like a login; the new password must pass the policy; every session of
+    the user ends. Audited.
+    """
+    account = await login.verify(ctx, body.username, body.password, request.client.host if request.client else "")
+    assert account.user_id is not None
+    if body.new_password == body.password:
+        raise InvalidRequest("the new password must differ from the current one")
+    await run_in_threadpool(store_password, ctx, account.user_id, body.new_password)
+    ctx.sessions.forget(account.user_id)
+    return Response(status_code=204)
+
+
+def store_password(ctx: AppContext, user_id: int, new_password: str) -> None:
+    """The user's own new password (policy-checked), every session ended; audited."""
+    with ctx.session_factory() as session:
+        user = UserRepository(session).get(user_id)
+        assert user is not None
+        service.set_password(session, user, new_password, actor=f"user:{user_id}", actor_site_id=user.site_id,
+                             temporary=False, action="auth.password_changed")
+        session.commit()
 
 
 @router.post("/auth/logout", status_code=204)

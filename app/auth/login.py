@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import credentials
 from app.context import AppContext
-from app.errors import NotAuthenticated, TooManyAttempts
+from app.errors import NotAuthenticated, PasswordChangeRequired, TooManyAttempts
 from storage.db import read_only
 from storage.models import utcnow_aware
 from storage.repositories import AuditRepository, ThrottleRepository, UserRepository
@@ -53,6 +53,7 @@ class _Account:
     role: str | None = None
     site_id: int | None = None
     pools: tuple[str, ...] = ()
+    must_change: bool = False
 
 
 def throttle_keys(username: str, address: str) -> dict[str, str]:
@@ -75,7 +76,8 @@ def _read(ctx: AppContext, username: str, keys: list[str], now: dt.datetime) -> 
         if user is None:
             return blocked, _Account(None, None, False)
         return blocked, _Account(user.id, user.password_hash, bool(user.active and user.site.active),
-                                 user.token_version, user.role.value, user.site_id, tuple(user.reader_pools or ()))
+                                 user.token_version, user.role.value, user.site_id, tuple(user.reader_pools or ()),
+                                 bool(user.must_change_password))
 
 
 def _record(ctx: AppContext, account: _Account, ok: bool, keys: dict[str, str], now: dt.datetime) -> None:
@@ -100,8 +102,9 @@ def _record(ctx: AppContext, account: _Account, ok: bool, keys: dict[str, str], 
         session.commit()
 
 
-async def login(ctx: AppContext, username: str, password: str, address: str) -> tuple[str, dt.datetime]:
-    """A token for ``username`` if the password is right and no throttle blocks; else a typed error."""
+async def verify(ctx: AppContext, username: str, password: str, address: str) -> _Account:
+    """The account if ``password`` is right and no throttle blocks (throttled, counted and audited
+    as a login); else a typed error."""
     now = utcnow_aware()
     keys = throttle_keys(username, address)
     blocked, account = await run_in_threadpool(_read, ctx, username, list(keys.values()), now)
@@ -114,6 +117,15 @@ async def login(ctx: AppContext, username: str, password: str, address: str) -> 
     await run_in_threadpool(_record, ctx, account, ok, keys, now)
     if not ok:
         raise NotAuthenticated("wrong username or password, or the account is disabled")
+    return account
+
+
+async def login(ctx: AppContext, username: str, password: str, address: str) -> tuple[str, dt.datetime]:
+    """A token for ``username`` (``verify``); refused while an admin's reset asks for a new password."""
+    account = await verify(ctx, username, password, address)
+    if account.must_change:
+        raise PasswordChangeRequired("this account's password was reset: choose your own with "
+                                     "POST /api/v1/auth/password before logging in")
     settings = ctx.settings
     assert account.user_id is not None
     return credentials.issue_token(account.user_id, settings.signing_key, settings.access_token_minutes,

@@ -65,3 +65,14 @@ def create_user(session: Session, *, site_id: int, username: str, password: str,
         site_id=site_id, username=username, password_hash=credentials.hash_password(password),
         role=role, display_name=display_name, reader_pools=reader_pools or [],
     ))
+
+
+def set_password(session: Session, user: User, new_password: str, *, actor: str, actor_site_id: int | None,
+                 temporary: bool, action: str) -> None:
+    """Give ``user`` a new password (policy-checked), end their sessions, and audit ``action``.
+    ``temporary``: an admin's reset; the user must choose their own before logging in."""
+    site = SiteRepository(session).get(user.site_id)
+    check_password(new_password, username=user.username, context=(site.code,) if site else ())
+    user.password_hash = credentials.hash_password(new_password)
+    user.must_change_password = temporary
+    revoke_sessions(session, user.id, actor, actor_site_id, action=action)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import credentials
 from app.auth import login as password_login
 from app.auth import service as auth
 from app.deps import SESSION_COOKIE, CtxDep, SessionDep
-from app.errors import NotAuthenticated, TooManyAttempts
+from app.auth.endpoints import store_password
+from app.auth.passwords import WeakPassword
+from app.errors import InvalidRequest, NotAuthenticated, PasswordChangeRequired, TooManyAttempts
+from app.i18n import pick_lang, strings
 from storage.models import Role
 from app.web.pages import HOME, cookie_principal, render
 
@@ -29,8 +34,34 @@ def root(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", next=_safe_next(next) or "")
+def login_page(request: Request, next: str | None = None, changed: bool = False) -> HTMLResponse:
+    return render(request, "login.html", next=_safe_next(next) or "", changed=changed)
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_page(request: Request, username: str = "", reset: bool = False) -> HTMLResponse:
+    return render(request, "password.html", username=username[:100], reset=reset)
+
+
+@router.post("/password")
+async def password_change(request: Request, ctx: CtxDep, username: Annotated[str, Form()],
+                          password: Annotated[str, Form()], new_password: Annotated[str, Form()],
+                          new_password2: Annotated[str, Form()]) -> Response:
+    """The change-password form (also the way back in after an admin's reset): the API's
+    ``POST /api/v1/auth/password`` for people, with the refusal shown on the page."""
+    s = strings(pick_lang(request))
+    if new_password != new_password2:
+        return render(request, "password.html", username=username, message=s["password_mismatch"], status_code=422)
+    try:
+        account = await password_login.verify(ctx, username, password, request.client.host if request.client else "")
+        assert account.user_id is not None
+        if new_password == password:
+            raise InvalidRequest("the new password must differ from the current one")
+        await run_in_threadpool(store_password, ctx, account.user_id, new_password)
+    except (NotAuthenticated, TooManyAttempts, WeakPassword, InvalidRequest) as exc:
+        return render(request, "password.html", username=username, message=exc.detail, status_code=exc.status)
+    ctx.sessions.forget(account.user_id)
+    return RedirectResponse("/login?changed=1", status_code=303)
 
 
 @router.post("/login")
@@ -41,6 +72,8 @@ async def login(request: Request, ctx: CtxDep, username: Annotated[str, Form()],
         token, _ = await password_login.login(ctx, username, password, request.client.host if request.client else "")
     except NotAuthenticated:
         return render(request, "login.html", error=True, next=_safe_next(next) or "", status_code=401)
+    except PasswordChangeRequired:
+        return RedirectResponse(f"/password?reset=1&username={quote(username[:100])}", status_code=303)
     except TooManyAttempts as exc:
         resp = render(request, "login.html", error=True, throttled=exc.retry_after_s, next=_safe_next(next) or "",
                       status_code=429)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, JSONType, UTCDateTime, str_enum, utcnow
@@ -46,6 +47,8 @@ class User(Base):
     #: Logout, disabling the user and "revoke all sessions" bump it (server-side revocation).
     #: Tokens also carry role, site and pools: code that ever changes those in place must bump it too.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Set by an admin's password reset: login is refused until the user sets their own password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     site: Mapped[Site] = relationship(lazy="joined")
 

@@ -156,3 +156,27 @@ def test_metrics_need_the_scrape_token(world):
     assert world.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
     from tests.app.conftest import METRICS
     assert world.client.get("/metrics", headers=METRICS).status_code == 200
+
+
+def test_admin_password_reset_forces_the_user_to_choose_a_new_one(world):
+    uid = world.extra["users"]["tech-b"]
+    reset = world.client.post(f"/api/v1/admin/users/{uid}/reset-password", headers=world.admin)
+    assert reset.status_code == 200, reset.text
+    temporary = reset.json()["temporary_password"]
+    assert world.client.get("/api/v1/studies", headers=world.b.auth).status_code == 401  # sessions ended
+    old = world.client.post("/api/v1/auth/token", data={"username": "tech-b", "password": PASSWORD})
+    assert old.status_code == 401
+    blocked = world.client.post("/api/v1/auth/token", data={"username": "tech-b", "password": temporary})
+    assert blocked.status_code == 403 and blocked.json()["type"] == "/problems/password-change-required"
+    weak = world.client.post("/api/v1/auth/password", json={
+        "username": "tech-b", "password": temporary, "new_password": "password12"})
+    assert weak.status_code == 422 and "common" in weak.json()["detail"]
+    new = "quiet river lantern 42"
+    changed = world.client.post("/api/v1/auth/password", json={
+        "username": "tech-b", "password": temporary, "new_password": new})
+    assert changed.status_code == 204, changed.text
+    assert world.client.post("/api/v1/auth/token", data={"username": "tech-b", "password": temporary}).status_code == 401
+    assert world.client.post("/api/v1/auth/token", data={"username": "tech-b", "password": new}).status_code == 200
+    with world.client.app.state.ctx.session_factory() as s:
+        actions = {e.action for e in s.query(AuditEvent).filter_by(object_id=str(uid))}
+        assert {"user.password_reset", "auth.password_changed"} <= actions

@@ -56,3 +56,24 @@ def test_demo_seed_gives_readers_a_queue(tmp_path, data):
                 break
             time.sleep(0.2)
         assert sum(wl["counts"][p] for p in ("stat", "urgent", "routine")) == 4
+
+
+def test_after_an_admin_reset_the_login_page_leads_to_choosing_a_new_password(world):
+    uid = world.extra["users"]["tech-b"]
+    temporary = world.client.post(f"/api/v1/admin/users/{uid}/reset-password", headers=world.admin).json()[
+        "temporary_password"]
+    r = world.client.post("/login", data={"username": "tech-b", "password": temporary}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/password?reset=1&username=tech-b")
+    page = world.client.get(r.headers["location"])
+    assert page.status_code == 200 and "临时密码" in page.text
+    differ = world.client.post("/password", data={"username": "tech-b", "password": temporary,
+                                                  "new_password": "quiet river lantern 42",
+                                                  "new_password2": "quiet river lantern 43"})
+    assert differ.status_code == 422 and "不一致" in differ.text
+    done = world.client.post("/password", data={"username": "tech-b", "password": temporary,
+                                                "new_password": "quiet river lantern 42",
+                                                "new_password2": "quiet river lantern 42"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/login?changed=1"
+    ok = world.client.post("/login", data={"username": "tech-b", "password": "quiet river lantern 42"},
+                           follow_redirects=False)
+    assert ok.status_code == 303
