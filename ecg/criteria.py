@@ -54,12 +54,15 @@ def band_for(bands: list[dict[str, Any]], age_days: int | None) -> dict[str, Any
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Sinus brady/tachycardia limits (bpm) for one age band of one table."""
+    """Sinus brady/tachycardia limits (bpm) for one age band of one table; ``band_zh`` and
+    ``table_zh`` are the band and table named in Chinese (``band_label_zh``, ``TABLE_NAMES_ZH``)."""
 
     table: str
     band: str
     brady_below_bpm: float
     tachy_above_bpm: float
+    band_zh: str = ""
+    table_zh: str = ""
 
     def classify(self, hr_bpm: float) -> str:
         """"tachy", "brady" or "normal" (strict inequalities)."""
@@ -74,7 +77,33 @@ def rate_limits(age_days: int | None, table: str = DEFAULT_RATE_TABLE) -> RateLi
     """Sinus rate limits for an age from a rate table (default: Chinese pediatrics)."""
     t = load_table(table)
     b = band_for(t["bands"], age_days)
-    return RateLimits(t["name"], b["label"], float(b["brady_below_bpm"]), float(b["tachy_above_bpm"]))
+    return RateLimits(t["name"], b["label"], float(b["brady_below_bpm"]), float(b["tachy_above_bpm"]),
+                      band_label_zh(b), TABLE_NAMES_ZH.get(t["name"], t["name"]))
+
+
+TABLE_NAMES_ZH = {"cn_pediatrics": "中国儿科标准", "adult": "成人标准", "aha_pals": "AHA PALS 标准"}
+
+
+def _age_zh(days: int) -> str:
+    """A band edge in days as Chinese text: whole years (floor(365.25 Y)), else months, else days."""
+    years = round(days / 365.25)
+    if years >= 1 and abs(days - years_to_days(years)) <= 1:
+        return f"{years}岁"
+    months = round(days / 30.44)
+    if months >= 1 and abs(days - months * 30.44) <= 2:
+        return f"{months}个月"
+    return f"{days}天"
+
+
+def band_label_zh(band: dict[str, Any]) -> str:
+    """An age band named in Chinese from its own limits (``label_zh`` when the table gives one):
+    "未满1岁", "1岁至未满7岁", "18岁及以上". The English ``label`` stays for English evidence."""
+    if band.get("label_zh"):
+        return str(band["label_zh"])
+    lo, hi = int(band.get("min_days", 0)), band.get("max_days")
+    if hi is None:
+        return "各年龄" if lo == 0 else f"{_age_zh(lo)}及以上"
+    return f"未满{_age_zh(int(hi))}" if lo == 0 else f"{_age_zh(lo)}至未满{_age_zh(int(hi))}"
 
 
 def interval_band(kind: str, age_days: int | None) -> dict[str, Any]:

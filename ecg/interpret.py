@@ -43,8 +43,9 @@ def critical_rate(m: Measurements, age_days: int | None) -> list[Finding]:
     b = C.interval_band("critical_rate_bpm", age_days)
     if hr > b["above_bpm"] or hr < b["below_bpm"]:
         return [finding("CRIT_RATE", evidence("rate {hr:.0f}/min outside {lo}-{hi}/min ({label}, ",
-                                              "心率 {hr:.0f} 次/分，超出 {lo}-{hi} 次/分（{label}，",
-                                              hr=hr, lo=b["below_bpm"], hi=b["above_bpm"], label=b["label"])
+                                              "心率 {hr:.0f} 次/分，超出 {lo}-{hi} 次/分（{bz}，",
+                                              hr=hr, lo=b["below_bpm"], hi=b["above_bpm"], label=b["label"],
+                                              bz=C.band_label_zh(b))
                         + age_text(age_days) + evidence(")", "）"),
                         text=evidence("Critical heart rate {hr:.0f}/min", "危急心率 {hr:.0f} 次/分", hr=hr))]
     return []
@@ -64,15 +65,15 @@ def conduction_findings(m: Measurements, age_days: int | None) -> list[Finding]:
     if m.pr_ms is not None:
         b = C.interval_band("pr_upper_ms", age_days)
         if m.pr_ms > b["upper_ms"]:
-            out.append(finding("AVB1", evidence("PR {pr:.0f} ms > {lim} ms ({label}, ", "PR {pr:.0f} ms > {lim} ms（{label}，",
-                                                pr=m.pr_ms, lim=b["upper_ms"], label=b["label"])
+            out.append(finding("AVB1", evidence("PR {pr:.0f} ms > {lim} ms ({label}, ", "PR {pr:.0f} ms > {lim} ms（{bz}，",
+                                                pr=m.pr_ms, lim=b["upper_ms"], label=b["label"], bz=C.band_label_zh(b))
                                + age_text(age_days) + evidence(")", "）")
                                + percentile_text(age_days, "pr_ms", "ms")))
     if wide_qrs(m, age_days):
         b = C.interval_band("qrs_wide_ms", age_days)
         lim = f"> {b['above_ms']}" if "above_ms" in b else f">= {b['at_or_above_ms']}"
-        out.append(finding("WQRS", evidence("QRS {q:.0f} ms {lim} ms ({label}, ", "QRS {q:.0f} ms {lim} ms（{label}，",
-                                            q=m.qrs_ms, lim=lim, label=b["label"])
+        out.append(finding("WQRS", evidence("QRS {q:.0f} ms {lim} ms ({label}, ", "QRS {q:.0f} ms {lim} ms（{bz}，",
+                                            q=m.qrs_ms, lim=lim, label=b["label"], bz=C.band_label_zh(b))
                            + age_text(age_days) + evidence(")", "）") + percentile_text(age_days, "qrs_ms", "ms")))
     return out
 
@@ -138,8 +139,8 @@ def axis_findings(m: Measurements, age_days: int | None) -> list[Finding]:
     if cls == "normal":
         return []
     ev = (evidence("QRS axis {a:.0f} deg, normal {lo} to {hi} deg ({label}, ",
-                   "QRS电轴 {a:.0f}°，正常 {lo}°～{hi}°（{label}，", a=m.qrs_axis_deg, lo=b["lo_deg"],
-                   hi=b["hi_deg"], label=b["label"]) + age_text(age_days) + evidence(")", "）"))
+                   "QRS电轴 {a:.0f}°，正常 {lo}°～{hi}°（{bz}，", a=m.qrs_axis_deg, lo=b["lo_deg"],
+                   hi=b["hi_deg"], label=b["label"], bz=C.band_label_zh(b)) + age_text(age_days) + evidence(")", "）"))
     return [finding("LAD" if cls == "left" else "RAD", ev)]
 
 

@@ -157,8 +157,9 @@ def rate_evidence(hr: float, age_days: int | None, rate_table: str) -> Evidence:
     """Rate, age and the age's sinus limits (with Rijnbeek percentiles for children)."""
     lim = C.rate_limits(age_days, rate_table)
     return (evidence("rate {hr:.0f}/min, ", "心率 {hr:.0f} 次/分，", hr=hr) + age_text(age_days)
-            + evidence(", limits {lo:.0f}-{hi:.0f}/min ({table}: {band})", "，界值 {lo:.0f}-{hi:.0f} 次/分（{table}：{band}）",
-                       lo=lim.brady_below_bpm, hi=lim.tachy_above_bpm, table=lim.table, band=lim.band)
+            + evidence(", limits {lo:.0f}-{hi:.0f}/min ({table}: {band})", "，界值 {lo:.0f}-{hi:.0f} 次/分（{table_zh}：{band_zh}）",
+                       lo=lim.brady_below_bpm, hi=lim.tachy_above_bpm, table=lim.table, band=lim.band,
+                       table_zh=lim.table_zh, band_zh=lim.band_zh)
             + percentile_text(age_days, "heart_rate_bpm", "/min"))
 
 

@@ -37,8 +37,9 @@ def percentile_text(age_days: int | None, key: str, unit: str, sex: str | None =
     lo, hi = g[who][key] if who and key in g.get(who, {}) else g[key]
     who_zh = {"boys": "男孩", "girls": "女孩"}.get(who or "", "男孩和女孩")
     return evidence("; 2-98th pct {who} {label}: {lo}-{hi} {unit} (Rijnbeek 2001, transcription not yet verified)",
-                    "；{who_zh} {label} 第2-98百分位：{lo}-{hi} {unit}（Rijnbeek 2001，转录值待核对）",
-                    who=who or "boys and girls", who_zh=who_zh, label=g["label"], lo=lo, hi=hi, unit=unit)
+                    "；{who_zh} {bz} 第2-98百分位：{lo}-{hi} {unit_zh}（Rijnbeek 2001，转录值待核对）",
+                    who=who or "boys and girls", who_zh=who_zh, label=g["label"], bz=C.band_label_zh(g), lo=lo, hi=hi,
+                    unit=unit, unit_zh="次/分" if unit == "/min" else unit)
 
 
 QUALITY_ZH = {"lead_off": "导联脱落", "clipping": "信号削顶", "mains": "工频干扰", "muscle": "肌电干扰",

@@ -50,3 +50,15 @@ def test_pipeline_findings_carry_chinese_text_and_evidence(data, record):
         assert f.code in lexicon()
         assert HAN.search(f.text_zh), (f.code, f.text_zh)
         assert bool(f.evidence) == bool(f.evidence_zh), f.code
+
+
+@pytest.mark.parametrize("age_days", [100, 3 * 365, 8 * 365, 30 * 365])
+def test_chinese_evidence_names_ages_and_tables_in_chinese(data, age_days):
+    """Age bands, tables and percentile groups appear in Chinese in the Chinese evidence."""
+    from ecg import analyze_recording, read_recording
+
+    english = re.compile(r"\b(years?|months?|weeks?|days?|adult|infant|under|over|boys|girls|cn_pediatrics)\b")
+    for record in ("ludb/1", "ludb/21", "ptbxl/00849_lr"):
+        a = analyze_recording(read_recording(data / f"{record}.hea"), age_days=age_days, sex="F")
+        for f in a.findings:
+            assert not english.search(f.evidence_zh), (record, f.code, f.evidence_zh)
