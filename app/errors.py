@@ -64,7 +64,9 @@ class PayloadTooLarge(DomainError):
 
 
 class InvalidRequest(DomainError):
-    status, type, title = 422, "/problems/validation", "Invalid request"
+    """A request that parses but cannot be carried out as asked (names the field or rule)."""
+
+    status, type, title = 422, "/problems/invalid-request", "Invalid request"
 
 
 class InvalidUpload(DomainError):

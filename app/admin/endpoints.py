@@ -19,6 +19,7 @@ from app.admin.schemas import (
     SiteOut,
     StatsOut,
     UserIn,
+    UserUpdateIn,
     UserOut,
 )
 from app.deps import AdminOnly, CtxDep, SessionDep
@@ -43,7 +44,7 @@ def create_site(body: SiteIn, session: SessionDep, admin: AdminOnly) -> CreatedO
 def list_users(session: SessionDep, _: AdminOnly, site_id: RowId | None = None, role: Role | None = None) -> list[UserOut]:
     """Accounts, optionally of one site or role; readers with the sites they cover."""
     return [UserOut(id=u.id, site_id=u.site_id, site_name=u.site.name, username=u.username,
-                    display_name=u.display_name, role=u.role, reader_pools=list(u.reader_pools or []),
+                    display_name=u.display_name, title=u.title, role=u.role, reader_pools=list(u.reader_pools or []),
                     active=u.active, created_at=u.created_at, covered_site_ids=cov)
             for u, cov in service.list_users(session, site_id, role)]
 
@@ -53,6 +54,17 @@ def create_user(body: UserIn, session: SessionDep, admin: AdminOnly) -> CreatedO
     user = service.create_user(session, admin, body)
     session.commit()
     return CreatedOut(id=user.id)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: RowId, body: UserUpdateIn, session: SessionDep, admin: AdminOnly) -> UserOut:
+    """Name and title as printed on the reports the user signs (e.g. 李明 主任医师). Audited."""
+    u = service.update_user(session, admin, user_id, body)
+    out = UserOut(id=u.id, site_id=u.site_id, site_name=u.site.name, username=u.username,
+                  display_name=u.display_name, title=u.title, role=u.role, reader_pools=list(u.reader_pools or []),
+                  active=u.active, created_at=u.created_at)
+    session.commit()
+    return out
 
 
 @router.put("/readers/{reader_id}/coverage", response_model=CoverageIn)

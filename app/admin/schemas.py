@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.text_rules import checked_text
 
 from storage.models import ReaderPool, Role, SiteLevel
 
@@ -24,7 +26,26 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=200)
     role: Role
     display_name: str = Field("", max_length=200)
+    title: str = Field("", max_length=100, description="professional title printed on signed reports, e.g. 主任医师")
     reader_pools: list[ReaderPool] = []
+
+    @field_validator("display_name", "title")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        return checked_text(v)
+
+
+class UserUpdateIn(BaseModel):
+    """What an admin may change on an account: how it is named on signed reports."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    display_name: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=100)
+
+    @field_validator("display_name", "title")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        return None if v is None else checked_text(v)
 
 
 class CoverageIn(BaseModel):
@@ -67,6 +88,7 @@ class UserOut(BaseModel):
     site_name: str
     username: str
     display_name: str
+    title: str = ""
     role: Role
     reader_pools: list[str]
     active: bool

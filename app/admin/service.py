@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin.schemas import SiteIn, UserIn
+from app.admin.schemas import SiteIn, UserIn, UserUpdateIn
 from app.auth import service as auth
 from app.auth.principal import Principal
 from app.errors import Conflict, NotFound
-from app.reading.claims import InvalidRequest, end_claims_outside_scope
+from app.errors import InvalidRequest
+from app.reading.claims import end_claims_outside_scope
 from storage.models import ApiKey, Role, Site, User, utcnow_aware
 from storage.repositories import (
     ApiKeyRepository,
@@ -33,6 +34,19 @@ def create_site(session: Session, admin: Principal, body: SiteIn) -> Site:
     return site
 
 
+def update_user(session: Session, admin: Principal, user_id: int, body: UserUpdateIn) -> User:
+    """Set the name and title printed on the user's signed reports (only the fields given)."""
+    user = UserRepository(session).get(user_id)
+    if user is None:
+        raise NotFound("no such user")
+    changed = {k: v for k, v in body.model_dump().items() if v is not None}
+    for key, value in changed.items():
+        setattr(user, key, value)
+    _audit(session, admin, "user.updated", "user", user.id, **changed)
+    session.flush()
+    return user
+
+
 def create_user(session: Session, admin: Principal, body: UserIn) -> User:
     if SiteRepository(session).get(body.site_id) is None:
         raise InvalidRequest("site_id does not exist")
@@ -40,7 +54,7 @@ def create_user(session: Session, admin: Principal, body: UserIn) -> User:
         raise Conflict(f"username {body.username!r} is taken")
     try:
         user = auth.create_user(session, site_id=body.site_id, username=body.username, password=body.password,
-                                role=body.role, display_name=body.display_name,
+                                role=body.role, display_name=body.display_name, title=body.title,
                                 reader_pools=[p.value for p in body.reader_pools])
     except IntegrityError as exc:
         raise Conflict(f"username {body.username!r} is taken") from exc

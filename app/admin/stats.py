@@ -24,7 +24,7 @@ from app.admin.schemas import (
     TurnaroundOut,
     VolumeOut,
 )
-from app.reading.claims import InvalidRequest
+from app.errors import InvalidRequest
 from app.settings import Settings
 from storage.models import Urgency
 from storage.repositories import SiteRepository, StatsRepository

@@ -57,13 +57,13 @@ def create_api_key(session: Session, site_id: int, name: str, actor: str) -> tup
 
 
 def create_user(session: Session, *, site_id: int, username: str, password: str, role: Role,
-                display_name: str = "", reader_pools: list[str] | None = None) -> User:
+                display_name: str = "", reader_pools: list[str] | None = None, title: str = "") -> User:
     """A new account; the password must pass the policy (``app.auth.passwords``)."""
     site = SiteRepository(session).get(site_id)
     check_password(password, username=username, context=(site.code,) if site else ())
     return UserRepository(session).add(User(
         site_id=site_id, username=username, password_hash=credentials.hash_password(password),
-        role=role, display_name=display_name, reader_pools=reader_pools or [],
+        role=role, display_name=display_name, title=title, reader_pools=reader_pools or [],
     ))
 
 

@@ -17,16 +17,12 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.notify.service import emit
-from app.errors import Conflict, Forbidden, InvalidUpload, NotFound
+from app.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from app.settings import Settings
 from storage.models import Claim, ClaimOutcome, Role, Study, StudyStatus, User, utcnow_aware
 from storage.models.lifecycle import move
 from storage.repositories import AuditRepository, ReadingRepository, UserRepository
 from storage.repositories.reading import ClaimedStudy
-
-
-class InvalidRequest(InvalidUpload):
-    type, title = "/problems/invalid-request", "Invalid request"
 
 
 class ClaimOutOfScope(Forbidden):

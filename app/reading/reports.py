@@ -12,7 +12,8 @@ from app.errors import Conflict, NotFound
 from app.notices.service import raise_notice
 from app.notify.service import emit
 from app.observability import TURNAROUND_SECONDS
-from app.reading.claims import InvalidRequest, own_open_claim
+from app.errors import InvalidRequest
+from app.reading.claims import own_open_claim
 from app.reading.lexicon import lexicon
 from app.reading.schemas import AmendIn, SignIn
 from storage.models import ClaimOutcome, Report, Study, StudyStatus, utcnow_aware

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.analysis.service import age_in_days
 from app.auth.principal import Principal
 from app.errors import NotFound
-from app.reading.claims import InvalidRequest
+from app.errors import InvalidRequest
 from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, WorklistItem
 from ecg.filters import clean
 from ecg.io import read_recording

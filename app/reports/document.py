@@ -22,7 +22,7 @@ from app.studies.recording import load_recording
 from ecg.criteria import ADULT_DAYS
 from ecg.filters import ADULT_DISPLAY_HIGH_HZ, CHILD_DISPLAY_HIGH_HZ
 from storage.blobs import BlobStore
-from storage.models import Report, Study, StudyStatus
+from storage.models import Report, Study, StudyStatus, User
 from storage.repositories import ReadingRepository, SiteRepository, UserRepository
 
 _MEASURES = (("heart_rate_bpm", "heart_rate", "bpm"), ("pr_ms", "PR", "ms"), ("qrs_ms", "QRS", "ms"),
@@ -53,7 +53,7 @@ def load(session: Session, study: Study) -> ReportDoc:
     _ = study.recording.files  # loaded now, inside the caller's transaction (rendering comes after commit)
     site = SiteRepository(session).get(study.site_id)
     author = UserRepository(session).get(reports[0].author_id) if reports else None
-    return ReportDoc(study, site.name if site else "", (author.display_name or author.username) if author else "",
+    return ReportDoc(study, site.name if site else "", signer_name(author) if author else "",
                      reports[0] if reports else None, reports[1:])
 
 
@@ -109,6 +109,12 @@ def pdf_header(doc: ReportDoc) -> TracingHeader:
         signed += f"   更正原因: {r.amendment_reason}"
     lines.append(signed)
     return TracingHeader(title="心电图报告 ECG report", lines=tuple(lines))
+
+
+def signer_name(user: User) -> str:
+    """How the signer is printed: display name and title (e.g. "李明 主任医师"), the login name only
+    when the admin has set no display name."""
+    return " ".join(x for x in (user.display_name or user.username, user.title) if x)
 
 
 def display_high_hz(study: Study) -> float:

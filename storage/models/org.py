@@ -38,6 +38,8 @@ class User(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    #: Professional title printed after the name on signed reports, e.g. 主任医师 (chief physician).
+    title: Mapped[str] = mapped_column(String(100), default="", server_default="")
     role: Mapped[Role] = mapped_column(str_enum(Role, 16))
     password_hash: Mapped[str] = mapped_column(String(200))
     reader_pools: Mapped[list[str]] = mapped_column(JSONType, default=list)

@@ -193,3 +193,19 @@ def test_printed_band_is_wider_for_a_child_and_printed(world, data):
 
     assert "filters 0.05-225 Hz" in footer("2019-03-04")
     assert "filters 0.05-150 Hz" in footer("1970-03-04")
+
+
+def test_reports_are_signed_with_the_readers_name_and_title(world, data):
+    """Not the login name: an admin sets the name and title printed on what the reader signs."""
+    import subprocess
+
+    reader = world.extra["users"]["reader"]
+    r = world.client.patch(f"/api/v1/admin/users/{reader}", headers=world.admin,
+                           json={"display_name": "李明", "title": "主任医师"})
+    assert r.status_code == 200 and (r.json()["display_name"], r.json()["title"]) == ("李明", "主任医师")
+    bad = world.client.patch(f"/api/v1/admin/users/{reader}", headers=world.admin, json={"title": "主任\u202e医师"})
+    assert bad.status_code == 422
+    sid = _signed(world, data)
+    pdf = world.client.get(f"/api/v1/studies/{sid}/report.pdf", headers=world.a.auth).content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "报告医师 李明 主任医师" in text and "reader " not in text
