@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.params import RowId
+from app.params import RecordDate, RowId
 from app.admin import service, stats
 from app.admin.schemas import (
     ApiKeyIn,
@@ -102,8 +101,8 @@ def revoke_api_key(key_id: RowId, session: SessionDep, admin: AdminOnly) -> ApiK
 @router.get("/stats", response_model=StatsOut)
 def get_stats(
     ctx: CtxDep, session: SessionDep, _: AdminOnly,
-    date_from: Annotated[dt.date | None, Query(alias="from", description="first day (China Standard Time)")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to", description="last day, inclusive")] = None,
+    date_from: Annotated[RecordDate, Query(alias="from", description="first day (China Standard Time)")] = None,
+    date_to: Annotated[RecordDate, Query(alias="to", description="last day, inclusive")] = None,
     site_id: RowId | None = None,
 ) -> StatsOut:
     """The alliance dashboard: studies per day and clinic, unreadable rate per clinic, turnaround

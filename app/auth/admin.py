@@ -24,7 +24,7 @@ class AccessChangeOut(BaseModel):
 
 
 @router.post("/users/{user_id}/disable", response_model=AccessChangeOut)
-def disable_user(user_id: int, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> AccessChangeOut:
+def disable_user(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> AccessChangeOut:
     """Disable an account: its tokens are refused, its open claims end and their studies go back
     to the queue, and it can no longer log in. Audited."""
     if user_id == admin.id:
@@ -64,7 +64,7 @@ def reset_password(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: Admi
 
 
 @router.post("/users/{user_id}/revoke-sessions", response_model=AccessChangeOut)
-def revoke_sessions(user_id: int, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> AccessChangeOut:
+def revoke_sessions(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> AccessChangeOut:
     """Refuse every token issued so far to this user (they log in again); claims are kept."""
     user = UserRepository(session).get(user_id)
     if user is None:

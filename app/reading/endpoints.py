@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from app.params import RowId
 from app.observability import CLAIM_SECONDS
 from app.deps import AdminOnly, CtxDep, ReaderOnly, SessionDep
 from app.reading import claims, reports, views
@@ -96,7 +97,7 @@ def get_waveform(
 
 
 @router.post("/reader/claims/{claim_id}/renew", response_model=ClaimOut)
-def renew(claim_id: int, ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
+def renew(claim_id: RowId, ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
     with _keeping_revocation(session):
         out = views.claim_out(claims.renew(session, reader, ctx.settings, claim_id))
     session.commit()
@@ -104,7 +105,7 @@ def renew(claim_id: int, ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -
 
 
 @router.post("/reader/claims/{claim_id}/release", response_model=ClaimOut)
-def release(claim_id: int, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
+def release(claim_id: RowId, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
     with _keeping_revocation(session):
         out = views.claim_out(claims.release(session, reader, claim_id))
     session.commit()
@@ -112,7 +113,7 @@ def release(claim_id: int, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
 
 
 @router.post("/reader/claims/{claim_id}/return", response_model=ClaimOut)
-def return_to_clinic(claim_id: int, body: ReturnIn, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
+def return_to_clinic(claim_id: RowId, body: ReturnIn, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
     """Send the study back to the clinic for re-recording, with the reason they will see."""
     with _keeping_revocation(session):
         out = views.claim_out(claims.return_to_clinic(session, reader, claim_id, body.reason))
@@ -121,7 +122,7 @@ def return_to_clinic(claim_id: int, body: ReturnIn, session: SessionDep, reader:
 
 
 @router.post("/reader/claims/{claim_id}/sign", response_model=ReportOut, status_code=201)
-def sign(claim_id: int, body: SignIn, session: SessionDep, reader: ReaderOnly) -> ReportOut:
+def sign(claim_id: RowId, body: SignIn, session: SessionDep, reader: ReaderOnly) -> ReportOut:
     """Sign: statements from the lexicon, free text, confirmed measurements. Signed versions never change."""
     with _keeping_revocation(session):
         report = reports.sign(session, reader, claim_id, body)
@@ -145,7 +146,7 @@ def get_lexicon(_: ReaderOnly) -> list[dict[str, str]]:
 
 
 @router.post("/admin/claims/{claim_id}/reassign", response_model=ClaimOut)
-def reassign(claim_id: int, body: ReassignIn, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> ClaimOut:
+def reassign(claim_id: RowId, body: ReassignIn, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> ClaimOut:
     out = views.claim_out(claims.reassign(session, admin, ctx.settings, claim_id, body.reader_id))
     session.commit()
     return out

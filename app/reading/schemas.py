@@ -53,7 +53,7 @@ class ReturnIn(BaseModel):
 
 
 class ReassignIn(BaseModel):
-    reader_id: int
+    reader_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class ClaimOut(BaseModel):
