@@ -58,7 +58,15 @@ async def password_change(request: Request, ctx: CtxDep, username: Annotated[str
         if new_password == password:
             raise InvalidRequest("the new password must differ from the current one")
         await run_in_threadpool(store_password, ctx, account.user_id, new_password)
-    except (NotAuthenticated, TooManyAttempts, WeakPassword, InvalidRequest) as exc:
+    except WeakPassword as exc:
+        return render(request, "password.html", username=username, message=s[f"password_{exc.rule}"],
+                      status_code=exc.status)
+    except NotAuthenticated as exc:
+        return render(request, "password.html", username=username, message=s["password_wrong"], status_code=exc.status)
+    except TooManyAttempts as exc:
+        return render(request, "password.html", username=username,
+                      message=s["login_throttled"].format(seconds=exc.retry_after_s), status_code=exc.status)
+    except InvalidRequest as exc:
         return render(request, "password.html", username=username, message=exc.detail, status_code=exc.status)
     ctx.sessions.forget(account.user_id)
     return RedirectResponse("/login?changed=1", status_code=303)

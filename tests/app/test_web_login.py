@@ -70,6 +70,9 @@ def test_after_an_admin_reset_the_login_page_leads_to_choosing_a_new_password(wo
                                                   "new_password": "quiet river lantern 42",
                                                   "new_password2": "quiet river lantern 43"})
     assert differ.status_code == 422 and "不一致" in differ.text
+    common = world.client.post("/password", data={"username": "tech-b", "password": temporary,
+                                                  "new_password": "password12", "new_password2": "password12"})
+    assert common.status_code == 422 and "最常见的密码" in common.text  # the policy's refusal, in Chinese
     done = world.client.post("/password", data={"username": "tech-b", "password": temporary,
                                                 "new_password": "quiet river lantern 42",
                                                 "new_password2": "quiet river lantern 42"}, follow_redirects=False)
