@@ -14,8 +14,9 @@ import json
 import re
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from app.middleware import HttpMiddleware
 from app.errors import PROBLEM_JSON
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -40,16 +41,10 @@ def _bad_body(content_type: bytes, body: bytes) -> bool:
     return bool(_CONTROL_STRICT.search(unquote_to_bytes(body.replace(b"+", b" "))))
 
 
-class InputGuard:
+class InputGuard(HttpMiddleware):
     """ASGI middleware: 422 for control characters in the path, query or a scanned body."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = None
         if _CONTROL_STRICT.search(scope.get("path", "").encode("utf-8", "surrogateescape")):
             where = "path"

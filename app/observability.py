@@ -23,7 +23,9 @@ from prometheus_client import (
     multiprocess,
 )
 from pythonjsonlogger.json import JsonFormatter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.middleware import HttpMiddleware
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -60,16 +62,10 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("pika").setLevel(logging.WARNING)  # connection chatter, one line per open/close
 
 
-class RequestContext:
+class RequestContext(HttpMiddleware):
     """ASGI middleware: a request id per request (X-Request-ID in, echoed out) and request metrics."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
         rid = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
         token = request_id.set(rid)
