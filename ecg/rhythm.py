@@ -303,13 +303,13 @@ def organised_findings(d: MeasureDetail, age_days: int | None, rate_table: str, 
     """P wave before each QRS: SR (+ STACH/SBRAD) at a sinus P axis, else not determined."""
     m, a, hr = d.measurements, d.atrial, d.measurements.heart_rate_bpm
     ax = m.p_axis_deg
+    call = C.rate_limits(age_days, rate_table).classify(hr)
     if ax is not None and not SINUS_P_AXIS[0] <= ax <= SINUS_P_AXIS[1]:
         # Not called EAR/JR: the median-beat P axis alone is not reliable enough (module doc, step 6).
         # At a rate normal for the age it is said as what it is, an abnormal P axis (routine: an ectopic
         # atrial rhythm at a normal rate is benign, and electrode reversal is the other cause); at an
         # abnormal rate the rhythm stays "not determined" (urgent: it may be an atrial tachycardia).
-        normal_rate = C.rate_limits(age_days, rate_table).classify(hr) == "normal"
-        return [finding("PAXIS" if normal_rate else "RHYTHM_UNDET", evidence(
+        return [finding("PAXIS" if call == "normal" else "RHYTHM_UNDET", evidence(
             "non-sinus P-wave axis (ectopic atrial or junctional rhythm, or limb electrodes reversed): "
             "P axis {ax:.0f} deg outside {lo:.0f}..{hi:.0f} deg, PR {pr} ms, rate {hr:.0f}/min",
             "P波电轴非窦性（异位房性或交界性心律，或肢体导联接反）：P电轴 {ax:.0f}°，不在 {lo:.0f}～{hi:.0f}° 内，"
@@ -318,7 +318,6 @@ def organised_findings(d: MeasureDetail, age_days: int | None, rate_table: str, 
                                   "rate {hr:.0f}/min",
                                   "每个QRS前有P波（逐搏相关 {c:.2f}），PR {pr} ms，心率 {hr:.0f} 次/分",
                                   c=a.p_consistency, pr=m.pr_ms, hr=hr))]
-    call = C.rate_limits(age_days, rate_table).classify(hr)
     if call != "normal" and not av_block:  # with AV block the ventricular rate is not the sinus rate
         out.append(finding("STACH" if call == "tachy" else "SBRAD", rate_evidence(hr, age_days, rate_table)))
     return out

@@ -86,7 +86,7 @@ class LocalBlobStore:
                     fh.write(data)
                 folders.add(path.parent)
             for tmp, _path in written:
-                _fsync_file(tmp)
+                _fsync(tmp)
             for tmp, path in written:
                 os.replace(tmp, path)
         except BaseException:
@@ -94,7 +94,7 @@ class LocalBlobStore:
                 Path(tmp).unlink(missing_ok=True)
             raise
         for folder in folders:
-            _fsync_dir(folder)
+            _fsync(folder)
         return keys
 
     def get(self, key: str) -> bytes:
@@ -193,15 +193,8 @@ class S3BlobStore:
             raise BlobError(f"object store bucket {self.bucket} not reachable: {exc}") from exc
 
 
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: str | Path) -> None:
+    """Flush a file's data, or a folder's entries (a new file's name), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -17,7 +17,7 @@ every study whose latest analysis came from another pipeline version (or on the
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -105,7 +105,7 @@ def reanalyze_study(session_factory: sessionmaker[Session], blobs: BlobStore, se
                 if is_critical_value(f):
                     raise_notice(session, study, f.code, notice_text(f), source="machine")
         else:
-            out = Outcome(**{**out.__dict__, "requeued": False})
+            out = replace(out, requeued=False)
         repo.add_analysis(Analysis(study_id=study_id, pipeline_version=analysis.pipeline_version, duration_ms=0.0,
                                    quality_verdict=analysis.quality.verdict, result=analysis_to_dict(analysis)))
         AuditRepository(session).add(actor=ACTOR, actor_site_id=None, action="study.reanalyzed", object_type="study",
