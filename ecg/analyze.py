@@ -66,9 +66,9 @@ def _note_long(quality: Quality, analysed_s: float, duration_s: float) -> Qualit
 
 
 def _unreadable(recording: Recording, quality: Quality) -> AnalysisDetail:
-    why = "; ".join(quality.reasons) or "no usable lead"
-    m = no_measurements(f"recording unreadable: {why}")
-    findings = (finding("POOR_QUALITY", quality_text(quality.issues, quality.reasons)),)
+    why = quality_text(quality.issues, quality.reasons)
+    m = no_measurements(f"recording unreadable: {why.en}")
+    findings = (finding("POOR_QUALITY", why),)
     a = Analysis(PIPELINE_VERSION, float(recording.fs), quality, np.zeros(0, dtype=np.int64), m,
                  findings, triage(findings))
     return AnalysisDetail(a, None, ())

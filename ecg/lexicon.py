@@ -14,13 +14,11 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from ecg.types import Finding, Severity
 
 LEXICON_PATH = Path(__file__).resolve().parent / "data" / "lexicon.json"
-Group = Literal["summary", "rhythm", "ectopy", "conduction", "axis", "chamber", "infarction",
-                "voltage", "repolarization", "technical"]
 
 
 @dataclass(frozen=True)
