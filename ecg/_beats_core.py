@@ -12,6 +12,7 @@ from functools import lru_cache
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
 
@@ -171,7 +172,7 @@ def remove_pace_pulses(x: np.ndarray, fs: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def _band_ba(fd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _band_ba(fd: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Butterworth band-pass (b, a, steady-state zi) at fd; order 2 per edge (4 poles)."""
     high = min(BAND_HZ[1], 0.45 * fd)
     b, a = sps.butter(2, [BAND_HZ[0], high], btype="bandpass", fs=fd)
@@ -179,10 +180,10 @@ def _band_ba(fd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return b.astype(f32), a.astype(f32), sps.lfilter_zi(b, a).astype(f32)
 
 
-def _filtfilt(x: np.ndarray, fd: float) -> np.ndarray:
+def _filtfilt(x: npt.NDArray[np.float32], fd: float) -> npt.NDArray[np.float32]:
     """Zero-phase band-pass of float32 x along axis 1, both passes started in steady state."""
     b, a, zi = _band_ba(fd)
-    y = sps.lfilter(b, a, x, axis=1, zi=zi[None, :] * x[:, :1])[0]
+    y: npt.NDArray[np.float32] = sps.lfilter(b, a, x, axis=1, zi=zi[None, :] * x[:, :1])[0]
     y = sps.lfilter(b, a, y[:, ::-1], axis=1, zi=zi[None, :] * y[:, -1:])[0]
     return y[:, ::-1]  # a reversed view: no signal-sized copy
 
@@ -228,6 +229,7 @@ def _moving_mean_padded(cur: np.ndarray, m: int, n: int, scale: float = 1.0) -> 
             else:
                 np.add(out, seg, out=out)
             off += 1 << i
+    assert out is not None  # parts[0] is cur, so the loop adds at least one part (n >= 1)
     out *= np.float32(scale / n)
     return out
 
@@ -288,7 +290,7 @@ def _rolling_median(v: np.ndarray) -> np.ndarray:
                            np.repeat(med[..., -1:], nb - med.shape[-1] - h, axis=-1)], axis=-1)
 
 
-def block_levels(cols: Sequence[np.ndarray], fd: float) -> tuple[np.ndarray, np.ndarray]:
+def block_levels(cols: Sequence[np.ndarray] | np.ndarray, fd: float) -> tuple[np.ndarray, np.ndarray]:
     """Per column and BLOCK_S block (columns, blocks): QRS level (rolling median of block
     maxima) and background (rolling median of block 20th percentiles, from every 4th sample)."""
     m = len(cols[0])
@@ -301,7 +303,8 @@ def block_levels(cols: Sequence[np.ndarray], fd: float) -> tuple[np.ndarray, np.
     return level, bg
 
 
-def fuse(cols: Sequence[np.ndarray], fd: float, floors: np.ndarray,
+def fuse(cols: Sequence[np.ndarray] | np.ndarray, fd: float
+, floors: np.ndarray,
          levels: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """Fuse envelopes (columns, m) into one feature whose local QRS level is ~1.
 
@@ -336,7 +339,7 @@ def fuse(cols: Sequence[np.ndarray], fd: float, floors: np.ndarray,
     return fused, weight.mean(axis=1)
 
 
-def local_maxima(v: np.ndarray) -> np.ndarray:
+def local_maxima(v: np.ndarray) -> npt.NDArray[np.intp]:
     """Indices of the local maxima of 1-D ``v``, equal to ``scipy.signal.find_peaks(v)[0]``.
 
     A maximum rises strictly and then falls strictly; across a plateau (run
@@ -374,7 +377,7 @@ def _peak_levels(cand: np.ndarray, h: np.ndarray, m: int, fd: float) -> tuple[np
     return (np.arange(nb) + 0.5) * blen, _rolling_median(bmax)
 
 
-def quick_beats(feat: np.ndarray, fd: float) -> np.ndarray:
+def quick_beats(feat: np.ndarray, fd: float) -> npt.NDArray[np.intp]:
     """Confident beats for template learning: peaks above QUICK_LEVEL x local QRS level that
     dominate +-QUICK_NMS_S (may miss beats; must rarely be noise)."""
     cand = local_maxima(feat)
@@ -382,12 +385,12 @@ def quick_beats(feat: np.ndarray, fd: float) -> np.ndarray:
         return cand
     h = feat[cand].astype(np.float64)
     centres, level = _peak_levels(cand, h, len(feat), fd)
-    keep = h > QUICK_LEVEL * np.interp(cand, centres, level)
+    keep: npt.NDArray[np.bool_] = h > QUICK_LEVEL * np.interp(cand, centres, level)
     keep &= _local_max(cand, h, keep, int(round(QUICK_NMS_S * fd)))
     return cand[keep]
 
 
-def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None = None) -> np.ndarray:
+def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None = None) -> npt.NDArray[np.int64]:
     """Beat positions (samples at fd) from a normalised feature (local QRS level ~1).
 
     Candidates are the feature's local maxima above an adaptive threshold
@@ -435,11 +438,13 @@ def select_beats(feat: np.ndarray, fd: float, slope: PosFn, shape: PosFn | None 
         keep = _drop_p_t_waves(cand, h, sl, keep, rr, fd)
     keep &= ~(_interlopers(cand, h, keep, lv, shape) & (npk > INTERLOPER_NOISY * lv))
     found = _search_back(cand, h, thr, keep, rr, fd, shape)
-    return cand[found & ~_t_or_p_picks(cand, h, sl, keep, found, rr, fd, slope)].astype(np.int64)
+    beats: npt.NDArray[np.intp] = cand[found & ~_t_or_p_picks(cand, h, sl, keep, found, rr, fd, slope)]
+    return beats.astype(np.int64)
+
 
 
 def _t_or_p_picks(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.ndarray,
-                   found: np.ndarray, rr: np.ndarray, fd: float, slope: PosFn) -> np.ndarray:
+                   found: np.ndarray, rr: np.ndarray, fd: float, slope: PosFn) -> npt.NDArray[np.bool_]:
     """Search-back picks that are the T wave of the beat before them or the P wave (or atrial
     pacing artefact) of the beat after them: in the first or last SEARCHBACK_EARLY of their RR
     gap (a beat missed in a gap of ~2 RR lies near its middle; a T wave one QT after the beat,
@@ -521,22 +526,24 @@ def _noise_peaks(cand: np.ndarray, h: np.ndarray, lv: np.ndarray, nb: int, blen:
     return _rolling_median(tot / np.maximum(cnt, 1))
 
 
-def _rr_median(rr: np.ndarray, win: int) -> np.ndarray:
+def _rr_median(rr: npt.NDArray[np.float64], win: int) -> npt.NDArray[np.float64]:
     """Centred rolling median of RR intervals over ``win`` entries, edges padded with edge values."""
     padded = np.pad(rr, (win // 2, win - 1 - win // 2), mode="edge")
     if win % 2:
         return _window_median(padded, win)
-    return np.median(sliding_window_view(padded, win), axis=1)
+    med: npt.NDArray[np.float64] = np.median(sliding_window_view(padded, win), axis=1)
+    return med
 
 
-def _local_rr(at: np.ndarray, beats: np.ndarray, fd: float) -> np.ndarray:
+def _local_rr(at: np.ndarray, beats: np.ndarray, fd: float) -> npt.NDArray[np.float64]:
     """Local median RR (samples) at positions ``at`` from strong beats (rolling median of 9 RR)."""
     if beats.size < 3:
         return np.full(at.shape, 1.0 * fd)
     rr = np.diff(beats).astype(np.float64)
     win = min(9, len(rr))
     med = _rr_median(rr, win)
-    return np.interp(at, (beats[1:] + beats[:-1]) / 2.0, med)
+    rr_at: npt.NDArray[np.float64] = np.interp(at, (beats[1:] + beats[:-1]) / 2.0, med)
+    return rr_at
 
 
 def _local_max(pos: np.ndarray, h: np.ndarray, keep: np.ndarray, radius: int) -> np.ndarray:
@@ -590,7 +597,7 @@ def _drop_p_t_waves(pos: np.ndarray, h: np.ndarray, sl: np.ndarray, keep: np.nda
 
 
 def _search_back(pos: np.ndarray, h: np.ndarray, thr: np.ndarray, keep: np.ndarray,
-                 rr: np.ndarray, fd: float, shape: PosFn | None = None) -> np.ndarray:
+                 rr: np.ndarray, fd: float, shape: PosFn | None = None) -> npt.NDArray[np.bool_]:
     """Hamilton-style search-back: in RR gaps > SEARCHBACK_RR x local median RR, accept the
     highest candidate above half threshold that respects the refractory period (and, with
     ``shape``, resembles a QRS template: similarity >= SEARCHBACK_SHAPE)."""
@@ -656,7 +663,9 @@ class Smoothed:
         box, half = self.box, max(1, int(round(SLOPE_HALF_S * self.fs)))
         xw = self._raw(centres, half)  # slope of the box-smoothed signal: (x[i + box] - x[i]) / box
         d = np.abs(xw[..., box: box + 2 * half] - xw[..., : 2 * half])
-        return d.max(axis=2) * (self.fs / box)
+        top: npt.NDArray[np.float64] = d.max(axis=2)
+        return top * (self.fs / box)
+
 
 
 def locate_r(sm: Smoothed, centres: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ e.g. ventricular ectopy), each output normalised to 1 at its own beats.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
+
 
 from ecg._beats_core import moving_mean
 
@@ -110,6 +112,7 @@ class QrsTemplates:
             np.sqrt(np.maximum(e, 0.0, out=e), out=e)
             e *= np.float32(1.0 / max(float(np.median(e[members // step])), 1e-12))
             env = e if env is None else np.maximum(env, e)
+        assert env is not None, "envelope() is called only with templates (QrsTemplates is truthy)"
         if step == 1:
             return env
         out = np.repeat(env, step)[: len(y)]
@@ -127,6 +130,7 @@ def _correlate_same(y: np.ndarray, t: np.ndarray) -> np.ndarray:
         piece = np.ascontiguousarray(t[o: o + CORR_CHUNK], dtype=np.float32)
         part = np.correlate(ypad[o: o + n + len(piece) - 1], piece, mode="valid")
         out = part if out is None else np.add(out, part, out=out)
+    assert out is not None, "t is a non-empty template"
     return out
 
 
@@ -135,4 +139,5 @@ def _column_median(a: np.ndarray) -> np.ndarray:
     mean of the two middle values), via one sort: cheaper for a few hundred short rows."""
     srt = np.sort(a, axis=0)
     k = len(a)
-    return srt[k // 2].copy() if k % 2 else (srt[k // 2 - 1] + srt[k // 2]) / 2.0
+    med: npt.NDArray[np.float64] = srt[k // 2].copy() if k % 2 else (srt[k // 2 - 1] + srt[k // 2]) / 2.0
+    return med

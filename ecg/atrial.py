@@ -76,8 +76,9 @@ def _lead_index(d: MeasureDetail, names: tuple[str, ...]) -> list[int]:
 def _qrs_span(d: MeasureDetail) -> tuple[int, int]:
     """QRS onset/offset relative to R (samples) from the median beat; +-50 ms otherwise."""
     fs = d.fs
-    if d.median is not None and d.median.fiducials.qrs_on is not None:
-        f, ri = d.median.fiducials, d.median.r_index
+    f = d.median.fiducials if d.median is not None else None
+    if d.median is not None and f is not None and f.qrs_on is not None and f.qrs_off is not None:
+        ri = d.median.r_index
         return f.qrs_on - ri, f.qrs_off - ri
     return -int(0.05 * fs), int(0.05 * fs)
 
@@ -240,10 +241,10 @@ def median_p_wave(d: MeasureDetail) -> MedianP | None:
     ref = next((n for n in ("II", "aVF", "I") if n in d.leads), None)
     if ref is None:
         return None
-    fs, f = mb.fs, mb.fiducials
+    fs, f, on = mb.fs, mb.fiducials, mb.fiducials.qrs_on
     rr = float(np.nanmedian(d.beats.rr_ms)) / 1000.0
-    lo = max(0, f.qrs_on - int(min(P_SEARCH_S, 0.6 * rr) * fs))
-    hi = f.qrs_on - int(0.03 * fs)
+    lo = max(0, on - int(min(P_SEARCH_S, 0.6 * rr) * fs))
+    hi = on - int(0.03 * fs)
     if hi - lo < int(0.04 * fs):
         return None
     y = filters.lowpass(mb.beat, fs, cutoff_hz=min(20.0, 0.45 * fs), order=2)
@@ -260,7 +261,7 @@ def median_p_wave(d: MeasureDetail) -> MedianP | None:
         return None
     j = int(np.argmax(prom))
     peak, half = lo + int(pk[j]), max(1, int(0.04 * fs))
-    return MedianP((f.qrs_on - peak) * 1000.0 / fs, float(prom[j]), _hump_axis(y, d.leads, peak, half))
+    return MedianP((on - peak) * 1000.0 / fs, float(prom[j]), _hump_axis(y, d.leads, peak, half))
 
 
 def _hump_axis(y: np.ndarray, leads: tuple[str, ...], peak: int, half: int) -> float | None:

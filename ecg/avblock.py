@@ -158,7 +158,7 @@ def _in_pause(t: int, q: np.ndarray) -> bool:
     k = int(np.searchsorted(q, t))
     if k == 0 or k >= len(q):
         return False
-    return q[k] - q[k - 1] >= PAUSE_RR * float(np.median(np.diff(q)))
+    return bool(q[k] - q[k - 1] >= PAUSE_RR * float(np.median(np.diff(q))))
 
 
 def _on_time(p: np.ndarray, i: int, pp_med: float) -> bool:

@@ -22,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
 
 from ecg import criteria as C
 from ecg import leadwaves
@@ -37,7 +39,8 @@ MIN_WAVE_MV = leadwaves.MIN_WAVE_MV  # the smallest wave counted
 
 def crit(section: str) -> dict[str, Any]:
     """One section of ``morphology_criteria.json``."""
-    return C.load_table("morphology_criteria")[section]
+    table: dict[str, Any] = C.load_table("morphology_criteria")[section]
+    return table
 
 
 def qr_pattern(w: LeadWaves | None) -> bool:
@@ -67,15 +70,17 @@ def strain_leads(d: MeasureDetail, waves: dict[str, LeadWaves]) -> list[str]:
     """Lateral leads (I, aVL, V5, V6) with a dominant R, ST depressed by at least
     ``strain_st_mv`` and a negative T: the LV "strain" pattern (Hancock 2009)."""
     med, lim = d.median, crit("lvh_adult")["strain_st_mv"]
-    if med is None or med.fiducials.qrs_off is None or med.fiducials.t_end is None:
+    fid = med.fiducials if med is not None else None
+    if med is None or fid is None or fid.qrs_on is None or fid.qrs_off is None or fid.t_end is None:
         return []
-    fid = med.fiducials
+    on, off, end = fid.qrs_on, fid.qrs_off, fid.t_end
     out = []
     for i, n in enumerate(med.leads):
         w = waves.get(n)
         if n not in ("I", "aVL", "V5", "V6") or w is None or w.r_max_mv <= _depth(w):
             continue
-        t = med.beat[fid.qrs_off:fid.t_end + 1, i] - med.beat[max(0, fid.qrs_on - 1), i]
+        t = med.beat[off:end + 1, i] - med.beat[max(0, on - 1), i]
+
         if d.st_mv.get(n, 0.0) <= -lim and t[len(t) // 2:].mean() < 0 and t.min() < -lim:
             out.append(n)
     return out
@@ -187,7 +192,7 @@ def f_ev(f: Finding) -> Evidence:
 
 # ------------------------------------------------------------------ atria
 
-def _p_wave(d: MeasureDetail, lead: str) -> np.ndarray | None:
+def _p_wave(d: MeasureDetail, lead: str) -> npt.NDArray[np.float64] | None:
     """The lead's P wave on the median beat minus its pre-P baseline (mV), or None."""
     med = d.median
     if med is None or lead not in med.leads or med.fiducials.p_on is None or med.fiducials.p_off is None:
@@ -195,7 +200,7 @@ def _p_wave(d: MeasureDetail, lead: str) -> np.ndarray | None:
     i, on, off = med.leads.index(lead), med.fiducials.p_on, med.fiducials.p_off
     if on < 2 or off <= on:
         return None
-    return med.beat[on:off + 1, i] - med.beat[on - 2:on + 1, i].mean()
+    return med.beat[on:off + 1, i] - float(med.beat[on - 2:on + 1, i].mean())
 
 
 def p_terminal_negative(d: MeasureDetail) -> tuple[float, float]:
@@ -227,7 +232,8 @@ def atrial_findings(d: MeasureDetail, age_days: int | None) -> list[Finding]:
     lim = c["rae_p_infant_mv"] if age_days is not None and age_days < c["rae_infant_below_days"] else c["rae_p_mv"]
     amps = {n: float(p.max()) for n in ("II", "III", "aVF") if (p := _p_wave(d, n)) is not None}
     if amps and max(amps.values()) >= lim:
-        n = max(amps, key=amps.get)
+        n = max(amps, key=lambda ld: amps[ld])
+
         out.append(finding("RAE", evidence("P {n} {a:.2f} mV >= {l} mV", "{n} 导联P波 {a:.2f} mV ≥ {l} mV",
                                            n=n, a=amps[n], l=lim)))
     depth, width = p_terminal_negative(d)

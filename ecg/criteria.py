@@ -35,7 +35,8 @@ def load_table(name: str) -> dict[str, Any]:
         DATA_DIR / f"{name}.json", DATA_DIR / f"rate_criteria_{name}.json"]
     for path in candidates:
         if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
+            table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return table
     raise KeyError(f"unknown criteria table {name!r}; have {sorted(p.stem for p in DATA_DIR.glob('*.json'))}")
 
 
@@ -114,7 +115,8 @@ def interval_band(kind: str, age_days: int | None) -> dict[str, Any]:
 
 def interval_section(kind: str) -> dict[str, Any]:
     """A whole section of ``interval_criteria.json`` (e.g. qtc_ms, pause_s, st_elevation_mv)."""
-    return load_table("interval_criteria")[kind]
+    section: dict[str, Any] = load_table("interval_criteria")[kind]
+    return section
 
 
 def percentiles(age_days: int | None) -> dict[str, Any] | None:
@@ -128,8 +130,11 @@ def percentiles(age_days: int | None) -> dict[str, Any] | None:
     if age_days is None:
         return None
     t = load_table("pediatric_percentiles_rijnbeek2001")
+    g: dict[str, Any]
     for g in t["groups"]:
         if g["min_days"] <= age_days < g["max_days"]:
+
+
             return g
     return None
 

@@ -67,6 +67,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
+
 from scipy.signal import find_peaks, resample_poly
 
 from ecg import filters
@@ -143,11 +145,12 @@ class LeadFiducials:
     p_off: np.ndarray
 
 
-def spatial_velocity(beat: np.ndarray, fs: float, lp_hz: float) -> np.ndarray:
+def spatial_velocity(beat: np.ndarray, fs: float, lp_hz: float) -> npt.NDArray[np.float64]:
     """sqrt(sum over leads of (dx/dt)^2) after a zero-phase low-pass (mV/s)."""
     x = filters.lowpass(beat, fs, cutoff_hz=lp_hz, order=2)
     d = np.gradient(x, axis=0) * fs
-    return np.sqrt(np.sum(d * d, axis=1))
+    sq: npt.NDArray[np.float64] = np.sum(d * d, axis=1)
+    return np.sqrt(sq)
 
 
 def _run_around(mask: np.ndarray, center: int, gap: int) -> tuple[int, int] | None:
@@ -242,11 +245,12 @@ def delineate_qrs(beat: np.ndarray, fs: float, r: int, shape: float = 1.0,
     return int(round(on)), int(round(off))
 
 
-def _envelope(beat: np.ndarray, fs: float, lp_hz: float, ref: int) -> np.ndarray:
+def _envelope(beat: np.ndarray, fs: float, lp_hz: float, ref: int) -> npt.NDArray[np.float64]:
     """RMS over leads of the low-passed beat minus its level at sample ``ref`` (mV)."""
     x = filters.lowpass(beat, fs, cutoff_hz=lp_hz, order=2)
     x = x - x[max(ref, 0)]
-    return np.sqrt(np.mean(x * x, axis=1))
+    sq: npt.NDArray[np.float64] = np.mean(x * x, axis=1)
+    return np.sqrt(sq)
 
 
 def tangent_end(y: np.ndarray, t_m: int, t_r: int) -> float:
@@ -268,7 +272,7 @@ def tangent_end(y: np.ndarray, t_m: int, t_r: int) -> float:
 
 def qt_max_s(rr_s: float) -> float:
     """Longest QT searched (s): QTc 600 ms by Bazett at this RR, capped at RR - 40 ms."""
-    return min(0.60 * np.sqrt(rr_s), rr_s - 0.04)
+    return min(0.60 * float(np.sqrt(rr_s)), rr_s - 0.04)
 
 
 def delineate_t(beat: np.ndarray, fs: float, qrs_on: int, qrs_off: int,
@@ -430,10 +434,12 @@ def _crossings(d: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     last = n - 1 - np.argmax(above[::-1], axis=0)
     cols = np.arange(d.shape[1])
 
-    def interp(i_in: np.ndarray, i_out: np.ndarray) -> np.ndarray:
+    def interp(i_in: npt.NDArray[np.intp], i_out: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
         a, b = d[i_out, cols], d[i_in, cols]
-        frac = np.where(b > a, (thr - a) / np.where(b > a, b - a, 1.0), 0.0)
-        return i_out + np.clip(frac, 0.0, 1.0) * (i_in - i_out)
+        frac: npt.NDArray[np.float64] = np.where(
+b > a, (thr - a) / np.where(b > a, b - a, 1.0), 0.0)
+        return np.clip(frac, 0.0, 1.0) * (i_in - i_out) + i_out
+
 
     on = np.where(first > 0, interp(first, np.maximum(first - 1, 0)), first.astype(float))
     off = np.where(last < n - 1, interp(last, np.minimum(last + 1, n - 1)), last.astype(float))

@@ -9,8 +9,10 @@ are not shifted in time, which interval measurement depends on.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from scipy import signal as sps
 
 #: Default mains frequency in China (Hz); 60 is configurable per deployment.
@@ -18,12 +20,14 @@ MAINS_HZ = 50.0
 
 
 @lru_cache(maxsize=64)
-def _butter_sos(order: int, cutoff: tuple[float, ...], btype: str, fs: float) -> np.ndarray:
+def _butter_sos(order: int, cutoff: tuple[float, ...], btype: Literal["lowpass", "highpass", "bandpass"],
+                fs: float) -> npt.NDArray[np.float64]:
     wn = cutoff[0] if len(cutoff) == 1 else list(cutoff)
-    return sps.butter(order, wn, btype=btype, fs=fs, output="sos")
+    sos: npt.NDArray[np.float64] = sps.butter(order, wn, btype=btype, fs=fs, output="sos")
+    return sos
 
 
-def _apply(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _apply(sos: npt.NDArray[np.float64], x: np.ndarray) -> npt.NDArray[np.float64]:
     x = np.asarray(x, dtype=np.float64)
     padlen = min(3 * (2 * len(sos) + 1), x.shape[0] - 1)
     if padlen < 1:
@@ -31,12 +35,13 @@ def _apply(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     return sps.sosfiltfilt(sos, x, axis=0, padlen=padlen)
 
 
-def highpass(signal: np.ndarray, fs: float, cutoff_hz: float = 0.5, order: int = 2) -> np.ndarray:
+def highpass(signal: np.ndarray, fs: float, cutoff_hz: float = 0.5, order: int = 2) -> npt.NDArray[np.float64]:
     """Remove baseline wander below ``cutoff_hz`` (Hz)."""
     return _apply(_butter_sos(order, (cutoff_hz,), "highpass", float(fs)), signal)
 
 
-def lowpass(signal: np.ndarray, fs: float, cutoff_hz: float = 40.0, order: int = 4) -> np.ndarray:
+def lowpass(signal: np.ndarray, fs: float, cutoff_hz: float = 40.0, order: int = 4) -> npt.NDArray[np.float64]:
+
     """Attenuate content above ``cutoff_hz`` (Hz); capped below Nyquist."""
     cutoff_hz = min(cutoff_hz, 0.45 * fs)
     return _apply(_butter_sos(order, (cutoff_hz,), "lowpass", float(fs)), signal)

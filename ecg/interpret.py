@@ -23,6 +23,8 @@ the rhythm is sinus, and nothing else was found that is not normal.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ecg import criteria as C
@@ -56,7 +58,7 @@ def wide_qrs(m: Measurements, age_days: int | None) -> bool:
     if m.qrs_ms is None:
         return False
     b = C.interval_band("qrs_wide_ms", age_days)
-    return m.qrs_ms > b["above_ms"] if "above_ms" in b else m.qrs_ms >= b["at_or_above_ms"]
+    return bool(m.qrs_ms > b["above_ms"] if "above_ms" in b else m.qrs_ms >= b["at_or_above_ms"])
 
 
 def conduction_findings(m: Measurements, age_days: int | None) -> list[Finding]:
@@ -120,7 +122,7 @@ def qt_findings(m: Measurements, age_days: int | None, sex: str | None) -> list[
     return []
 
 
-def axis_class(axis_deg: float, age_days: int | None) -> tuple[str, dict]:
+def axis_class(axis_deg: float, age_days: int | None) -> tuple[str, dict[str, Any]]:
     """"normal", "left" or "right" QRS axis for the age; angle mapped to [-90, 270)."""
     b = C.interval_band("qrs_axis_deg", age_days)
     a = axis_deg + 360.0 if axis_deg < -90.0 else axis_deg

@@ -259,4 +259,4 @@ def measure_lead(name: str, x: np.ndarray, fs: float, on: int, off: int, nb: int
     ss = [lb for wave, lb in named if wave in ("S", "S'")]
     v["notched_s"] = any(_notched(y, lb) for lb in ss)
     v["pattern"] = "".join(pattern)
-    return LeadWaves(name, **v)  # type: ignore[arg-type]
+    return LeadWaves(name, **v)  # type: ignore[arg-type]  # v: each field by name (float, bool or str)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from ecg.types import Finding, Severity
 
@@ -68,4 +68,5 @@ def finding(code: str, evidence: Evidence = Evidence(), *, severity: Severity | 
     """
     s = lexicon()[code]
     en, zh = (text.en, text.zh) if text is not None else (s.en, s.zh)
-    return Finding(code, en, cast(Severity, severity or s.severity), evidence.en, zh, evidence.zh)
+    return Finding(code, en, severity or s.severity, evidence.en, zh, evidence.zh)
+

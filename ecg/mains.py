@@ -39,6 +39,8 @@ Units: signals (samples, leads) in mV, fs and mains_hz in Hz, R peaks in samples
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
+
 
 WINDOW_S = 0.25  # s: sliding least-squares window (12.5 cycles at 50 Hz)
 QRS_GAP_S = (0.05, 0.07)  # s before / after each R peak left out of the fit
@@ -115,7 +117,7 @@ def present(amp: np.ndarray, ok: np.ndarray, per_block: int) -> np.ndarray:
     return out
 
 
-def line_at(step: int, a: np.ndarray, b: np.ndarray, n: int, fs: float, f0: float) -> np.ndarray:
+def line_at(step: int, a: np.ndarray, b: np.ndarray, n: int, fs: float, f0: float) -> npt.NDArray[np.float64]:
     """The line a*cos + b*sin (leads, samples) mV; a and b (leads, grid), given every
     ``step`` samples from 0, are interpolated linearly (in place: few large temporaries)."""
     frac = np.tile(np.arange(step) / step, a.shape[1])[:n]
@@ -130,7 +132,8 @@ def line_at(step: int, a: np.ndarray, b: np.ndarray, n: int, fs: float, f0: floa
     return out
 
 
-def remove_mains(signals: np.ndarray, fs: float, r_peaks: np.ndarray, mains_hz: float = 50.0) -> np.ndarray:
+def remove_mains(signals: np.ndarray, fs: float, r_peaks: np.ndarray, mains_hz: float = 50.0
+                 ) -> npt.NDArray[np.float64]:
     """``signals`` (samples,) or (samples, leads) mV minus the mains line fitted outside the QRS.
 
     ``r_peaks`` (samples) mark the QRS complexes left out of the fit. Returned

@@ -42,9 +42,13 @@ Units: signals mV, fs Hz, sample indices at fs, outputs in ms / deg / bpm.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
+
 
 import numpy as np
+import numpy.typing as npt
 
 from ecg import filters, mains
 from ecg.delineate import Fiducials, LeadFiducials, delineate_leads, rate_scale
@@ -73,7 +77,7 @@ class MedianBeat:
     e.g. for per-lead Q/R/S durations measured from that lead's own QRS onset.
     """
 
-    beat: np.ndarray
+    beat: npt.NDArray[np.float64]
     fs: float
     leads: tuple[str, ...]
     r_index: int
@@ -94,12 +98,12 @@ class BeatTable:
     MIT-BIH records 79 % of them are annotated V (63 % of V beats found).
     """
 
-    r_peaks: np.ndarray
-    rr_ms: np.ndarray
-    premature: np.ndarray
-    morph_corr: np.ndarray
-    dominant: np.ndarray
-    ventricular: np.ndarray | None = None
+    r_peaks: npt.NDArray[np.int64]
+    rr_ms: npt.NDArray[np.float64]
+    premature: npt.NDArray[np.bool_]
+    morph_corr: npt.NDArray[np.float64]
+    dominant: npt.NDArray[np.bool_]
+    ventricular: npt.NDArray[np.bool_] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +117,7 @@ class MeasureDetail:
     st_point_ms: float = 60.0
     atrial: "AtrialFacts | None" = None
     alike_fraction: float = 1.0
-    signals: np.ndarray | None = None  # (samples, leads) mV on the diagnostic band (the measured signal)
+    signals: npt.NDArray[np.float64] | None = None  # (samples, leads) mV on the diagnostic band (the measured signal)
     fs: float = 0.0  # Hz of ``signals`` and of the beat indices
     leads: tuple[str, ...] = ()
 
@@ -194,7 +198,7 @@ def _refine_alignment(x: np.ndarray, r: np.ndarray, tmpl: np.ndarray, half: int,
     return out
 
 
-def dominant_template(seg: np.ndarray, normal: np.ndarray, max_beats: int = 60) -> np.ndarray:
+def dominant_template(seg: np.ndarray, normal: np.ndarray, max_beats: int = 60) -> npt.NDArray[np.float64]:
     """QRS template of the dominant morphology, robust to many ectopic or false beats.
 
     Among up to ``max_beats`` beats the seed is the beat with the largest group
@@ -213,7 +217,9 @@ def dominant_template(seg: np.ndarray, normal: np.ndarray, max_beats: int = 60) 
     close = cm >= MORPH_CORR_MIN
     score = close.astype(float) @ (1.0 + normal[pool]) + 1e-3 * cm.mean(axis=1)
     seed = int(np.argmax(score))
-    return np.median(seg[pool[close[seed]]], axis=0)
+    template: npt.NDArray[np.float64] = np.median(seg[pool[close[seed]]], axis=0)
+    return template
+
 
 
 def classify_beats(x: np.ndarray, r: np.ndarray, fs: float) -> tuple[BeatTable, np.ndarray]:
@@ -442,9 +448,9 @@ def _intervals(fid: Fiducials, beat: np.ndarray, fs: float, leads: tuple[str, ..
     else:
         v["qrs_ms"] = _span_ms(fid, "qrs_on", "qrs_off", fs)
         if fid.t_end is not None:
-            v["qt_ms"] = _span_ms(fid, "qrs_on", "t_end", fs)
-            v["qtc_bazett_ms"] = qtc_bazett(v["qt_ms"], rr_ms)
-            v["qtc_fridericia_ms"] = qtc_fridericia(v["qt_ms"], rr_ms)
+            v["qt_ms"] = qt = _span_ms(fid, "qrs_on", "t_end", fs)
+            v["qtc_bazett_ms"] = qtc_bazett(qt, rr_ms)
+            v["qtc_fridericia_ms"] = qtc_fridericia(qt, rr_ms)
         else:
             miss["qt_ms"] = "T wave end not found on the median beat"
         if atrial.rhythm in ("af", "flutter"):
@@ -464,11 +470,11 @@ def _intervals(fid: Fiducials, beat: np.ndarray, fs: float, leads: tuple[str, ..
     return Measurements(**v, missing=miss)
 
 
-def _axes(fid: Fiducials, beat: np.ndarray, leads: tuple[str, ...], miss: dict[str, str]) -> dict:
+def _axes(fid: Fiducials, beat: np.ndarray, leads: tuple[str, ...], miss: dict[str, str]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     pair = frontal_pair(beat, leads)
     names = {"p_axis_deg": "p", "qrs_axis_deg": "qrs", "t_axis_deg": "t"}
-    if pair is None or fid.qrs_on is None:
+    if pair is None or fid.qrs_on is None or fid.qrs_off is None:
         for k in names:
             miss[k] = "frontal axes need leads I and aVF (or I/II/III)" if pair is None else "no QRS boundaries"
         return out
@@ -477,16 +483,24 @@ def _axes(fid: Fiducials, beat: np.ndarray, leads: tuple[str, ...], miss: dict[s
     out["qrs_axis_deg"] = wave_axis(i, f, fid.qrs_on, fid.qrs_off, base)
     if fid.t_end is not None:
         out["t_axis_deg"] = wave_axis(i, f, fid.qrs_off, fid.t_end, base)
-    if fid.p_on is not None and "p_ms" not in miss:
+    if fid.p_on is not None and fid.p_off is not None and "p_ms" not in miss:
         out["p_axis_deg"] = wave_axis(i, f, fid.p_on, fid.p_off, fid.p_on)
     for k in names:
         if out.get(k) is None:
-            miss.setdefault(k, miss.get("p_ms") if k == "p_axis_deg" and "p_ms" in miss
+            miss.setdefault(k, miss["p_ms"] if k == "p_axis_deg" and "p_ms" in miss
                             else "wave not delineated or zero net area")
     return out
 
 
-def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *,
+class _Measured(TypedDict):
+    """The measured signal every ``MeasureDetail`` carries (its last three fields)."""
+
+    signals: npt.NDArray[np.float64]
+    fs: float
+    leads: tuple[str, ...]
+
+
+def measure_detail(signals: np.ndarray, fs: float, leads: Sequence[str], r_peaks: np.ndarray, *,
                    mains_hz: float = 50.0, prefiltered: bool = False) -> MeasureDetail:
     """Median beats, global fiducials, intervals, axes, ST levels and rhythm facts.
 
@@ -499,7 +513,7 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
     r = _clean_peaks(r_peaks, len(x))
     xf = x if prefiltered else measurement_filter(x, fs, r, mains_hz)
     empty = np.zeros(len(r), dtype=bool)
-    ctx = {"signals": xf, "fs": float(fs), "leads": leads}
+    ctx: _Measured = {"signals": xf, "fs": float(fs), "leads": leads}
     if len(r) < MIN_BEATS:
         tab = BeatTable(r, np.full(len(r), np.nan), empty, np.full(len(r), np.nan), empty)
         return MeasureDetail(no_measurements(f"fewer than {MIN_BEATS} beats detected ({len(r)})"), tab, None,
@@ -532,6 +546,6 @@ def measure_detail(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray, *
                          st_levels(beat, fs, leads, fid, st_point), st_point, atrial, alike, **ctx)
 
 
-def measure(signals: np.ndarray, fs: float, leads, r_peaks: np.ndarray) -> Measurements:
+def measure(signals: np.ndarray, fs: float, leads: Sequence[str], r_peaks: np.ndarray) -> Measurements:
     """Global measurements (IEC 60601-2-25 style) from signals (mV) and R peaks (samples)."""
     return measure_detail(signals, fs, leads, r_peaks).measurements

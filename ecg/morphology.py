@@ -264,10 +264,10 @@ def pathological_q(w: LeadWaves | None, adult: bool) -> bool:
     if not adult:
         return w.q_ms >= c["child_q_ms"] and not (w.qs and w.pp_mv < c["qs_min_pp_mv"])
     if w.qs:
-        return w.pp_mv >= c["qs_min_pp_mv"]
+        return bool(w.pp_mv >= c["qs_min_pp_mv"])
     if w.lead in ("V2", "V3"):
         return w.q_mv >= MIN_WAVE_MV and w.q_ms > c["v2v3_q_ms"]
-    return w.q_ms >= c["q_ms"] and w.q_mv >= c["q_mv"]
+    return bool(w.q_ms >= c["q_ms"] and w.q_mv >= c["q_mv"])
 
 
 def q_wave_findings(waves: dict[str, LeadWaves], age_days: int | None, codes: set[str]) -> list[Finding]:

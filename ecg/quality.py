@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
 
 from ecg.types import LeadQuality, Quality, QualityCode, QualityIssue, Verdict
 
@@ -174,14 +176,14 @@ def _spectra(stretches: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray] 
     return psd, np.fft.rfftfreq(seg, 1.0 / fs)
 
 
-def _mains_mv(psd: np.ndarray, f: np.ndarray, f0: float) -> np.ndarray | None:
+def _mains_mv(psd: np.ndarray, f: np.ndarray, f0: float) -> npt.NDArray[np.float64] | None:
     """Amplitude (mV) of a sinusoid at ``f0`` Hz above the local spectral floor; None near/above Nyquist."""
     if f0 + 6.0 >= f[-1]:
         return None
     peak = np.abs(f - f0) <= 1.0
     floor_bins = (np.abs(f - f0) > 2.0) & (np.abs(f - f0) <= 6.0)
     floor = np.median(psd[..., floor_bins], axis=-1, keepdims=True)
-    excess = np.clip((psd[..., peak] - floor).sum(axis=-1) * (f[1] - f[0]), 0.0, None)
+    excess: npt.NDArray[np.float64] = np.clip((psd[..., peak] - floor).sum(axis=-1) * (f[1] - f[0]), 0.0, None)
     return np.sqrt(2.0 * excess)
 
 
@@ -189,7 +191,7 @@ def _moving_mean(x: np.ndarray, k: int) -> np.ndarray:
     """Centred k-sample moving average along the last axis (edges held), via a cumulative sum."""
     k = max(1, min(k, x.shape[-1]))
     c = np.cumsum(x, axis=-1)
-    m = np.empty(x.shape[:-1] + (x.shape[-1] - k + 1,))
+    m: npt.NDArray[np.float64] = np.empty(x.shape[:-1] + (x.shape[-1] - k + 1,))
     m[..., 0] = c[..., k - 1]
     np.subtract(c[..., k:], c[..., :-k], out=m[..., 1:])
     m /= k

@@ -124,7 +124,7 @@ def juvenile_leads(age_days: int | None) -> list[str]:
     t = crit()["t_inversion"]
     if age_days is None or age_days >= t["juvenile_max_days"]:
         return []
-    return t["juvenile_leads"] + (["V4"] if age_days < t["juvenile_v4_max_days"] else [])
+    return list(t["juvenile_leads"]) + (["V4"] if age_days < t["juvenile_v4_max_days"] else [])
 
 
 def juvenile_t(p: Profile, age_days: int | None, twi: list[str]) -> list[Finding]:
@@ -133,7 +133,7 @@ def juvenile_t(p: Profile, age_days: int | None, twi: list[str]) -> list[Finding
     t = crit()["t_inversion"]
     beyond = [ld for ld in ("V4", "V5", "V6") if ld not in juvenile_leads(age_days)
               and ld in p and p[ld].t_mv <= -t["inversion_mv"]]
-    if not juvenile_leads(age_days) or twi or beyond:
+    if age_days is None or not juvenile_leads(age_days) or twi or beyond:
         return []
     inv = [ld for ld in juvenile_leads(age_days) if ld in p and p[ld].t_mv <= -t["inversion_mv"]]
     if not {"V2", "V3"} & set(inv):

@@ -104,9 +104,9 @@ from ecg.atrial import (
 )
 from ecg.avblock import classify_av
 from ecg.lexicon import Evidence, evidence, finding
-from ecg.measure import AF_IRREGULARITY, MORPH_CORR_MIN, P_CONSISTENT, MeasureDetail
+from ecg.measure import AF_IRREGULARITY, MORPH_CORR_MIN, P_CONSISTENT, AtrialFacts, MeasureDetail
 from ecg.pacing import detect_pacing
-from ecg.types import Finding
+from ecg.types import Finding, Severity
 from ecg.wording import age_text, percentile_text
 
 # Sinus P axis is conventionally 0..+75 deg at all ages (e.g. Surawicz & Knilans, Chou's
@@ -163,6 +163,14 @@ def rate_evidence(hr: float, age_days: int | None, rate_table: str) -> Evidence:
             + percentile_text(age_days, "heart_rate_bpm", "/min"))
 
 
+def _facts(d: MeasureDetail) -> tuple[AtrialFacts, float]:
+    """The atrial facts and the heart rate (/min) the rhythm rules below read: ``sinus_findings``
+    calls them only when both were measured (ValueError otherwise: a caller's bug)."""
+    if d.atrial is None or d.measurements.heart_rate_bpm is None:
+        raise ValueError("the rhythm rules need the atrial facts and the heart rate")
+    return d.atrial, d.measurements.heart_rate_bpm
+
+
 def _fast(code: str, hr: float, age_days: int | None, rate_table: str, ev: Evidence) -> Finding:
     """AFIB/AFLT with the ventricular rate: "rapid ventricular response" above the age's
     tachycardia limit, critical above the age's critical rate."""
@@ -171,7 +179,7 @@ def _fast(code: str, hr: float, age_days: int | None, rate_table: str, ev: Evide
     name = {"AFIB": ("Atrial fibrillation", "心房颤动"), "AFLT": ("Atrial flutter", "心房扑动")}[code]
     ev = ev + evidence("; ventricular rate {hr:.0f}/min (", "；心室率 {hr:.0f} 次/分（", hr=hr) + age_text(age_days)
     if hr > lim.tachy_above_bpm:
-        severity = "critical" if hr > crit["above_bpm"] else None
+        severity: Severity | None = "critical" if hr > crit["above_bpm"] else None
         ev = ev + evidence(", rapid: > {t:.0f}/min; critical > {c}/min)", "，快速：> {t:.0f} 次/分；危急 > {c} 次/分）",
                            t=lim.tachy_above_bpm, c=crit["above_bpm"])
         return finding(code, ev, severity=severity, text=evidence(
@@ -185,7 +193,7 @@ def is_af(d: MeasureDetail) -> bool:
     intervals, not group beating, and not a mild irregularity (< ``AF_IRR_STRONG``) with
     near-identical pre-QRS segments beat to beat (>= ``PRE_QRS_LOCKED``): atrial activity
     time-locked to the QRS is a P wave the delineator missed, not fibrillation."""
-    a = d.atrial
+    a = _facts(d)[0]
     if a.rhythm != "af" or int(np.isfinite(d.beats.rr_ms).sum()) < AF_MIN_RR:
         return False
     if rr_pattern(d.beats.rr_ms) >= RR_PATTERN_MAX:
@@ -195,7 +203,7 @@ def is_af(d: MeasureDetail) -> bool:
 
 def af_finding(d: MeasureDetail, age_days: int | None, rate_table: str) -> Finding:
     """AFIB with its two criteria and the ventricular rate."""
-    a, hr = d.atrial, d.measurements.heart_rate_bpm
+    a, hr = _facts(d)
     no_p = (evidence("no P wave on the median beat (pre-QRS beat-to-beat correlation {c:.2f})",
                      "中位心搏无P波（QRS前段逐搏相关 {c:.2f}）", c=a.p_consistency)
             if a.p_amp_mv <= 0 else
@@ -215,7 +223,7 @@ def flutter_finding(d: MeasureDetail, age_days: int | None, rate_table: str) -> 
                   ">= {lim}), atrial rate {ar:.0f}/min, 2:1 conduction",
                   "每半个RR周期出现心房波（中位周期与其RR/2平移的相关 {c:.2f} ≥ {lim}），心房率 {ar:.0f} 次/分，2:1下传",
                   c=h.corr, lim=FLUTTER_HALF_CORR, ar=h.atrial_rate_bpm)
-    return _fast("AFLT", d.measurements.heart_rate_bpm, age_days, rate_table, ev)
+    return _fast("AFLT", _facts(d)[1], age_days, rate_table, ev)
 
 
 AV_TEXT = {  # code -> (en, zh) evidence templates
@@ -256,7 +264,7 @@ def av_block_finding(d: MeasureDetail, res: np.ndarray | None) -> Finding | None
     if av is None or av.code is None:
         return None
     if av.code == "AVB3":
-        if d.atrial.rhythm == "organised" or not wave_similarity(res, d.fs, p, p) >= P_ALIKE:
+        if _facts(d)[0].rhythm == "organised" or not wave_similarity(res, d.fs, p, p) >= P_ALIKE:
             return None
     else:
         ps = np.sort(p)
@@ -284,7 +292,7 @@ def variable_flutter_findings(d: MeasureDetail, res: np.ndarray | None, age_days
     it looks "organised" to the P-wave rule. Not called AFLT: one such record
     (LUDB 103) among the shared data; the sinus rhythms with irregular RR reach
     organisation 0.30 at most. [] otherwise."""
-    a = d.atrial
+    a, hr = _facts(d)
     if res is None or not a.rr_irregularity >= AF_IRR_STRONG:
         return []
     sp = atrial_spectrum(d, res)
@@ -296,12 +304,12 @@ def variable_flutter_findings(d: MeasureDetail, res: np.ndarray | None, age_days
         "atrial tachycardia with variable conduction possible, not sinus rhythm; ",
         "QRS之间有规律的心房活动 {ar:.0f} 次/分（频谱组织度 {o:.2f}，{amp:.2f} mV），心室律不规则（RR不规则指数 {irr:.2f}）："
         "可能为心房扑动或房性心动过速伴不等比下传，非窦性心律；", ar=sp.rate_bpm, o=sp.organisation,
-        amp=sp.rms_mv, irr=a.rr_irregularity) + rate_evidence(d.measurements.heart_rate_bpm, age_days, rate_table))]
+        amp=sp.rms_mv, irr=a.rr_irregularity) + rate_evidence(hr, age_days, rate_table))]
 
 
 def organised_findings(d: MeasureDetail, age_days: int | None, rate_table: str, av_block: bool) -> list[Finding]:
     """P wave before each QRS: SR (+ STACH/SBRAD) at a sinus P axis, else not determined."""
-    m, a, hr = d.measurements, d.atrial, d.measurements.heart_rate_bpm
+    m, (a, hr) = d.measurements, _facts(d)
     ax = m.p_axis_deg
     call = C.rate_limits(age_days, rate_table).classify(hr)
     if ax is not None and not SINUS_P_AXIS[0] <= ax <= SINUS_P_AXIS[1]:
@@ -328,7 +336,7 @@ def p_on_t_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> 
     segment repeats beat to beat (>= ``P_CONSISTENT``), the RR is regular and a clear P
     hump at a sinus axis sits before the QRS (``ecg.atrial.median_p_wave``: often on
     the preceding T wave at fast rates). [] otherwise."""
-    a, hr = d.atrial, d.measurements.heart_rate_bpm
+    a, hr = _facts(d)
     if not (a.p_amp_mv <= 0 and np.isfinite(a.p_consistency) and a.p_consistency >= P_CONSISTENT
             and a.rr_irregularity < AF_IRREGULARITY):
         return []
@@ -352,7 +360,7 @@ def no_p_findings(d: MeasureDetail, age_days: int | None, rate_table: str,
                   p_distrusted: bool = False) -> list[Finding]:
     """No P wave locked to the QRS, RR regular: SVT / WCT / JR, else rhythm not determined.
     ``p_distrusted``: a wave before each QRS was seen but is not trusted (``wide_fast``)."""
-    a, hr = d.atrial, d.measurements.heart_rate_bpm
+    a, hr = _facts(d)
     regular = np.isfinite(a.rr_irregularity) and a.rr_irregularity < AF_IRREGULARITY
     lim = C.rate_limits(age_days, rate_table)
     svt = svt_rate(age_days)
@@ -379,9 +387,9 @@ def wide_fast(d: MeasureDetail, age_days: int | None) -> bool:
     the P-wave rule says ("VT until proven otherwise", Brugada P et al., Circulation
     1991;83:1649-1659; 2015 ACC/AHA/HRS SVT guideline): at these rates the previous
     T wave sits just before each QRS, as regular as a P wave (synthetic test)."""
-    a, q = d.atrial, d.measurements.qrs_ms
+    (a, hr), q = _facts(d), d.measurements.qrs_ms
     return (q is not None and not _narrow(d) and np.isfinite(a.rr_irregularity)
-            and a.rr_irregularity < AF_IRREGULARITY and d.measurements.heart_rate_bpm > svt_rate(age_days))
+            and a.rr_irregularity < AF_IRREGULARITY and hr > svt_rate(age_days))
 
 
 def av_block_suspected(d: MeasureDetail, age_days: int | None, rate_table: str) -> bool:
@@ -390,8 +398,9 @@ def av_block_suspected(d: MeasureDetail, age_days: int | None, rate_table: str) 
     less), or P waves not locked to the QRS. Spares the per-beat search elsewhere."""
     rr = d.beats.rr_ms[np.isfinite(d.beats.rr_ms)]
     paused = len(rr) > 1 and bool(np.any(rr >= 1.3 * np.median(rr)))
-    slow = C.rate_limits(age_days, rate_table).classify(d.measurements.heart_rate_bpm) == "brady"
-    return paused or slow or d.atrial.rhythm != "organised"
+    a, hr = _facts(d)
+    slow = C.rate_limits(age_days, rate_table).classify(hr) == "brady"
+    return paused or slow or a.rhythm != "organised"
 
 
 def sinus_findings(d: MeasureDetail, age_days: int | None, rate_table: str) -> list[Finding]:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
+
 
 from ecg import criteria as C
 from ecg.delineate import Fiducials
@@ -159,8 +161,9 @@ class LeadSTT:
         return (self.st[end] - self.st[20]) * 1000.0 / (end - 20)
 
 
-def _mean_at(beat: np.ndarray, i: int, half: int) -> np.ndarray:
-    return beat[max(0, i - half):i + half + 1].mean(axis=0)
+def _mean_at(beat: npt.NDArray[np.float64], i: int, half: int) -> npt.NDArray[np.float64]:
+    level: npt.NDArray[np.float64] = beat[max(0, i - half):i + half + 1].mean(axis=0)
+    return level
 
 
 MAX_LEAD_J_DELAY_MS = 60.0  # a lead's own J point at most this far after the global one
@@ -174,6 +177,8 @@ def lead_j_points(mb: MedianBeat, max_delay: int) -> np.ndarray:
     commercial convention for the QRS duration), so in the other leads it can fall inside the
     QRS (a QS complex's upstroke). ST is read where the clinician reads it: at each lead's own J.
     """
+    if mb.fiducials.qrs_off is None:
+        raise ValueError("each lead's J point needs the global QRS offset")
     g = int(mb.fiducials.qrs_off)
     lf = mb.lead_fiducials
     if lf is None:
@@ -187,9 +192,10 @@ def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
     J + 80 ms). Baseline: the 10 ms mean of the PR segment ending 5 ms before QRS onset,
     as ``ecg.measure.st_levels``; T searched from J + 80 ms to the T end (or J + 400 ms)."""
     mb = d.median
-    if mb is None or mb.fiducials.qrs_on is None or mb.fiducials.qrs_off is None:
+    f = mb.fiducials if mb is not None else None
+    if mb is None or f is None or f.qrs_on is None or f.qrs_off is None:
         return {}
-    f, fs, beat = mb.fiducials, mb.fs, mb.beat
+    fs, beat = mb.fs, mb.beat
     def ms(v: float) -> int:
         return round(v * fs / 1000.0)
 
@@ -217,7 +223,8 @@ def stt_profile(d: MeasureDetail) -> dict[str, LeadSTT]:
             for i, name in enumerate(mb.leads)}
 
 
-def _pr_segment(beat: np.ndarray, fs: float, f: Fiducials, base: np.ndarray) -> np.ndarray | None:
+def _pr_segment(beat: npt.NDArray[np.float64], fs: float, f: Fiducials, base: npt.NDArray[np.float64]
+                ) -> npt.NDArray[np.float64] | None:
     """PR-segment level minus the TP level (mean of the 20 ms before P onset), per lead (mV);
     None without a P onset or without 20 ms of TP segment in the beat window."""
     if f.p_on is None:
@@ -225,7 +232,8 @@ def _pr_segment(beat: np.ndarray, fs: float, f: Fiducials, base: np.ndarray) -> 
     n = round(0.02 * fs)
     if f.p_on - n < 0 or n < 1:
         return None
-    return base - beat[f.p_on - n:f.p_on].mean(axis=0)
+    level: npt.NDArray[np.float64] = beat[f.p_on - n:f.p_on].mean(axis=0)
+    return base - level
 
 
 def signed(profile: dict[str, LeadSTT], lead: str) -> LeadSTT | None:

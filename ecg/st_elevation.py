@@ -29,7 +29,8 @@ from ecg import criteria as C
 from ecg import st
 from ecg.lexicon import Evidence, evidence, finding, lexicon
 from ecg.st import LeadSTT
-from ecg.types import Finding
+from ecg.types import Finding, Severity
+
 
 Profile = dict[str, LeadSTT]
 TERRITORY_ZH = {"inferior": "下壁", "lateral": "侧壁", "anterior": "前壁"}
@@ -150,7 +151,7 @@ def pericarditis(p: Profile, elevated: set[str]) -> dict[str, float]:
     leads = {ld for ld in elevated if ld != "aVR" and ld in p}
     if len(territories(leads)) < c["min_territories"]:
         return {}
-    pr = {ld: p[ld].pr_mv for ld in leads if p[ld].pr_mv is not None and p[ld].pr_mv <= -c["pr_depression_mv"]}
+    pr = {ld: v for ld in leads if (v := p[ld].pr_mv) is not None and v <= -c["pr_depression_mv"]}
     lateral = leads & {"I", "V5", "V6"} or leads
     if len(pr) < c["min_pr_leads"] or st_t_ratio(p, lateral) < crit()["early_repolarization"]["st_t_ratio_max"]:
         return {}
@@ -220,7 +221,7 @@ def _ste_finding(ev: Evidence, recip: dict[str, float], age_days: int | None, wi
     s = C.interval_section("st_elevation_mv")
     if recip:
         ev += evidence("; reciprocal ST depression: {r}", "；对应导联ST压低：{r}", r=_mv(recip))
-    severity = "critical"
+    severity: Severity = "critical"
     if not recip and age_days is not None and age_days < C.ADULT_DAYS:
         severity = "abnormal"
         ev += evidence("; no reciprocal ST depression (<= -{m} mV): early repolarisation likely under 18 "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 Verdict = Literal["good", "acceptable", "unreadable"]
 Severity = Literal["normal", "abnormal", "critical"]
@@ -42,7 +43,7 @@ class Demographics:
 class Recording:
     """A normalised recording: ``signals`` in mV, shape (samples, leads), float64."""
 
-    signals: np.ndarray
+    signals: npt.NDArray[np.float64]
     fs: float
     leads: tuple[str, ...]
     format: str
@@ -58,7 +59,7 @@ class Recording:
     def duration_s(self) -> float:
         return self.n_samples / self.fs
 
-    def lead(self, name: str) -> np.ndarray:
+    def lead(self, name: str) -> npt.NDArray[np.float64]:
         """One lead's samples (mV) by its standard name."""
         return self.signals[:, self.leads.index(name)]
 

@@ -25,6 +25,7 @@ import re
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 
 from ecg.io import limits
 from ecg.io.leads import normalise_leads
@@ -62,7 +63,7 @@ def _line_breaks(data: bytes) -> int:
 def _delimiter(line: str) -> str | None:
     """The most frequent of , ; tab in ``line``; None means whitespace."""
     counts = {d: line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else None
 
 
@@ -204,7 +205,9 @@ def _time_fs(time_col: np.ndarray, scale: float) -> float:
     return float(round(fs)) if abs(fs - round(fs)) <= 1e-4 * fs else fs
 
 
-def _split_columns(names: list[str], values: np.ndarray, comments: list[str]):
+def _split_columns(names: list[str], values: npt.NDArray[np.float64], comments: list[str]
+                   ) -> tuple[list[str], npt.NDArray[np.float64], float | None, npt.NDArray[np.float64]]:
+
     """Separate time/index columns from leads; return (lead names, lead values, fs from time or None, factors)."""
     default_unit = None
     for c in comments:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ecg.types import Demographics
+from ecg.types import Demographics, Sex
 
 _DAYS_PER_YEAR = 365.25
 _MAX_AGE_YEARS = 130
@@ -21,7 +21,12 @@ _SEX = re.compile(r"<?\b(?:sex|gender)>?\s*[:=]\s*(male|female|m|f)\b", re.IGNOR
 _MITDB = re.compile(r"^\s*(\d{1,3}|\?)\s+([MF?])(?:\s|$)")
 
 
-def _sex(token: str) -> str | None:
+def sex_code(code: str | None) -> Sex | None:
+    """``code`` as the Demographics sex when it is exactly ``M`` or ``F``, else None."""
+    return "M" if code == "M" else "F" if code == "F" else None
+
+
+def _sex(token: str) -> Sex | None:
     """``M``/``F`` from the usual spellings, else None."""
     t = token.strip().upper()
     if t in ("M", "MALE"):
@@ -45,7 +50,7 @@ def _age_days(years: str) -> int | None:
 def from_wfdb_comments(comments: list[str]) -> Demographics:
     """Age/sex from WFDB header comments in the LUDB, PTB or MIT-BIH conventions."""
     age: int | None = None
-    sex: str | None = None
+    sex: Sex | None = None
     for line in comments:
         if age is None and (m := _AGE.search(line)):
             age = _age_days(m.group(1))
@@ -54,7 +59,7 @@ def from_wfdb_comments(comments: list[str]) -> Demographics:
         if (age is None or sex is None) and (m := _MITDB.match(line)):
             age = age if age is not None else _age_days(m.group(1))
             sex = sex if sex is not None else _sex(m.group(2))
-    return Demographics(age_days=age, sex=sex)  # type: ignore[arg-type]
+    return Demographics(age_days=age, sex=sex)
 
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -83,4 +88,5 @@ def from_edf_patient(field: str, start: dt.datetime | None) -> Demographics:
     if birth is not None and start is not None:
         days = (start.date() - birth).days
         age = days if 0 <= days <= _MAX_AGE_YEARS * _DAYS_PER_YEAR else None
-    return Demographics(patient_id=patient_id, age_days=age, sex=_sex(parts[1]), birth_date=birth)  # type: ignore[arg-type]
+    return Demographics(patient_id=patient_id, age_days=age, sex=_sex(parts[1]), birth_date=birth)
+

@@ -21,16 +21,27 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
+
 
 import numpy as np
+import numpy.typing as npt
+
 
 from ecg.io.derived import add_derived_limb_leads
 from ecg.io.dicom_tags import Node, read_tags
 from ecg.io.info import RecordingInfo
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording, unit_to_mv
+from ecg.io.demographics import sex_code
 from ecg.types import Demographics, Recording, UnreadableRecording
+
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+#: A parsed dataset or sequence item: pydicom's, or ``ecg.io.dicom_tags``' (read alike: ``get``, ``in``, attributes).
+Item: TypeAlias = "Dataset | Node"
 
 _ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.1": "12-lead ECG",
@@ -40,15 +51,15 @@ _ECG_SOP_CLASSES = {
 _BITS = {(16, "SS"), (16, "US"), (8, "SB"), (8, "UB"), (32, "SL"), (32, "UL")}
 
 
-def _int(item, key: str, what: str) -> int:
+def _int(item: Item, key: str, what: str) -> int:
     try:
-        value = int(item.get(key))
+        value = int(item.get(key, ""))
     except (TypeError, ValueError):
         raise UnreadableRecording(f"DICOM waveform: {what} is missing or not a number") from None
     return value
 
 
-def _group_info(ds, i: int):
+def _group_info(ds: Item, i: int) -> tuple[str, str, int, int, float]:
     """(label, originality, n_samples, n_channels, fs) of waveform group ``i``; checked, nothing decoded."""
     g = ds.WaveformSequence[i]
     label = str(g.get("MultiplexGroupLabel", "") or "").upper()
@@ -62,7 +73,7 @@ def _group_info(ds, i: int):
     return label, orig, n, c, fs
 
 
-def _choose_group(ds) -> tuple[int, list[str]]:
+def _choose_group(ds: Item) -> tuple[int, list[str]]:
     """Index of the rhythm group, and notes about the groups left out."""
     groups = []
     for i in range(len(ds.WaveformSequence)):
@@ -73,7 +84,7 @@ def _choose_group(ds) -> tuple[int, list[str]]:
     if not groups:
         raise UnreadableRecording("DICOM waveform: no readable waveform group (sample/channel counts missing)")
 
-    def rank(g):
+    def rank(g: tuple[int, str, str, int, int, float]) -> tuple[bool, bool, float, int]:
         _, label, orig, n, c, fs = g
         duration = n / fs if fs > 0 else 0
         return ("RHYTHM" in label, orig == "ORIGINAL" and "MEDIAN" not in label, duration, c)
@@ -91,7 +102,7 @@ def _choose_group(ds) -> tuple[int, list[str]]:
     return chosen[0], notes
 
 
-def _channel_names(g) -> list[str]:
+def _channel_names(g: Item) -> list[str]:
     names = []
     for k, ch in enumerate(g.get("ChannelDefinitionSequence", []) or []):
         src = (ch.get("ChannelSourceSequence") or [None])[0]
@@ -101,7 +112,7 @@ def _channel_names(g) -> list[str]:
     return names
 
 
-def _channel_factors(g, n_channels: int) -> list[float]:
+def _channel_factors(g: Item, n_channels: int) -> list[float]:
     """Factor to mV per channel from the Channel Sensitivity Units; refuses non-voltage channels."""
     seq = list(g.get("ChannelDefinitionSequence", []) or [])
     if len(seq) != n_channels:
@@ -126,7 +137,7 @@ def _channel_factors(g, n_channels: int) -> list[float]:
     return factors
 
 
-def _date(value) -> dt.date | None:
+def _date(value: object) -> dt.date | None:
     s = str(value or "").strip()
     try:
         return dt.datetime.strptime(s[:8], "%Y%m%d").date() if len(s) >= 8 else None
@@ -134,7 +145,7 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def _start_time(ds) -> dt.datetime | None:
+def _start_time(ds: Item) -> dt.datetime | None:
     for stamp in (ds.get("AcquisitionDateTime"), f"{ds.get('ContentDate', '')}{ds.get('ContentTime', '')}"):
         s = re.sub(r"[^0-9]", "", str(stamp or "").split(".")[0].split("+")[0])[:14]
         if len(s) >= 12:
@@ -145,7 +156,7 @@ def _start_time(ds) -> dt.datetime | None:
     return None
 
 
-def _age_days(age_string, birth: dt.date | None, start: dt.datetime | None) -> int | None:
+def _age_days(age_string: object, birth: dt.date | None, start: dt.datetime | None) -> int | None:
     if birth is not None and start is not None and 0 <= (start.date() - birth).days <= 130 * 366:
         return (start.date() - birth).days
     m = re.fullmatch(r"(\d{3})([DWMY])", str(age_string or "").strip())
@@ -155,12 +166,12 @@ def _age_days(age_string, birth: dt.date | None, start: dt.datetime | None) -> i
     return round(int(m.group(1)) * per)
 
 
-def _demographics(ds, start: dt.datetime | None) -> Demographics:
+def _demographics(ds: Item, start: dt.datetime | None) -> Demographics:
     birth = _date(ds.get("PatientBirthDate"))
     sex = str(ds.get("PatientSex", "") or "").strip().upper()[:1]
     pid = str(ds.get("PatientID", "") or "").strip() or None
     return Demographics(patient_id=pid, age_days=_age_days(ds.get("PatientAge"), birth, start),
-                        sex=sex if sex in ("M", "F") else None, birth_date=birth)  # type: ignore[arg-type]
+                        sex=sex_code(sex), birth_date=birth)
 
 
 def read_dicom(data: bytes, name: str | None = None) -> Recording:
@@ -193,7 +204,7 @@ _TAGS_READ = ("SOPClassUID", "WaveformSequence", "PixelData", "PatientID", "Pati
 class _Checked:
     """A parsed DICOM ECG whose rhythm group passed every check; its samples are not decoded yet."""
 
-    ds: Any
+    ds: Item
     index: int
     n: int                  # samples per channel
     fs: float               # Hz
@@ -207,10 +218,11 @@ def _checked(data: bytes) -> _Checked:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    ds = read_tags(data)  # the needed elements only, from the bytes; None: let pydicom read it
+    ds: Item | None = read_tags(data)  # the needed elements only, from the bytes; None: let pydicom read it
     try:
         if ds is None:
-            ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=_TAGS_READ)
+            ds = pydicom.dcmread(io.BytesIO(data), force=False, specific_tags=list(_TAGS_READ))
+
             ds.get("WaveformSequence")  # force parsing of the deferred elements we need
     except InvalidDicomError as exc:
         raise UnreadableRecording(f"the DICOM file is not valid ({exc})") from None
@@ -266,11 +278,12 @@ def inspect_dicom(data: bytes, name: str | None = None) -> RecordingInfo:
 _DTYPES = {(8, "SB"): "i1", (8, "UB"): "u1", (16, "SS"): "<i2", (16, "US"): "<u2", (32, "SL"): "<i4", (32, "UL"): "<u4"}
 
 
-def _waveform_mv(k: _Checked) -> np.ndarray:
+def _waveform_mv(k: _Checked) -> npt.NDArray[np.float64]:
     """The rhythm group in mV, (samples, channels): raw x sensitivity x correction + baseline
     (PS3.3 C.10.9.1.4, as pydicom's ``waveform_array``), times each channel's unit factor."""
     if not isinstance(k.ds, Node):
-        return k.ds.waveform_array(k.index) * np.asarray(k.factors)[None, :]
+        wave: npt.NDArray[np.float64] = k.ds.waveform_array(k.index)  # float64: the sensitivities applied
+        return wave * np.asarray(k.factors, dtype=np.float64)[None, :]
     g = k.ds.WaveformSequence[k.index]
     c = len(k.factors)
     dtype = _DTYPES[(int(g.WaveformBitsAllocated), str(g.WaveformSampleInterpretation))]
@@ -279,7 +292,9 @@ def _waveform_mv(k: _Checked) -> np.ndarray:
     for j, ch in enumerate(g.ChannelDefinitionSequence):
         scale = float(ch.get("ChannelSensitivity", 1.0)) * float(ch.get("ChannelSensitivityCorrectionFactor", 1.0))
         gain[j], offset[j] = scale * k.factors[j], float(ch.get("ChannelBaseline", 0.0)) * k.factors[j]
-    return raw * gain + offset
+    mv: npt.NDArray[np.float64] = raw * gain + offset  # integer samples x float64 gains: float64
+    return mv
+
 
 
 def _read_dicom(data: bytes) -> Recording:

@@ -46,7 +46,8 @@ class Odd(Exception):
     """The bytes are not what this walker handles: let pydicom read the file."""
 
 
-class Node(dict):  # type: ignore[type-arg]
+class Node(dict[str, Any]):
+
     """A dataset or sequence item: keyword -> value, read like a pydicom Dataset."""
 
     def __getattr__(self, key: str) -> Any:

@@ -19,6 +19,7 @@ import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from typing import TypeVar, overload
 
 import numpy as np
 import pyedflib
@@ -58,8 +59,16 @@ def _ascii(raw: bytes, what: str) -> str:
         return raw.decode("latin-1").strip()
 
 
-def _number(raw: bytes, what: str, kind=int):
-    """A numeric header field, or an UnreadableRecording naming ``what``."""
+Number = TypeVar("Number", int, float)
+
+
+@overload
+def _number(raw: bytes, what: str) -> int: ...
+@overload
+def _number(raw: bytes, what: str, kind: type[Number]) -> Number: ...
+def _number(raw: bytes, what: str, kind: type[float] = int) -> float:
+    """A numeric header field (``kind`` int or float), or an UnreadableRecording naming ``what``."""
+
     text = _ascii(raw, what)
     try:
         return kind(text)

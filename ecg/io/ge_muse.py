@@ -21,7 +21,9 @@ from ecg.io.derived import add_derived_limb_leads
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording, unit_to_mv
 from ecg.io.xmlutil import number, parse, text
+from ecg.io.demographics import sex_code
 from ecg.types import Demographics, Recording, UnreadableRecording
+
 
 _UNITS = {"MICROVOLTS": "uV", "MILLIVOLTS": "mV", "VOLTS": "V", "UV": "uV", "MV": "mV"}
 
@@ -97,7 +99,8 @@ def _demographics(root: ET.Element, start: dt.datetime | None) -> Demographics:
             age = round(years * per) if per and 0 <= years * per <= 130 * 366 else None
         except ValueError:
             age = None
-    return Demographics(patient_id=text(p, "PatientID"), age_days=age, sex=sex, birth_date=birth)  # type: ignore[arg-type]
+    return Demographics(patient_id=text(p, "PatientID"), age_days=age, sex=sex_code(sex), birth_date=birth)
+
 
 
 def read_ge_muse(data: bytes, name: str | None = None) -> Recording:

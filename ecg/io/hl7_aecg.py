@@ -21,7 +21,9 @@ from ecg.io.derived import add_derived_limb_leads, standard_order
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording, unit_to_mv
 from ecg.io.xmlutil import number, parse
+from ecg.io.demographics import sex_code
 from ecg.types import Demographics, Recording, UnreadableRecording
+
 
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
@@ -75,7 +77,7 @@ def _lead(seq: ET.Element, code: str) -> tuple[str, np.ndarray]:
     factor = unit_to_mv(unit)
     if factor is None:
         raise UnreadableRecording(f"HL7 aECG: lead {code} is in {unit!r}, not a voltage unit")
-    tokens = digits.text.split()
+    tokens = (digits.text or "").split()
     if len(tokens) > limits.MAX_SAMPLE_VALUES:
         raise UnreadableRecording(f"HL7 aECG: lead {code} holds more samples than accepted")
     try:
@@ -94,12 +96,13 @@ def _demographics(root: ET.Element, start: dt.datetime | None) -> Demographics:
     birth = birth_dt.date() if birth_dt else None
     pid = None
     subject = next(root.iter("trialSubject"), None)
-    if subject is not None and subject.find("id") is not None:
-        pid = (subject.find("id").get("extension") or "").strip() or None
+    if subject is not None and (subject_id := subject.find("id")) is not None:
+        pid = (subject_id.get("extension") or "").strip() or None
+
     age = None
     if birth is not None and start is not None and 0 <= (start.date() - birth).days <= 130 * 366:
         age = (start.date() - birth).days
-    return Demographics(patient_id=pid, age_days=age, sex=sex if sex in ("M", "F") else None,  # type: ignore[arg-type]
+    return Demographics(patient_id=pid, age_days=age, sex=sex_code(sex),
                         birth_date=birth)
 
 

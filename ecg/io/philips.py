@@ -25,7 +25,9 @@ import numpy as np
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording
 from ecg.io.xmlutil import number, parse, text
+from ecg.io.demographics import sex_code
 from ecg.types import Demographics, Recording, UnreadableRecording
+
 
 _STD12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 _LZW_BITS = 10
@@ -141,7 +143,8 @@ def _demographics(root: ET.Element, start: dt.datetime | None) -> Demographics:
             age = round(years * 365.25) if 0 <= years <= 130 else None
         except ValueError:
             age = None
-    return Demographics(patient_id=text(p, "patientid"), age_days=age, sex=sex, birth_date=birth)  # type: ignore[arg-type]
+    return Demographics(patient_id=text(p, "patientid"), age_days=age, sex=sex_code(sex), birth_date=birth)
+
 
 
 def read_philips(data: bytes, name: str | None = None) -> Recording:

@@ -32,7 +32,8 @@ from ecg.io.wfdb_reader import inspect_wfdb, read_wfdb
 from ecg.types import Recording, UnreadableRecording
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[str, bytes]]
-Result = TypeVar("Result", Recording, RecordingInfo)
+Result = TypeVar("Result", bound=Recording | RecordingInfo)
+
 
 
 def _with_extension_check(rec: Result, kind: str, name: str | None) -> Result:
@@ -114,7 +115,7 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
         raise UnreadableRecording(
             f"several recordings were uploaded ({', '.join(sorted(singles))}); upload one recording at a time")
     if singles:
-        return _read_single(files[singles[0]], singles[0], fs, kinds[singles[0]], inspect)  # type: ignore[arg-type]
+        return _read_single(files[singles[0]], singles[0], fs, kinds[singles[0]], inspect)  # type: ignore[arg-type]  # singles: kind not None
     return _explain_nothing(files)
 
 
@@ -197,14 +198,14 @@ def read_recording(source: Source, *, fs: float | None = None) -> Recording:
     ``fs`` (Hz) is only used for CSV files that do not state their rate.
     Raises ``UnreadableRecording`` (and nothing else) when the input cannot be read.
     """
-    return _dispatch(source, fs, inspect=False)  # type: ignore[return-value]
+    return _dispatch(source, fs, inspect=False)  # type: ignore[return-value]  # not inspecting: a Recording
 
 
 def inspect_recording(source: Source, *, fs: float | None = None) -> RecordingInfo:
     """Check a recording and describe it (format, rate, leads, length) without decoding its samples
     where the format allows (WFDB: header + file sizes; DICOM: tags + sizes). Refuses exactly what
     ``read_recording`` refuses on format, header and sizes; ``UnreadableRecording`` only."""
-    return _dispatch(source, fs, inspect=True)  # type: ignore[return-value]
+    return _dispatch(source, fs, inspect=True)  # type: ignore[return-value]  # inspecting: a RecordingInfo
 
 
 def _dispatch(source: Source, fs: float | None, *, inspect: bool) -> Recording | RecordingInfo:

@@ -33,7 +33,9 @@ import numpy as np
 from ecg.io.derived import add_derived_limb_leads, standard_order
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, make_recording
+from ecg.io.demographics import sex_code
 from ecg.types import Demographics, Recording, UnreadableRecording
+
 
 #: SCP-ECG lead codes (EN 1064 table 14) to names; other codes are kept as "SCP lead <n>".
 LEAD_CODES = {
@@ -80,11 +82,12 @@ def crc_ccitt(data: bytes) -> int:
 
 
 def _u16(b: bytes, o: int) -> int:
-    return struct.unpack_from("<H", b, o)[0]
+    return int(struct.unpack_from("<H", b, o)[0])
 
 
 def _u32(b: bytes, o: int) -> int:
-    return struct.unpack_from("<I", b, o)[0]
+    return int(struct.unpack_from("<I", b, o)[0])
+
 
 
 class _Scp:
@@ -181,7 +184,8 @@ def _patient(body: bytes | None) -> tuple[Demographics, dt.datetime | None]:
         per = {1: 365.25, 2: 30.4375, 3: 7, 4: 1}.get(unit)
         age = round(value * per) if per and value * per <= 130 * 366 else None
     sex = {1: "M", 2: "F"}.get(tags[8][0]) if tags.get(8) else None
-    return Demographics(patient_id=_text(tags.get(2)), age_days=age, sex=sex, birth_date=birth), start  # type: ignore[arg-type]
+    return Demographics(patient_id=_text(tags.get(2)), age_days=age, sex=sex_code(sex), birth_date=birth), start
+
 
 
 def _tables(body: bytes | None) -> list[list[_Code]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import TypeVar, overload
 
 import defusedxml
 import defusedxml.ElementTree as DET
@@ -77,8 +78,16 @@ def text(el: ET.Element | None, path: str | None = None, default: str | None = N
     return el.text.strip()
 
 
-def number(value: str | None, what: str, kind=float):
-    """``value`` as a number, or ``UnreadableRecording`` naming ``what``."""
+Number = TypeVar("Number", int, float)
+
+
+@overload
+def number(value: str | None, what: str) -> float: ...
+@overload
+def number(value: str | None, what: str, kind: type[Number]) -> Number: ...
+def number(value: str | None, what: str, kind: type[float] = float) -> float:
+    """``value`` as a number (``kind``: float, or int read through float), or ``UnreadableRecording`` naming ``what``."""
+
     if value is None:
         raise UnreadableRecording(f"{what} is missing")
     try:
