@@ -37,6 +37,8 @@ def sha256_hex(data: bytes) -> str:
 class BlobStore(Protocol):
     """What the service needs from a blob backend (local folder now, S3 later)."""
 
+    def __hash__(self) -> int: ...  # hashable: per-process caches key on the store
+
     def put(self, data: bytes) -> str: ...
 
     def put_many(self, items: list[bytes]) -> list[str]: ...
@@ -164,7 +166,7 @@ class S3BlobStore:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            data = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            data: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise BlobNotFound(key) from exc

@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, CursorResult, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from storage.models import (
@@ -33,7 +34,7 @@ from storage.models.lifecycle import check, move
 QUEUED = StudyStatus.awaiting_read
 
 
-def _eligible(reader_id: int, pools: Sequence[str]):
+def _eligible(reader_id: int, pools: Sequence[str]) -> ColumnElement[bool]:
     """Studies a reader may read: pool matches and the reader covers the study's site."""
     covered = select(ReaderCoverage.site_id).where(ReaderCoverage.user_id == reader_id)
     return and_(Study.pool.in_([ReaderPool(p) for p in pools if p in ReaderPool._value2member_map_]),
@@ -42,6 +43,14 @@ def _eligible(reader_id: int, pools: Sequence[str]):
 
 def _pool_values(pools: Sequence[str]) -> list[str]:
     return [p for p in pools if p in ReaderPool._value2member_map_]
+
+
+def _psycopg(connection: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under SQLAlchemy's, for the claim's one raw PostgreSQL statement."""
+    raw = connection.connection.driver_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError(f"the claim statement runs on psycopg, not on {type(raw).__name__}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -248,7 +257,7 @@ class ReadingRepository:
                   "actor": actor, "actor_site_id": actor_site_id}
         connection = self.session.connection()
         if connection.dialect.name == "postgresql":
-            with connection.connection.driver_connection.cursor(row_factory=dict_row) as cur:
+            with _psycopg(connection).cursor(row_factory=dict_row) as cur:
                 row = cur.execute(CLAIM_NEXT_PG, params).fetchone()
             return ClaimedStudy.from_statement(row) if row is not None else None
         return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id)
@@ -263,9 +272,9 @@ class ReadingRepository:
         check(QUEUED, StudyStatus.in_read)
         self.session.execute(update(Study).where(Study.id == study_id).values(status=StudyStatus.in_read)
                              .execution_options(synchronize_session=False))
-        claim_id = self.session.scalar(insert(Claim).values(
+        claim_id = self.session.execute(insert(Claim).values(
             study_id=study_id, reader_id=reader_id, claimed_at=now, lease_until=now + lease,
-            open_study_id=study_id).returning(Claim.id))
+            open_study_id=study_id).returning(Claim.id)).scalar_one()
         self._audit_claim(claim_id, study_id, actor, actor_site_id, now, "next")
         return self.claimed(claim_id)
 
@@ -369,7 +378,7 @@ class ReadingRepository:
             .values(status=QUEUED)
             .execution_options(synchronize_session="fetch")
         )
-        return self.session.execute(stmt).rowcount == 1
+        return cast("CursorResult[Any]", self.session.execute(stmt)).rowcount == 1  # DML: a cursor result
 
     # -- reports ------------------------------------------------------------------------
     def reports(self, study_id: uuid.UUID) -> list[Report]:
@@ -474,4 +483,4 @@ class ReadingRepository:
             .order_by(Study.acquired_at.desc(), Study.id)
             .limit(limit)
         )
-        return [tuple(row) for row in self.session.execute(stmt)]
+        return [(i, at, status) for i, at, status in self.session.execute(stmt)]

@@ -55,7 +55,7 @@ class StatsRepository:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def _seconds(self, later: Any, earlier: Any) -> ColumnElement[float]:
+    def _seconds(self, later: Any, earlier: Any) -> ColumnElement[float] | ColumnElement[int]:
         """``later - earlier`` in seconds, as a float."""
         if self._dialect == "sqlite":
             return (func.julianday(later) - func.julianday(earlier)) * 86400.0
@@ -67,7 +67,7 @@ class StatsRepository:
             return func.strftime("%Y-%m-%d", col, f"+{LOCAL_OFFSET_HOURS} hours")
         return func.to_char(func.timezone("Asia/Shanghai", col), "YYYY-MM-DD")
 
-    def _percentiles(self, values: Select[Any], group: str | None) -> list[dict[str, Any]]:
+    def _percentiles(self, values: Select[*tuple[Any, ...]], group: str | None) -> list[dict[str, Any]]:
         """p50/p90 (nearest rank), count and mean of ``values``' column ``s``, per ``group`` column.
 
         ``values`` must select a column labelled ``s`` (and ``g`` when grouping).

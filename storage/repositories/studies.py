@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,6 +68,10 @@ class StudyRepository:
 
     def get(self, study_id: uuid.UUID) -> Study | None:
         return self.session.get(Study, study_id)
+
+    def get_one(self, study_id: uuid.UUID) -> Study:
+        """A study that must exist (one this request or job already holds); NoResultFound otherwise."""
+        return self.session.get_one(Study, study_id)
 
     def get_for_site(self, study_id: uuid.UUID, site_id: int) -> Study | None:
         """The study only if it belongs to ``site_id`` (tenancy is enforced in the query)."""
@@ -158,7 +163,7 @@ class StudyRepository:
             .values(status=new, **values)
             .execution_options(synchronize_session="fetch")
         )
-        return self.session.execute(stmt).rowcount == 1
+        return cast("CursorResult[Any]", self.session.execute(stmt)).rowcount == 1  # DML: a cursor result
 
     def count_attempt(self, study_id: uuid.UUID) -> None:
         stmt = (

@@ -19,7 +19,7 @@ class ThrottleRepository:
         """The latest block still in force on any of ``keys`` (None: none is blocked)."""
         stmt = select(LoginThrottle.blocked_until).where(LoginThrottle.key.in_(list(keys)),
                                                          LoginThrottle.blocked_until > now)
-        return max(self.session.scalars(stmt), default=None)
+        return max((t for t in self.session.scalars(stmt) if t is not None), default=None)
 
     def count_failure(self, key: str, now: dt.datetime, window: dt.timedelta) -> LoginThrottle:
         """One more failure for ``key`` (the count restarts when the last window has passed); locked row."""
