@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import TypeVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,16 @@ STUDIES = {
 }
 
 
+Row = TypeVar("Row")
+
+
+def _seeded(row: Row | None, what: str) -> Row:
+    """A site or user the seeding has just made sure of (LookupError otherwise)."""
+    if row is None:
+        raise LookupError(f"demo seed: {what} is missing")
+    return row
+
+
 def _sites_and_users(ctx: AppContext) -> dict[str, tuple[int, int]]:
     """Create what is missing; returns site code -> (site id, id of its first clinic user)."""
     out: dict[str, tuple[int, int]] = {}
@@ -70,14 +81,14 @@ def _sites_and_users(ctx: AppContext) -> dict[str, tuple[int, int]]:
                 sites.add(Site(code=code, name=name, level=level, region="demo province"))
         users = UserRepository(s)
         for username, code, role, pools in USERS:
-            site = sites.by_code(code)
+            site = _seeded(sites.by_code(code), code)
             user = users.by_username(username) or auth.create_user(
                 s, site_id=site.id, username=username, password=PASSWORD, role=role, reader_pools=pools)
             out.setdefault(code, (site.id, user.id))
-        clinics = [sites.by_code(code).id for code, _, level in SITES if level != SiteLevel.hub]
+        clinics = [_seeded(sites.by_code(code), code).id for code, _, level in SITES if level != SiteLevel.hub]
         for username, _, role, _ in USERS:
             if role == Role.reader:  # the hub's readers cover every member clinic
-                ReadingRepository(s).set_coverage(users.by_username(username).id, clinics)
+                ReadingRepository(s).set_coverage(_seeded(users.by_username(username), username).id, clinics)
         s.commit()
     return out
 

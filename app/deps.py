@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
@@ -107,7 +107,7 @@ def _api_key_principal(ctx: AppContext, x_api_key: str) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role):
+def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     async def check(principal: CurrentPrincipal) -> Principal:  # async: no thread hop for a comparison
         if principal.role not in roles:
             raise Forbidden(f"this endpoint is for {', '.join(r.value for r in roles)} accounts")

@@ -100,7 +100,7 @@ def reanalyze_study(session_factory: sessionmaker[Session], blobs: BlobStore, se
         if queued and repo.transition(study_id, expected=StudyStatus.awaiting_read, new=StudyStatus.awaiting_read,
                                       priority=after, priority_rank=PRIORITY_RANK[after],
                                       due_at=sla_due(settings, after, received_at)):
-            study = repo.get(study_id)
+            study = repo.get_one(study_id)
             for f in analysis.findings:
                 if is_critical_value(f):
                     raise_notice(session, study, f.code, notice_text(f), source="machine")

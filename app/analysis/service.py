@@ -125,7 +125,7 @@ def analyze_study(
         )
         if not won:
             return "skipped"
-        study = repo.get(study_id)
+        study = repo.get_one(study_id)
         decoded = [w for w in recording.warnings if w not in job.warnings]
         if decoded:  # found only by decoding (e.g. missing samples filled): shown with the upload's notes
             study.recording.warnings = [*job.warnings, *decoded]
@@ -151,7 +151,7 @@ def _store_unreadable(session_factory: sessionmaker[Session], study_id: uuid.UUI
     with session_factory() as session:
         repo = StudyRepository(session)
         if repo.transition(study_id, expected=StudyStatus.received, new=StudyStatus.unreadable, status_reason=reason):
-            emit(session, repo.get(study_id), "study.unreadable", reasons=[reason])
+            emit(session, repo.get_one(study_id), "study.unreadable", reasons=[reason])
             AuditRepository(session).add(actor=SYSTEM_ACTOR, actor_site_id=None, action="study.unreadable",
                                          object_type="study", object_id=str(study_id))
         session.commit()

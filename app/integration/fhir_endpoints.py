@@ -22,13 +22,12 @@ from app.integration import fhir_resources as res
 from app.integration.order_match import order_for_study
 from app.integration.fhir_search import date_range, reference_id, token_value
 from app.params import RowId
-from storage.models import Role, Study
+from storage.models import Role, Site, Study
 from storage.repositories import (
     AuditRepository,
     FhirRepository,
     OrderRepository,
     ReadingRepository,
-    SiteRepository,
     StudyRepository,
     UserRepository,
 )
@@ -70,9 +69,9 @@ def _patient_ids(session: Session, principal: Principal, ref: str | None, ident:
     ids = {p.id for p in repo.patients(site, token_value(ident), 200)} if ident is not None else None
     if ref is not None:
         pid = reference_id(ref, "Patient")
-        own = {pid} if repo.patient(pid, site) is not None else set()
+        own = {pid} if pid is not None and repo.patient(pid, site) is not None else set()
         ids = own if ids is None else ids & own
-    return sorted(ids)
+    return sorted(ids or ())
 
 
 def _study_resources(session: Session, study: Study, request: Request, settings_base: str) -> tuple[
@@ -100,15 +99,14 @@ def read_patient(patient_id: RowId, session: SessionDep, principal: ClinicOrAdmi
     p = FhirRepository(session).patient(patient_id, _scope(principal))
     if p is None:
         raise NotFound("no such Patient")
-    return _answer(session, principal, res.patient(p, SiteRepository(session).get(p.site_id)), "read")
+    return _answer(session, principal, res.patient(p, session.get_one(Site, p.site_id)), "read")
 
 
 @router.get("/Patient")
 def search_patients(request: Request, session: SessionDep, principal: ClinicOrAdmin, count: Count = 50,
                     identifier: Annotated[str | None, Query(max_length=100)] = None) -> JSONResponse:
-    sites = SiteRepository(session)
     found = FhirRepository(session).patients(_scope(principal), token_value(identifier), count)
-    bundle = _bundle(request, [res.patient(p, sites.get(p.site_id)) for p in found])
+    bundle = _bundle(request, [res.patient(p, session.get_one(Site, p.site_id)) for p in found])
     return _search_answer(session, principal, bundle, "Patient", request)
 
 

@@ -119,16 +119,17 @@ class ListenerThread:
         return self.port
 
     def stop(self) -> None:
-        if self._server is None:
+        server = self._server
+        if server is None:
             return
 
         async def close() -> None:
-            self._server.close()
+            server.close()
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in others:  # open connections: their handlers close their transports
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
-            await asyncio.wait_for(self._server.wait_closed(), 5)
+            await asyncio.wait_for(server.wait_closed(), 5)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -141,7 +141,7 @@ def _ack_result(answer: bytes, control_id: str) -> tuple[bool, str, str]:
 
 def _record(session_factory: sessionmaker[Session], job: _Send, ok: bool, code: str, error: str) -> None:
     with session_factory() as s:
-        d = s.get(Hl7Delivery, job.delivery_id)
+        d = s.get_one(Hl7Delivery, job.delivery_id)
         d.ack_code, d.last_error = code, error
         count_attempt(d, ok, utcnow_aware())
         s.commit()

@@ -96,7 +96,7 @@ def count_attempt(d: Attempted, ok: bool, now: dt.datetime) -> None:
 
 def _record(session_factory: sessionmaker[Session], job: _Send, ok: bool, code: int | None, error: str) -> None:
     with session_factory() as s:
-        d = s.get(WebhookDelivery, job.delivery_id)
+        d = s.get_one(WebhookDelivery, job.delivery_id)
         d.last_status_code, d.last_error = code, error
         count_attempt(d, ok, utcnow_aware())
         s.commit()

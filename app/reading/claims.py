@@ -182,7 +182,7 @@ def reassign(session: Session, admin: Principal, settings: Settings, claim_id: i
         raise Conflict("that reader's pools or covered sites do not include this study")
     now = utcnow_aware()
     repo.end_claim(claim, ClaimOutcome.reassigned, now)
-    study = session.get(Study, claim.study_id)
+    study = session.get_one(Study, claim.study_id)
     new = repo.open_claim(study, target.id, now, _lease(settings))
     _audit(session, admin, "claim.reassigned", new, from_reader=claim.reader_id, to_reader=target.id)
     return new
@@ -193,7 +193,7 @@ def return_to_clinic(session: Session, principal: Principal, claim_id: int, reas
     claim = own_open_claim(session, principal, claim_id)
     repo = ReadingRepository(session)
     repo.end_claim(claim, ClaimOutcome.returned, utcnow_aware())
-    study = session.get(Study, claim.study_id)
+    study = session.get_one(Study, claim.study_id)
     move(study, StudyStatus.returned)
     study.status_reason = reason
     emit(session, study, "study.returned", reason=reason)

@@ -77,7 +77,7 @@ def sign(session: Session, principal: Principal, claim_id: int, body: SignIn) ->
     """Sign the study held by this claim: a new report version, the claim ends, the study is reported."""
     claim = own_open_claim(session, principal, claim_id)
     _same_study(body, claim.study_id)
-    study = session.get(Study, claim.study_id)
+    study = session.get_one(Study, claim.study_id)
     report = _store(session, principal, study, body)
     ReadingRepository(session).end_claim(claim, ClaimOutcome.signed, utcnow_aware())
     move(study, StudyStatus.reported)

@@ -82,7 +82,7 @@ def page_context(doc: ReportDoc, lang: str, base_url: str) -> dict[str, Any]:
                 "amendment_reason": r.amendment_reason, "signed_at_local": local(r.signed_at)}
     return {
         "lang": lang, "s": strings(lang), "clinic": doc.clinic, "reader": doc.reader,
-        "report": version(doc.latest) if doc.signed else None,
+        "report": version(doc.latest) if doc.signed and doc.latest is not None else None,
         "history": [version(r) for r in doc.history],
         "status_text": status_text(doc, lang),
         "patient": {"name": p.name, "sex": p.sex.value, "id": p.external_id,
@@ -96,6 +96,8 @@ def pdf_header(doc: ReportDoc) -> TracingHeader:
     """Header lines of the printed report: patient, clinic, interpretation, measurements, signature."""
     ctx = page_context(doc, "zh-CN", "")
     r, pt = doc.latest, ctx["patient"]
+    if r is None:
+        raise ValueError("only a signed report is printed")
     lines = [
         f"{pt['name']}  {strings('zh-CN')['sex_' + pt['sex']]}  {pt['age']}  ID {pt['id']}   "
         f"{doc.clinic}   检查时间 {ctx['acquired']}",

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.errors import Conflict
 from app.i18n import pick_lang, strings
 from app.reports import document, share
 from app.studies.service import get_study
+from storage.models import ShareLink, Study
 
 router = APIRouter(tags=["reports"])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -39,7 +41,7 @@ class LinkOut(BaseModel):
     qr_png_base64: str | None = None
 
 
-def _link_out(link, url: str | None = None) -> LinkOut:
+def _link_out(link: ShareLink, url: str | None = None) -> LinkOut:
     out = LinkOut(id=link.id, created_at=link.created_at, expires_at=link.expires_at, revoked_at=link.revoked_at)
     if url:
         qr = segno.make(url, error="m")
@@ -74,7 +76,7 @@ def revoke_link(link_id: int, session: SessionDep, principal: ClinicOrAdmin) -> 
     return out
 
 
-def _signed_doc(session, study):
+def _signed_doc(session: Session, study: Study) -> document.ReportDoc:
     doc = document.load(session, study)
     if not doc.signed:
         raise Conflict(f"no signed report (status: {study.status.value})")

@@ -85,4 +85,4 @@ def open_link(session: Session, token: str, what: str) -> Study:
         raise LinkRefused(expired=True)
     AuditRepository(session).add(actor=f"share_link:{link.id}", actor_site_id=None, action=f"report.shared_{what}",
                                  object_type="study", object_id=str(link.study_id))
-    return StudyRepository(session).get(link.study_id)
+    return StudyRepository(session).get_one(link.study_id)

@@ -8,8 +8,11 @@ from fastapi import APIRouter, BackgroundTasks, Header, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth.principal import Principal
+from app.context import AppContext
 from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.errors import DomainError, InvalidUpload, PayloadTooLarge
 from app.observability import UPLOADS
@@ -32,7 +35,8 @@ def _metadata(form: dict[str, str]) -> UploadMetadata:
         raise InvalidUpload("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors) from exc
 
 
-def _store(ctx, session, principal, meta, files, key):
+def _store(ctx: AppContext, session: Session, principal: Principal, meta: UploadMetadata,
+           files: list[service.UploadedFile], key: str | None) -> tuple[service.UploadResult, StudyAccepted]:
     """Store and commit in ONE worker thread: the transaction (on SQLite, the write lock) must
     never wait for another thread from the pool, which may all be waiting for that lock."""
     result = service.upload_study(ctx, session, principal, meta, files, key)

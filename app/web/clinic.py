@@ -13,6 +13,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.auth.principal import Principal
 from app.context import AppContext
 from app.errors import NotFound
 from app.studies.service import get_study
@@ -22,7 +23,7 @@ from storage.models import Role
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
 
-def _own_study(request: Request, principal, study_id: uuid.UUID) -> bool:
+def _own_study(request: Request, principal: Principal, study_id: uuid.UUID) -> bool:
     """True if the caller's site owns the study (tenancy of the API's service; audited)."""
     ctx: AppContext = request.app.state.ctx
     with ctx.session_factory() as session:

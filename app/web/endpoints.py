@@ -83,7 +83,7 @@ async def login(request: Request, ctx: CtxDep, username: Annotated[str, Form()],
     except PasswordChangeRequired:
         return RedirectResponse(f"/password?reset=1&username={quote(username[:100])}", status_code=303)
     except TooManyAttempts as exc:
-        resp = render(request, "login.html", error=True, throttled=exc.retry_after_s, next=_safe_next(next) or "",
+        resp: Response = render(request, "login.html", error=True, throttled=exc.retry_after_s, next=_safe_next(next) or "",
                       status_code=429)
         resp.headers.update(exc.headers())
         return resp
