@@ -495,7 +495,11 @@ def per_lead_p(beat: np.ndarray, fs: float, p_on: int, p_off: int, qrs_on: int,
     x = filters.lowpass(beat, fs, cutoff_hz=P_LP_HZ / scale, order=2)
     pad = int(P_LEAD_PAD_MS * scale * fs / 1000)
     hi = min(p_off, qrs_on - int(0.02 * fs))  # never the QRS's own slope
-    return lead_edges(x, fs, p_on - pad, hi, P_LEAD_FRAC, P_LEAD_MIN_MV)
+    on, off = lead_edges(x, fs, p_on - pad, hi, P_LEAD_FRAC, P_LEAD_MIN_MV)
+    # a lead already sloping at the window's start shows no isoelectric lead-in there: its
+    # "onset" is the window edge (baseline drift or the previous T), not its P wave's start
+    on[on <= max(p_on - pad, 1) + 0.5] = np.nan
+    return on, off
 
 
 def _empty_leads(n: int) -> LeadFiducials:
