@@ -56,7 +56,9 @@ CLASSES: dict[str, tuple[set[str], set[str]]] = {
     "AF or flutter": ({"AFIB", "AFLT"}, {"AFIB", "AFLT"}),
     "sinus tachycardia": ({"STACH"}, {"STACH"}),
     "sinus bradycardia": ({"SBRAD"}, {"SBRAD"}),
-    "1st-degree AV block": ({"AVB1"}, {"1AVB"}),
+    # PTB-XL's cardiologists wrote a PR above 200 ms either as the rhythm statement 1AVB or as
+    # the form statement LPR ("prolonged PR interval"): the same observation our AVB1 states
+    "1st-degree AV block": ({"AVB1"}, {"1AVB", "LPR"}),
     "RBBB": ({"RBBB"}, {"CRBBB"}),
     "LBBB": ({"LBBB"}, {"CLBBB"}),
     "bundle-branch block": ({"RBBB", "LBBB"}, {"CRBBB", "CLBBB"}),

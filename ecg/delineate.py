@@ -32,6 +32,8 @@ Party, Willems JL et al., J Am Coll Cardiol 1985;5:1261-1275). Here:
   lead whose T is at least ``T_MIN_REL`` of the largest and 0.1 mV, then the same
   vote: the 3rd-latest lead's T end (of 12 leads), capped at 60 ms beyond the median
   lead's: the global "latest offset" without one or two leads (a U wave, a flat T) deciding.
+  A lead's tangent meets the TP level instead of the PR level when its T levels off above the
+  PR level by more than ``T_LEVEL_REL`` of its height (``tangent_end``).
 * P wave: searched from 300 ms before the QRS on a 20 Hz RMS envelope; present only
   if its peak is at least ``P_MIN_MV``; edges from the spatial velocity as for the
   QRS; each lead's own edges inside it (``per_lead_p``). At fast rates the P wave
@@ -86,6 +88,7 @@ T_MIN_REL = 0.2  # leads whose T is >= 20 % of the largest T ...
 T_MIN_MV = 0.1  # ... and >= 0.1 mV (a lower T is "flat", Minnesota Code 5-3) take part
 T_LOW_MV = 0.05  # ... or, when no lead reaches that, >= 0.05 mV
 T_SPREAD_CAP_MS = 60.0  # global T end at most this far beyond the median lead's T end
+T_LEVEL_REL = 0.35  # a T levelling off above the PR level by this fraction of its height ends at that level
 P_LP_HZ = 20.0  # Hz
 P_FRAC = 0.2
 P_KNEE_MS = 20.0
@@ -253,10 +256,16 @@ def _envelope(beat: np.ndarray, fs: float, lp_hz: float, ref: int) -> npt.NDArra
     return np.sqrt(sq)
 
 
-def tangent_end(y: np.ndarray, t_m: int, t_r: int) -> float:
+def tangent_end(y: np.ndarray, t_m: int, t_r: int, peak_mv: float | None = None) -> float:
     """T end by the tangent method: where the tangent at the steepest descent ``t_m`` of a
-    positive (descending) T wave ``y`` meets the isoelectric (PR) baseline, y = 0; samples,
-    sub-sample, at most ``t_r``.
+    positive (descending) T wave ``y`` meets the isoelectric baseline; samples, sub-sample,
+    at most ``t_r``.
+
+    The baseline is the PR level, y = 0, unless the T wave levels off above it by more than
+    ``T_LEVEL_REL`` of its height ``peak_mv`` (the lowest point between ``t_m`` and ``t_r``):
+    then the TP segment is the isoelectric line (baseline wander, or a low T running into a U
+    wave) and the tangent meets that level. Measured to the PR level instead, such a T read
+    up to 110 ms late against GE 12SL (PTB-XL 00743, 00102) and QTc > 500 ms went out stat.
 
     This is how cardiologists are taught to measure QT by hand (Postema PG et al., "Accurate
     electrocardiographic assessment of the QT interval: teach the tangent", Heart Rhythm
@@ -267,7 +276,9 @@ def tangent_end(y: np.ndarray, t_m: int, t_r: int) -> float:
     slope = -float(np.gradient(y)[t_m])
     if slope <= 0:
         return float(t_r)
-    return float(min(t_r, t_m + max(float(y[t_m]), 0.0) / slope))
+    level = float(np.min(y[t_m:t_r + 1]))
+    level = level if peak_mv is not None and level > T_LEVEL_REL * peak_mv else 0.0
+    return float(min(t_r, t_m + max(float(y[t_m]) - level, 0.0) / slope))
 
 
 def qt_max_s(rr_s: float) -> float:
@@ -277,8 +288,11 @@ def qt_max_s(rr_s: float) -> float:
 
 def delineate_t(beat: np.ndarray, fs: float, qrs_on: int, qrs_off: int,
                 rr_s: float, r: int | None = None, rr_short_s: float | None = None,
-                rate: float = 1.0) -> tuple[int, float, np.ndarray] | None:
-    """T peak (of the RMS envelope), global T end and the per-lead T ends (samples).
+                rate: float = 1.0) -> tuple[int, float, np.ndarray, float] | None:
+    """T peak (of the RMS envelope), global T end, the per-lead T ends (samples), and the global
+    T end read to the PR level in every lead (``tangent_end`` without its TP level): the later,
+    conservative reading that bounds the next P search, so that a T tail levelling off above
+    the PR level is never searched for a P wave.
 
     The T peak is searched from QRS offset + 60 ms (15 % of RR when shorter) to 75 % of the longest
     plausible QT (``qt_max_s``) so the next beat's P wave is never taken for T.
@@ -304,20 +318,22 @@ def delineate_t(beat: np.ndarray, fs: float, qrs_on: int, qrs_off: int,
     if hi - peak < 3:
         return None
     scale = float(np.clip((peak - qrs_on) * 1000.0 / fs / T_PEAK_REF_MS, SCALE_MIN, 1.0))
-    ends = per_lead_t_ends(beat, fs, qrs_on, lo, hi_peak, hi, scale)
-    late = vote(ends, latest=True)
-    if late is None:
+    ends, ends_pr = per_lead_t_ends(beat, fs, qrs_on, lo, hi_peak, hi, scale)
+    late, late_pr = vote(ends, latest=True), vote(ends_pr, latest=True)
+    if late is None or late_pr is None:
         return None
     # one lead's long tail (U wave?) is not T
     cap = float(np.nanmedian(ends) + T_SPREAD_CAP_MS * scale * fs / 1000)
-    return peak, min(late, cap), ends
+    cap_pr = float(np.nanmedian(ends_pr) + T_SPREAD_CAP_MS * scale * fs / 1000)
+    return peak, min(late, cap), ends, min(late_pr, cap_pr)
 
 
 def per_lead_t_ends(beat: np.ndarray, fs: float, qrs_on: int, lo: int, hi_peak: int, hi: int,
-                    scale: float = 1.0) -> np.ndarray:
+                    scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Tangent T end (``tangent_end``; samples, float; NaN for the other leads) in each lead whose
-    T amplitude is at least ``T_MIN_REL`` of the largest T (and >= ``T_MIN_MV``). ``scale`` (time
-    scale of the T wave) multiplies ``T_TR_MS`` and divides ``T_LP_HZ``."""
+    T amplitude is at least ``T_MIN_REL`` of the largest T (and >= ``T_MIN_MV``), and the same
+    tangent to the PR level alone. ``scale`` (time scale of the T wave) multiplies ``T_TR_MS``
+    and divides ``T_LP_HZ``."""
     x = filters.lowpass(beat, fs, cutoff_hz=T_LP_HZ / scale, order=2)
     x = x - x[max(qrs_on - int(0.01 * fs), 0)]
     seg = x[lo:hi_peak]
@@ -327,6 +343,7 @@ def per_lead_t_ends(beat: np.ndarray, fs: float, qrs_on: int, lo: int, hi_peak: 
     if not keep.any():  # low T waves everywhere: the clearest of them still end the QT
         keep = (amp >= T_MIN_REL * amp.max()) & (amp >= T_LOW_MV)
     ends = np.full(x.shape[1], np.nan)
+    ends_pr = ends.copy()
     for lead in np.flatnonzero(keep):
         y = x[:, lead] * np.sign(x[pk[lead], lead])
         p = int(pk[lead])
@@ -334,8 +351,9 @@ def per_lead_t_ends(beat: np.ndarray, fs: float, qrs_on: int, lo: int, hi_peak: 
             continue
         t_m = p + int(np.argmin(np.gradient(y[p:hi])))
         t_r = min(hi, t_m + int(T_TR_MS * scale * fs / 1000))
-        ends[lead] = tangent_end(y, t_m, t_r)
-    return ends
+        ends[lead] = tangent_end(y, t_m, t_r, float(y[p]))
+        ends_pr[lead] = tangent_end(y, t_m, t_r)
+    return ends, ends_pr
 
 
 def delineate_p(beat: np.ndarray, fs: float, qrs_on: int, prev_t_end: int | None = None,
@@ -501,7 +519,11 @@ def per_lead_p(beat: np.ndarray, fs: float, p_on: int, p_off: int, qrs_on: int,
     x = filters.lowpass(beat, fs, cutoff_hz=P_LP_HZ / scale, order=2)
     pad = int(P_LEAD_PAD_MS * scale * fs / 1000)
     hi = min(p_off, qrs_on - int(0.02 * fs))  # never the QRS's own slope
-    return lead_edges(x, fs, p_on - pad, hi, P_LEAD_FRAC, P_LEAD_MIN_MV)
+    on, off = lead_edges(x, fs, p_on - pad, hi, P_LEAD_FRAC, P_LEAD_MIN_MV)
+    # a lead already sloping at the window's start shows no isoelectric lead-in there: its
+    # "onset" is the window edge (baseline drift or the previous T), not its P wave's start
+    on[on <= max(p_on - pad, 1) + 0.5] = np.nan
+    return on, off
 
 
 def _empty_leads(n: int) -> LeadFiducials:
@@ -535,7 +557,7 @@ def delineate_leads(beat: np.ndarray, fs: float, r: int, rr_s: float, rr_short_s
     # can be a few ms inside the QRS of the earliest leads
     t = delineate_t(b, fs_i, prov[0], int(round(off)), rr_s, ri, rr_short_s, rate)
     t_l = np.full(b.shape[1], np.nan) if t is None else t[2]
-    prev_t_end = None if t is None else int(t[1]) - int(round(rr_s * fs_i))
+    prev_t_end = None if t is None else int(t[3]) - int(round(rr_s * fs_i))
     # a P wave hidden in the T wave is only sought in a regular rhythm (sinus tachycardia): in an
     # irregular one (AF) a bump on the median beat's T is no evidence of time-locked atrial activity
     if regular is None:

@@ -18,7 +18,9 @@ The statements come in stages, each its own module, in this order:
    (ST criteria do not hold with bundle-branch block, pacing or LVH).
 
 NORM ("normal ECG for age") is said only when every core value was measured,
-the rhythm is sinus, and nothing else was found that is not normal.
+the rhythm is sinus, and nothing else was found that is not normal; in adults an
+incomplete RBBB, though routine, is a conduction statement and is said instead of
+NORM (``NOT_NORMAL_ADULT``).
 """
 
 from __future__ import annotations
@@ -189,9 +191,20 @@ def withhold(found: list[Finding]) -> list[Finding]:
     return [f for f in found if f.code not in gone]
 
 
+# Routine statements that still make an adult ECG not "normal": incomplete RBBB is a conduction
+# disturbance in the AHA/ACCF/HRS statement list (Surawicz B et al., Circulation 2009;119:e235-e240),
+# and PTB-XL's cardiologists wrote NORM on 2 of its 19 records; an rSr' in V1 is a normal variant in
+# children (Dickinson DF, Heart 2005;91:1626-1630), so there it does not withhold NORM.
+NOT_NORMAL_ADULT = frozenset({"IRBBB"})
+
+
 def normal_ecg(m: Measurements, found: list[Finding], age_days: int | None) -> list[Finding]:
-    """NORM when every core value was measured, the rhythm is sinus and nothing found is abnormal."""
+    """NORM when every core value was measured, the rhythm is sinus and nothing found is abnormal
+    (for an adult, nothing in ``NOT_NORMAL_ADULT`` either)."""
     measured = all(getattr(m, k) is not None for k in CORE)
+    child = age_days is not None and age_days < C.ADULT_DAYS
+    if not child and any(f.code in NOT_NORMAL_ADULT for f in found):
+        return []
     if measured and any(f.code == "SR" for f in found) and all(f.severity == "normal" for f in found):
         return [finding("NORM", age_text(age_days) + Evidence(
             "; rate, rhythm, PR, QRS, QTc and axis within limits, no other abnormality found",

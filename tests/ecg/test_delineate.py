@@ -70,6 +70,16 @@ def test_tangent_end_of_a_straight_down_slope():
     assert tangent_end(y, 25, 80) == 80.0  # never beyond t_r
 
 
+def test_tangent_end_meets_the_tp_level_when_the_t_levels_off_above_the_pr_level():
+    """A T wave (height 1) that flattens at 0.5 above the PR level ends where its tangent meets
+    that level (t = 50), not the PR level (t = 100); a small offset (0.2) keeps the PR level."""
+    y = np.r_[np.linspace(1.0, 0.5, 51), np.full(100, 0.5)]
+    assert tangent_end(y, 25, 140, peak_mv=1.0) == pytest.approx(50.0, abs=0.01)
+    assert tangent_end(y, 25, 140) == pytest.approx(100.0, abs=0.01)  # no T height: PR level
+    low = np.r_[np.linspace(1.0, 0.2, 81), np.full(100, 0.2)]
+    assert tangent_end(low, 25, 140, peak_mv=1.0) == pytest.approx(100.0, abs=0.01)
+
+
 @pytest.mark.parametrize("fs", [100.0, 500.0, 1000.0])
 def test_adult_twelve_lead_boundaries_at_any_fs(fs):
     """QRS 100 / QT 380 / PR 160 ms: measured within a few ms, alike at 100, 500 and 1000 Hz.
@@ -162,3 +172,24 @@ def test_global_pr_follows_the_commercial_convention_against_ge_12sl(data):
                 diffs.append(pr - float(row["PR_Int_Global"]))
     assert len(diffs) >= 8
     assert abs(sum(diffs) / len(diffs)) <= 10.0, diffs
+
+
+def test_global_qt_against_ge_12sl_meets_the_goal(data):
+    """QT minus GE 12SL's over the PTB-XL records that carry its measurements: mean within 12 ms and
+    SD within 30 ms (issue 15's goal). Measured to the PR level in every lead it was +13.0/38.2 ms:
+    low T waves levelling off above the PR level (00743, 00102) read up to 110 ms late."""
+    import csv
+
+    from ecg import analyze_recording, read_recording
+
+    diffs = []
+    with open(data / "ptbxl" / "ge_12sl_measurements.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            path = data / "ptbxl" / f"{int(row['ecg_id']):05d}_lr.hea"
+            if row["in_ids_1_999"] != "1" or not path.exists():
+                continue
+            qt = analyze_recording(read_recording(path)).measurements.qt_ms
+            if qt is not None:
+                diffs.append(qt - float(row["QT_Int_Global"]))
+    assert len(diffs) >= 8
+    assert abs(float(np.mean(diffs))) <= 12.0 and float(np.std(diffs, ddof=1)) <= 30.0, diffs

@@ -271,3 +271,16 @@ def test_pacing_and_named_blocks_withhold_what_they_explain():
     assert [f.code for f in withhold(found)] == ["PACED", "CRIT_RATE"]
     assert [f.code for f in withhold([finding("RBBB"), finding("WQRS"), finding("LAD")])] == ["RBBB", "LAD"]
     assert [f.code for f in withhold([finding("AFIB"), finding("AVB1")])] == ["AFIB"]
+
+
+@pytest.mark.parametrize("age_days, norm", [(ADULT, False), (10 * 365, True)])
+def test_incomplete_rbbb_withholds_normal_ecg_in_adults_only(age_days, norm):
+    """Incomplete RBBB is a conduction statement: an adult's ECG with it is not called normal;
+    in a child an rSr' in V1 is a normal variant and NORM still stands."""
+    from ecg.interpret import normal_ecg
+    from ecg.lexicon import finding
+
+    m = detail(hr=80.0).measurements
+    found = [finding("SR"), finding("IRBBB")]
+    assert bool(normal_ecg(m, found, age_days)) is norm
+    assert normal_ecg(m, [finding("SR")], age_days)  # without it: NORM at both ages

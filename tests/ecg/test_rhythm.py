@@ -258,8 +258,8 @@ def test_infant_rate_sinus_tachycardia_is_called_stach(data, record, start_s):
 
 @pytest.mark.parametrize("record", [
     pytest.param("00849_lr", marks=pytest.mark.xfail(strict=True, reason=(
-        "known gap since the commercial-convention delineation: at 102/min the global T end reads late "
-        "(QT 421 ms) and a 28 ms 'P' is delineated on the T's tail with its onset after its peak, giving a "
+        "known gap since the commercial-convention delineation: at 102/min (QT now 356 ms, the T end read "
+        "to the TP level; it was 421) a 28 ms 'P' is delineated on the T's tail with its onset after its peak, giving a "
         "non-sinus P axis; rejecting such a P here cost two false AF calls on PTB-XL, so it stays open"))),
     "00943_lr"])
 def test_ptbxl_sinus_tachycardia_with_p_missed_by_the_median_delineator(data, record):
