@@ -180,3 +180,37 @@ def test_admin_password_reset_forces_the_user_to_choose_a_new_one(world):
     with world.client.app.state.ctx.session_factory() as s:
         actions = {e.action for e in s.query(AuditEvent).filter_by(object_id=str(uid))}
         assert {"user.password_reset", "auth.password_changed"} <= actions
+
+
+def test_concurrent_first_failures_of_one_key_are_all_counted(database_url):
+    """The login flood benchmark's 500 on PostgreSQL: two first failures of one throttle key at once
+    both inserted the row and the loser's unique violation escaped. Both must count, neither fail."""
+    import datetime as dt
+    import threading
+
+    from storage.db import make_engine, make_session_factory
+    from storage.models import LoginThrottle, utcnow_aware
+    from storage.repositories import ThrottleRepository
+
+    engine = make_engine(database_url)
+    sf, n = make_session_factory(engine), 8
+    start, errors = threading.Barrier(n), []
+
+    def fail_once() -> None:
+        try:
+            with sf() as s:
+                start.wait()
+                ThrottleRepository(s).count_failure("addr:203.0.113.7", utcnow_aware(), dt.timedelta(minutes=15))
+                s.commit()
+        except Exception as exc:  # collected: the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fail_once) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with sf() as s:
+        failures = s.get(LoginThrottle, "addr:203.0.113.7").failures
+    engine.dispose()
+    assert errors == [] and failures == n
