@@ -98,8 +98,9 @@ def beat_view(blobs: BlobStore, study: Study, result: dict[str, Any], mains_hz: 
     rec, _ = load_window(blobs, study.recording, 0.0, analysed_seconds(study.recording))
     fs = float(rec.fs)
     usable = usable_leads(result, rec.leads)
-    x = np.nan_to_num(np.asarray(rec.signals, dtype=np.float64))[:, usable]
+    x = np.nan_to_num(rec.signals[:, usable], copy=False)  # one copy (the column pick), cleaned in place
     leads = tuple(rec.leads[i] for i in usable)
+    del rec  # the analysed window is 29 MB for 12 leads: not held twice while measuring
     r_peaks = np.asarray(result.get("r_peaks") or [], dtype=np.int64)
     if len(r_peaks) == 0 and usable and result.get("quality", {}).get("verdict") != "unreadable":
         r_peaks = detect_r_peaks(x, fs)
