@@ -76,7 +76,7 @@ def _unreadable(recording: Recording, quality: Quality) -> AnalysisDetail:
 
 def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: str | None = None,
                    mains_hz: float = 50.0, rate_table: str = DEFAULT_RATE_TABLE,
-                   clinic_urgency: str | None = None) -> AnalysisDetail:
+                   clinic_urgency: str | None = None, full_duration_s: float | None = None) -> AnalysisDetail:
     """``analyze_recording`` that also returns the measurement detail."""
     demo = recording.demographics
     age_days = demo.age_days if age_days is None else age_days
@@ -88,8 +88,9 @@ def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: st
     if signals.ndim == 1:
         signals = signals[:, None]
     quality = assess_quality(signals, fs, recording.leads)
-    if len(raw) > n:
-        quality = _note_long(quality, n / fs, len(raw) / fs)
+    whole_s = max(len(raw) / fs, full_duration_s or 0.0)
+    if whole_s > len(signals) / fs:
+        quality = _note_long(quality, len(signals) / fs, whole_s)
     usable = [i for i, lq in enumerate(quality.leads) if lq.verdict != "unreadable"]
     if quality.verdict == "unreadable" or not usable:
         return _unreadable(recording, quality)
@@ -107,13 +108,15 @@ def analyze_detail(recording: Recording, *, age_days: int | None = None, sex: st
 
 def analyze_recording(recording: Recording, *, age_days: int | None = None, sex: str | None = None,
                       mains_hz: float = 50.0, rate_table: str = DEFAULT_RATE_TABLE,
-                      clinic_urgency: str | None = None) -> Analysis:
+                      clinic_urgency: str | None = None, full_duration_s: float | None = None) -> Analysis:
     """Full analysis of one recording. Age/sex default to the file's demographics.
 
     ``rate_table``: sinus brady/tachycardia criteria by age (``ecg.criteria``;
     default the Chinese pediatric table; "adult", "aha_pals" or a JSON path).
     ``clinic_urgency`` (stat/urgent/routine, as the clinic asked) takes part in the
-    priority (``ecg.triage``), which is decided here once.
+    priority (``ecg.triage``), which is decided here once. ``full_duration_s``: when ``recording``
+    is only the start of a longer one (``ecg.io.read_window`` of ``analysed_samples``), the whole
+    recording's duration (s), so the verdict still says that only the start was interpreted.
     """
-    return analyze_detail(recording, age_days=age_days, sex=sex, mains_hz=mains_hz,
-                          rate_table=rate_table, clinic_urgency=clinic_urgency).analysis
+    return analyze_detail(recording, age_days=age_days, sex=sex, mains_hz=mains_hz, rate_table=rate_table,
+                          clinic_urgency=clinic_urgency, full_duration_s=full_duration_s).analysis

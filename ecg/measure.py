@@ -133,10 +133,20 @@ def measurement_filter(signals: np.ndarray, fs: float, r_peaks: np.ndarray, main
     Mains (``mains_hz``, Hz) is fitted with the QRS complexes at ``r_peaks``
     (samples) left out and subtracted, on the leads that carry it
     (``ecg.mains.remove_mains``): a notch would ring on a sharp newborn QRS.
+
+    Every stage works on each lead alone, so the leads are filtered one at a time into one
+    output array: the working memory is the output plus one lead's temporaries (10 min of
+    12 leads at 500 Hz: ~65 MB instead of ~175 MB for the three stages on all leads at once),
+    with the same numbers.
     """
-    x = filters.highpass(signals, fs, cutoff_hz=0.5, order=2)
-    x = mains.remove_mains(x, fs, r_peaks, mains_hz)
-    return filters.lowpass(x, fs, cutoff_hz=150.0, order=2)
+    x = np.asarray(signals, dtype=np.float64)
+    x2 = x[:, None] if x.ndim == 1 else x
+    out = np.empty(x2.shape)
+    for j in range(x2.shape[1]):
+        lead = filters.highpass(x2[:, j], fs, cutoff_hz=0.5, order=2)
+        lead = mains.remove_mains(lead, fs, r_peaks, mains_hz)
+        out[:, j] = filters.lowpass(lead, fs, cutoff_hz=150.0, order=2)
+    return out.reshape(x.shape)
 
 
 def _as_2d(signals: np.ndarray) -> np.ndarray:

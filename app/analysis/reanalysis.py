@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.analysis.service import age_in_days, notice_text, sla_due
+from app.analysis.service import age_in_days, analysed_seconds, notice_text, sla_due
 from app.notices.service import raise_notice
 from app.settings import Settings
-from app.studies.recording import load_recording
+from app.studies.recording import load_window
 from ecg.analyze import analyze_recording
 from ecg.serialize import analysis_to_dict
 from ecg.triage import is_critical_value
@@ -81,13 +81,15 @@ def reanalyze_study(session_factory: sessionmaker[Session], blobs: BlobStore, se
         age = age_in_days(patient.birth_date, study.acquired_at)
         sex = patient.sex.value if patient.sex.value in ("M", "F") else None
         files = [(f.name, f.blob_key) for f in study.recording.files]
+        window_s = analysed_seconds(study.recording)
         status, before, old_version = study.status, study.priority, last.pipeline_version if last else "-"
         urgency, received_at = study.clinic_urgency.value, study.received_at
     try:
-        recording = load_recording(blobs, files)
+        recording, whole = load_window(blobs, files, 0.0, window_s)  # as the first analysis read it
     except UnreadableRecording as exc:
         return Outcome(study_id, status.value, old_version, before.value, before.value, (), (), False, str(exc))
-    analysis = analyze_recording(recording, age_days=age, sex=sex, mains_hz=settings.mains_hz, clinic_urgency=urgency)
+    analysis = analyze_recording(recording, age_days=age, sex=sex, mains_hz=settings.mains_hz, clinic_urgency=urgency,
+                                 full_duration_s=whole.duration_s)
     codes = {f.code for f in analysis.findings}
     after = Urgency(analysis.priority)
     queued = status == StudyStatus.awaiting_read and analysis.quality.verdict != "unreadable"

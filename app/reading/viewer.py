@@ -2,7 +2,8 @@
 
 The per-lead median beat (integer µV at ``MEDIAN_FS`` Hz), its global fiducials
 in ms from the start of the median beat, and every detected beat with a label.
-Computed on request from the original recording and the stored R peaks with
+Computed on request from the analysed part of the original recording (``analysed_seconds``: the
+pipeline's window, so a long recording costs the same as 10 min) and the stored R peaks with
 ``ecg.measure.measure_detail`` (the same function the pipeline uses, so the
 fiducials are the ones behind the machine's PR/QRS/QT).
 
@@ -28,12 +29,12 @@ import numpy as np
 from fastapi import APIRouter, Query
 from scipy import signal as sps
 
-from app.analysis.service import age_in_days
+from app.analysis.service import age_in_days, analysed_seconds
 from app.deps import CtxDep, ReaderOnly, SessionDep
 from app.errors import NotFound
 from app.reading import views
+from app.studies.recording import load_window
 from ecg.beats import detect_r_peaks
-from ecg.io import read_recording
 from ecg.measure import (
     MORPH_CORR_MIN,
     BeatTable,
@@ -93,11 +94,13 @@ def get_recent(session: SessionDep, reader: ReaderOnly,
 
 def beat_view(blobs: BlobStore, study: Study, result: dict[str, Any], mains_hz: float) -> dict[str, Any]:
     """The viewer's beat data for one study (see the module doc for labels and units)."""
-    rec = read_recording({f.name: blobs.get(f.blob_key) for f in study.recording.files})
+    # The part the pipeline analysed (its stored R peaks are there): a 4 h record's first 10 min, not 4 h.
+    rec, _ = load_window(blobs, study.recording, 0.0, analysed_seconds(study.recording))
     fs = float(rec.fs)
     usable = usable_leads(result, rec.leads)
-    x = np.nan_to_num(np.asarray(rec.signals, dtype=np.float64))[:, usable]
+    x = np.nan_to_num(rec.signals[:, usable], copy=False)  # one copy (the column pick), cleaned in place
     leads = tuple(rec.leads[i] for i in usable)
+    del rec  # the analysed window is 29 MB for 12 leads: not held twice while measuring
     r_peaks = np.asarray(result.get("r_peaks") or [], dtype=np.int64)
     if len(r_peaks) == 0 and usable and result.get("quality", {}).get("verdict") != "unreadable":
         r_peaks = detect_r_peaks(x, fs)

@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.errors import InvalidRequest
 from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, WorklistItem
 from ecg.filters import clean
-from ecg.io import read_recording
+from app.studies.recording import load_window
 from storage.blobs import BlobStore
 from storage.models import Claim, Report, Site, Study, StudyStatus, utcnow_aware
 from storage.repositories import AuditRepository, ReadingRepository, StudyRepository
@@ -173,12 +173,11 @@ def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at:
 def waveform(blobs: BlobStore, study: Study, start_s: float, duration_s: float, fs_out: float,
              filtered: bool) -> dict[str, Any]:
     """Leads as integer microvolts at ``fs_out`` Hz over [start_s, start_s + duration_s) s."""
-    rec = read_recording({f.name: blobs.get(f.blob_key) for f in study.recording.files})
-    if start_s >= rec.duration_s:
-        raise InvalidRequest(f"start_s is past the end of the recording ({rec.duration_s:.1f} s)")
+    if start_s >= study.recording.duration_s:
+        raise InvalidRequest(f"start_s is past the end of the recording ({study.recording.duration_s:.1f} s)")
+    rec, _ = load_window(blobs, study.recording, start_s, duration_s)  # only the window is decoded
     a = int(start_s * rec.fs)
-    b = min(rec.n_samples, int((start_s + duration_s) * rec.fs))
-    x = rec.signals[a:b]
+    x = rec.signals
     if filtered:
         x = clean(x, rec.fs)
     fs_out = min(fs_out, rec.fs)

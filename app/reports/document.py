@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from app.analysis.service import age_in_days
 from app.i18n import age_text, strings
-from app.reports.tracing import TracingHeader, render_pdf, render_png
+from app.reports.tracing import FILTER_PAD_S, TracingHeader, render_pdf, render_png
 from app.uploads.schemas import LOCAL_TZ
-from app.studies.recording import load_recording
+from app.studies.recording import load_window
 from ecg.criteria import ADULT_DAYS
 from ecg.filters import ADULT_DISPLAY_HIGH_HZ, CHILD_DISPLAY_HIGH_HZ
 from storage.blobs import BlobStore
@@ -126,14 +126,19 @@ def display_high_hz(study: Study) -> float:
     return ADULT_DISPLAY_HIGH_HZ if age is not None and age >= ADULT_DAYS else CHILD_DISPLAY_HIGH_HZ
 
 
+#: Seconds read from the start for the printed page: its 10 s (250 mm at 25 mm/s) and the filter's
+#: padding after them; the page is then the same as from the whole recording, which is never decoded.
+PRINTED_READ_S = 10.0 + FILTER_PAD_S + 1.0
+
+
 def _signals(blobs: BlobStore, study: Study) -> tuple[np.ndarray, float, tuple[str, ...]]:
-    rec = load_recording(blobs, study.recording)
+    rec, _ = load_window(blobs, study.recording, 0.0, PRINTED_READ_S)
     return rec.signals, rec.fs, rec.leads
 
 
 @lru_cache(maxsize=32)
 def _png(blob_keys: tuple[tuple[str, str], ...], blobs: BlobStore, high_hz: float) -> bytes:
-    rec = load_recording(blobs, blob_keys)
+    rec, _ = load_window(blobs, blob_keys, 0.0, PRINTED_READ_S)
     return render_png(rec.signals, rec.fs, rec.leads, dpi=200, high_hz=high_hz)  # sharp when zoomed, ~60 KB
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ecg.io import read_recording
+from ecg.io import RecordingInfo, read_recording, read_window
 from ecg.types import Recording as Signal
 from storage.blobs import BlobStore
 from storage.models import Recording
@@ -22,5 +22,19 @@ def load_recording(blobs: BlobStore, source: Recording | Iterable[tuple[str, str
     Raises ``storage.blobs.BlobError`` when a file is missing or corrupted and
     ``ecg.types.UnreadableRecording`` when the files cannot be decoded.
     """
+    return read_recording(_fetch(blobs, source))
+
+
+def load_window(blobs: BlobStore, source: Recording | Iterable[tuple[str, str]], start_s: float,
+                duration_s: float) -> tuple[Signal, RecordingInfo]:
+    """[start_s, start_s + duration_s) s of a stored recording, and the whole recording's description.
+
+    A WFDB record decodes only the window (``ecg.io.read_window``): what the viewer and the
+    analysis of long recordings read. Same errors as ``load_recording``.
+    """
+    return read_window(_fetch(blobs, source), start_s, duration_s)
+
+
+def _fetch(blobs: BlobStore, source: Recording | Iterable[tuple[str, str]]) -> dict[str, bytes]:
     pairs = [(f.name, f.blob_key) for f in source.files] if isinstance(source, Recording) else list(source)
-    return read_recording({name: blobs.get(key) for name, key in pairs})
+    return {name: blobs.get(key) for name, key in pairs}

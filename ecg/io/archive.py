@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 
 from ecg.io import limits
 from ecg.io.detect import is_zip
@@ -74,27 +75,70 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return bytes(out)
 
 
+def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """``{bare file name: member}`` after the directory checks (count, sizes, ratio, names)."""
+    infos = zf.infolist()
+    _check_directory(infos)
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = _member_name(info)
+        if name is None:
+            continue
+        if name in members:
+            raise UnreadableRecording(f"the zip holds two files named {name}; upload one record at a time")
+        members[name] = info
+    if not members:
+        raise UnreadableRecording("the zip archive is empty")
+    return members
+
+
+def _extract(zf: zipfile.ZipFile, name: str, info: zipfile.ZipInfo) -> bytes:
+    """One member's content, refusing nested zips; extraction errors are UnreadableRecording."""
+    try:
+        content = _read_member(zf, info)
+    except UnreadableRecording:
+        raise
+    except Exception as exc:  # CRC errors, unsupported compression, truncated data
+        raise UnreadableRecording(f"zip member {info.filename!r} cannot be extracted ({exc})") from exc
+    if is_zip(content):
+        raise UnreadableRecording(f"the zip contains another zip ({name}); nested archives are not accepted")
+    return content
+
+
 def unzip(data: bytes) -> dict[str, bytes]:
     """Members of the zip ``data`` as ``{bare file name: content}``."""
     with _open(data) as zf:
-        infos = zf.infolist()
-        _check_directory(infos)
-        files: dict[str, bytes] = {}
-        for info in infos:
-            name = _member_name(info)
-            if name is None:
-                continue
-            if name in files:
-                raise UnreadableRecording(f"the zip holds two files named {name}; upload one record at a time")
+        return {name: _extract(zf, name, info) for name, info in _members(zf).items()}
+
+
+@dataclass(frozen=True)
+class ZipListing:
+    """A zip known from its directory: every member's size, the small members' content (headers),
+    and byte ranges of the large ones on demand, so a 173 MB signal file is never held whole."""
+
+    data: bytes
+    sizes: dict[str, int]   # bare file name -> uncompressed bytes (declared, checked when read)
+    small: dict[str, bytes]  # members of at most ``small_bytes``, extracted
+
+    def read_range(self, name: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of member ``name`` from ``offset``: inflated up to there, the rest discarded."""
+        with _open(self.data) as zf:
+            info = _members(zf)[name]
             try:
-                content = _read_member(zf, info)
-            except UnreadableRecording:
-                raise
-            except Exception as exc:  # CRC errors, unsupported compression, truncated data
+                with zf.open(info) as fh:
+                    while offset > 0:  # inflate and drop, 1 MiB at a time (``seek`` reads 16 MiB chunks)
+                        skipped = len(fh.read(min(offset, _CHUNK)))
+                        if skipped == 0:
+                            break
+                        offset -= skipped
+                    return fh.read(length)
+            except Exception as exc:  # damaged deflate stream, truncated data
                 raise UnreadableRecording(f"zip member {info.filename!r} cannot be extracted ({exc})") from exc
-            if is_zip(content):
-                raise UnreadableRecording(f"the zip contains another zip ({name}); nested archives are not accepted")
-            files[name] = content
-    if not files:
-        raise UnreadableRecording("the zip archive is empty")
-    return files
+
+
+def list_zip(data: bytes, small_bytes: int = limits.MAX_HEADER_BYTES) -> ZipListing:
+    """The zip ``data`` checked from its directory, with members up to ``small_bytes`` extracted."""
+    with _open(data) as zf:
+        members = _members(zf)
+        small = {name: _extract(zf, name, info) for name, info in members.items() if info.file_size <= small_bytes}
+    return ZipListing(data, {name: info.file_size for name, info in members.items()}, small)

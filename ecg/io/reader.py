@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar, Union
 
 from ecg.io import limits
-from ecg.io.archive import unzip
+from ecg.io.archive import ZipListing, list_zip, unzip
 from ecg.io.csv_reader import read_csv
 from ecg.io.detect import content_lines, detect_format, extension_warning
 from ecg.io.dicom_reader import inspect_dicom, read_dicom
@@ -28,7 +28,7 @@ from ecg.io.info import RecordingInfo
 from ecg.io.names import safe_name
 from ecg.io.philips import read_philips
 from ecg.io.scp_ecg import read_scp
-from ecg.io.wfdb_reader import inspect_wfdb, read_wfdb
+from ecg.io.wfdb_reader import inspect_wfdb, inspect_wfdb_sizes, read_wfdb, read_wfdb_window
 from ecg.types import Recording, UnreadableRecording
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[str, bytes]]
@@ -106,6 +106,12 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
         return _with_extension_check(rec, "wfdb", headers[0])
     zips = [n for n, k in kinds.items() if k == "zip"]
     if zips and not from_zip and len(files) == 1:
+        listing = list_zip(files[zips[0]]) if inspect else None
+        header = _zip_wfdb_header(listing) if listing else None
+        if listing and header:  # a zipped WFDB record is described from its directory: nothing inflated
+            inner = _with_extension_check(inspect_wfdb_sizes(listing.small[header], header, listing.sizes),
+                                          "wfdb", header)
+            return _with_extension_check(inner, "zip", zips[0])
         inner = _read_mapping(unzip(files[zips[0]]), fs, from_zip=True, inspect=inspect)
         return _with_extension_check(inner, "zip", zips[0])
     if zips:
@@ -117,6 +123,31 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
     if singles:
         return _read_single(files[singles[0]], singles[0], fs, kinds[singles[0]], inspect)  # type: ignore[arg-type]  # singles: kind not None
     return _explain_nothing(files)
+
+
+def _zip_wfdb_header(listing: ZipListing) -> str | None:
+    """The one WFDB header among a zip's small members (None: none, or several)."""
+    headers = [n for n, data in listing.small.items() if _kind(data, n) == "wfdb"]
+    return headers[0] if len(headers) == 1 else None
+
+
+def _window(files: Mapping[str, bytes], start_s: float, duration_s: float) -> tuple[Recording, RecordingInfo]:
+    """``read_window`` inside the error boundary."""
+    files = _check_upload(files)
+    if len(files) == 1 and _kind(next(iter(files.values())), next(iter(files))) == "zip":
+        listing = list_zip(next(iter(files.values())))
+        if header := _zip_wfdb_header(listing):
+            return read_wfdb_window(listing.small[header], header, listing.sizes, listing.read_range,
+                                    start_s, duration_s)
+    else:
+        headers = [n for n, data in files.items() if _kind(data, n) == "wfdb"]
+        if len(headers) == 1:
+            return read_wfdb_window(files[headers[0]], headers[0], {n: len(d) for n, d in files.items()},
+                                    lambda n, at, size: files[n][at: at + size], start_s, duration_s)
+    rec = _read_mapping(files, None)  # the other formats: read whole (bounded by their limits), then cut
+    a = min(rec.n_samples - 1, max(0, int(start_s * rec.fs)))
+    b = max(a + 1, min(rec.n_samples, a + int(round(duration_s * rec.fs))))
+    return dataclasses.replace(rec, signals=rec.signals[a:b].copy()), RecordingInfo.of(rec)
 
 
 def _explain_nothing(files: dict[str, bytes]) -> Recording:
@@ -206,6 +237,23 @@ def inspect_recording(source: Source, *, fs: float | None = None) -> RecordingIn
     where the format allows (WFDB: header + file sizes; DICOM: tags + sizes). Refuses exactly what
     ``read_recording`` refuses on format, header and sizes; ``UnreadableRecording`` only."""
     return _dispatch(source, fs, inspect=True)  # type: ignore[return-value]  # inspecting: a RecordingInfo
+
+
+def read_window(files: Mapping[str, bytes], start_s: float, duration_s: float) -> tuple[Recording, RecordingInfo]:
+    """The samples in [start_s, start_s + duration_s) s of an upload, and the whole recording's description.
+
+    A WFDB record (files or one zip) is decoded over the window only, from byte ranges of its
+    signal files (a zip member is inflated up to the window, never held whole): a viewer's
+    10 s of a 4 h 12-lead record costs kilobytes, not the 691 MB of the whole as float64.
+    Other formats are read whole and cut (their readers' own limits bound them). The window
+    is clamped to the recording; ``UnreadableRecording`` only.
+    """
+    try:
+        return _window(files, start_s, duration_s)
+    except UnreadableRecording:
+        raise
+    except Exception as exc:  # the boundary: nothing untyped may reach the API
+        raise UnreadableRecording(f"the recording could not be read ({type(exc).__name__}: {exc})") from exc
 
 
 def _dispatch(source: Source, fs: float | None, *, inspect: bool) -> Recording | RecordingInfo:

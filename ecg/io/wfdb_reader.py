@@ -11,8 +11,8 @@ and only then is ONE float64 (samples, leads) array allocated and filled from th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -30,7 +30,7 @@ from ecg.io.wfdb_decode import FORMAT_BITS, INVALID, decode_file
 from ecg.io.wfdb_header import SignalSpec, WfdbHeader, header_text, parse_header
 from ecg.types import Recording, UnreadableRecording
 
-__all__ = ["FORMAT_BITS", "inspect_wfdb", "read_wfdb"]
+__all__ = ["FORMAT_BITS", "inspect_wfdb", "inspect_wfdb_sizes", "read_wfdb", "read_wfdb_window"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,9 @@ def _frame_bits(header: WfdbHeader, idx: list[int]) -> Fraction:
     return sum((FORMAT_BITS[header.signals[j].fmt] * header.signals[j].samples_per_frame for j in idx), Fraction(0))
 
 
-def _check_files(header: WfdbHeader, files: Mapping[str, bytes], name: str) -> tuple[dict[str, str], int]:
-    """Match referenced signal files to uploaded ones and check their sizes against the header.
+def _check_files(header: WfdbHeader, files: Mapping[str, int], name: str) -> tuple[dict[str, str], int]:
+    """Match referenced signal files to uploaded ones (``files``: name -> size in bytes) and check
+    their sizes against the header.
 
     Returns ({name in header: uploaded name}, frames to read). Nothing is allocated here.
     """
@@ -86,7 +87,7 @@ def _check_files(header: WfdbHeader, files: Mapping[str, bytes], name: str) -> t
         if found is None:
             raise UnreadableRecording(f"the header refers to {fname}, which was not uploaded")
         uploaded[fname] = found
-        usable = max(0, len(files[found]) - header.signals[idx[0]].byte_offset)
+        usable = max(0, files[found] - header.signals[idx[0]].byte_offset)
         available[fname] = int(usable * 8 // _frame_bits(header, idx))
     shortest = min(available, key=available.__getitem__)
     have, declared = available[shortest], header.sig_len or 0
@@ -100,10 +101,11 @@ def _check_files(header: WfdbHeader, files: Mapping[str, bytes], name: str) -> t
     return uploaded, frames
 
 
-def _plan(files: Mapping[str, bytes], header_name: str) -> _Plan:
-    """Parse and check everything the decode needs; refuses with a reason, allocates nothing."""
-    header = parse_header(header_text(files[header_name], header_name), header_name)
-    uploaded, frames = _check_files(header, files, header_name)
+def _plan(header_bytes: bytes, sizes: Mapping[str, int], header_name: str) -> _Plan:
+    """Parse and check everything the decode needs (``sizes``: uploaded name -> bytes); refuses
+    with a reason, allocates nothing."""
+    header = parse_header(header_text(header_bytes, header_name), header_name)
+    uploaded, frames = _check_files(header, sizes, header_name)
     warnings = [f"the header refers to {ref}; the uploaded {found} was used" for ref, found in uploaded.items()
                 if ref != found]
     if any(s.samples_per_frame > 1 for s in header.signals):
@@ -124,7 +126,19 @@ def _plan(files: Mapping[str, bytes], header_name: str) -> _Plan:
 
 def inspect_wfdb(files: Mapping[str, bytes], header_name: str) -> RecordingInfo:
     """What ``read_wfdb`` would return, from the header and the file sizes alone (no sample decoded)."""
-    p = _plan(files, header_name)
+    return _info(_plan(files[header_name], _sizes(files), header_name))
+
+
+def inspect_wfdb_sizes(header: bytes, header_name: str, sizes: Mapping[str, int]) -> RecordingInfo:
+    """``inspect_wfdb`` from the header's bytes and the other files' sizes alone (a zip's directory)."""
+    return _info(_plan(header, sizes, header_name))
+
+
+def _sizes(files: Mapping[str, bytes]) -> dict[str, int]:
+    return {name: len(data) for name, data in files.items()}
+
+
+def _info(p: _Plan) -> RecordingInfo:
     return RecordingInfo(format="wfdb", fs=p.header.fs, leads=p.leads, n_samples=p.frames,
                          start_time=p.header.start_time, demographics=from_wfdb_comments(list(p.header.comments)),
                          warnings=tuple(p.warnings))
@@ -175,7 +189,7 @@ def _decode(p: _Plan, files: Mapping[str, bytes], name: str) -> np.ndarray:
 
 def read_wfdb(files: Mapping[str, bytes], header_name: str) -> Recording:
     """Read the record whose header is ``files[header_name]``; other files are signal files or ignored."""
-    p = _plan(files, header_name)
+    p = _plan(files[header_name], _sizes(files), header_name)
     try:
         signals = _decode(p, files, header_name)
     except UnreadableRecording:
@@ -185,3 +199,55 @@ def read_wfdb(files: Mapping[str, bytes], header_name: str) -> Recording:
     return make_recording(signals, p.header.fs, p.leads, "wfdb", start_time=p.header.start_time,
                           demographics=from_wfdb_comments(list(p.header.comments)), warnings=p.warnings)
 
+
+
+#: Reads ``length`` bytes at ``offset`` of an uploaded file (by its uploaded name).
+Fetch = Callable[[str, int, int], bytes]
+
+
+def _window_plan(p: _Plan, first: int, count: int, name: str) -> tuple[_Plan, dict[str, tuple[int, int]], int] | None:
+    """The plan of frames [first, first + count) decoded from byte ranges of the signal files:
+    (plan over the fetched bytes, {uploaded name: (offset, length)}, frames to drop at the start);
+    None when a file's format needs the samples before the window (difference format 8)."""
+    h = p.header
+    ranges, lead_in = {}, 0
+    by_file = _file_signals(h, name)
+    if any(h.signals[j].fmt == "8" for idx in by_file.values() for j in idx):
+        return None
+    for idx in by_file.values():  # frames per whole-byte group: a window starts on a group
+        lead_in = max(lead_in, first % (_frame_bits(h, idx) / 8).denominator)
+    start = first - lead_in
+    for fname, idx in by_file.items():
+        frame_bytes = _frame_bits(h, idx) / 8
+        skew = max(h.signals[j].skew for j in idx)
+        offset = h.signals[idx[0]].byte_offset + int(start * frame_bytes)
+        ranges[p.uploaded[fname]] = (offset, int(-(-(lead_in + count + skew) * frame_bytes // 1)))
+    signals = tuple(replace(s, byte_offset=0) for s in h.signals)
+    return replace(p, header=replace(h, signals=signals), frames=lead_in + count), ranges, lead_in
+
+
+def read_wfdb_window(header: bytes, header_name: str, sizes: Mapping[str, int], fetch: Fetch, start_s: float,
+                     duration_s: float) -> tuple[Recording, RecordingInfo]:
+    """Frames [start_s, start_s + duration_s) of a record, decoding only the bytes that hold them
+    (a 60 s window of a 4 h 12-lead record: 0.7 MB of 173 MB); and the whole record's description.
+
+    ``sizes`` are the uploaded files' sizes and ``fetch`` reads a byte range of one of them, so the
+    files need not be in memory (a zip member is inflated up to the window only). Difference
+    format 8 is decoded from the start. The missing-sample policy sees the window only.
+    """
+    p = _plan(header, sizes, header_name)
+    first = min(p.frames - 1, max(0, int(start_s * p.header.fs)))
+    count = max(1, min(p.frames - first, int(round(duration_s * p.header.fs))))
+    window = _window_plan(p, first, count, header_name)
+    if window is None:
+        ranges, wp, lead_in = {n: (0, sizes[n]) for n in p.uploaded.values()}, p, first
+    else:
+        wp, ranges, lead_in = window
+    data = {n: fetch(n, offset, min(length, max(0, sizes[n] - offset))) for n, (offset, length) in ranges.items()}
+    try:
+        signals = _decode(wp, data, header_name)[lead_in: lead_in + count].copy()
+    except (ValueError, IndexError) as exc:
+        raise UnreadableRecording(f"{header_name}: the WFDB signal could not be decoded ({exc})") from exc
+    rec = make_recording(signals, p.header.fs, p.leads, "wfdb", start_time=p.header.start_time,
+                         demographics=from_wfdb_comments(list(p.header.comments)), warnings=p.warnings)
+    return rec, _info(p)

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models.throttle import LoginThrottle
@@ -22,12 +24,18 @@ class ThrottleRepository:
         return max((t for t in self.session.scalars(stmt) if t is not None), default=None)
 
     def count_failure(self, key: str, now: dt.datetime, window: dt.timedelta) -> LoginThrottle:
-        """One more failure for ``key`` (the count restarts when the last window has passed); locked row."""
-        row = self.session.get(LoginThrottle, key, with_for_update=True)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, first_failure_at=now)
-            self.session.add(row)
-        elif row.first_failure_at < now - window:
+        """One more failure for ``key`` (the count restarts when the last window has passed); locked row.
+
+        The row is created by INSERT ... ON CONFLICT DO NOTHING, then locked: two first failures
+        of one key at once (a login flood on PostgreSQL) both count, and neither hits the unique key.
+        """
+        row = None
+        while row is None:  # a success's ``clear`` may delete the row between the insert and the lock
+            insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            self.session.execute(insert(LoginThrottle).values(key=key, failures=0, first_failure_at=now)
+                                 .on_conflict_do_nothing(index_elements=["key"]))
+            row = self.session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+        if row.first_failure_at < now - window:
             row.failures, row.first_failure_at, row.blocked_until = 0, now, None
         row.failures += 1
         self.session.flush()

@@ -745,3 +745,67 @@ def test_dicom_tags_walker_reads_what_pydicom_reads(data: Path, name: str) -> No
     expected = ds.waveform_array(index) * np.asarray(units)
     assert rec.signals.shape == expected.shape == (group.NumberOfWaveformSamples, 12)
     np.testing.assert_allclose(rec.signals, expected, rtol=1e-12, atol=1e-12)
+
+
+# --- read_window: a time window of a long record, decoding only the bytes that hold it ----------
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["16", "212", "24", "310", "311", "8"])
+def test_a_window_is_the_same_samples_as_the_whole_read(tmp_path: Path, fmt: str) -> None:
+    """Every storage format, 3 signals (212 and 310/311 then pack frames across byte groups), windows
+    starting on odd frames, at the end and past it; plain files and a zip."""
+    import wfdb
+
+    from ecg.io import read_window
+
+    rng = np.random.default_rng(3)
+    bits = {"8": 8, "212": 12, "310": 10, "311": 10, "24": 24}.get(fmt, 16)
+    n = 1001
+    d = (np.cumsum(rng.integers(-40, 40, (n, 3)), axis=0) if fmt == "8"
+         else rng.integers(-(2 ** (bits - 1)) + 2, 2 ** (bits - 1) - 1, (n, 3)))
+    if fmt == "8":
+        d[0] = 0
+    own = fmt in ("310", "311", "8")
+    wfdb.wrsamp("r", fs=500, units=["mV"] * 3, sig_name=["I", "II", "V1"], d_signal=d,
+                fmt=["16" if own else fmt] * 3, adc_gain=[200.0] * 3, baseline=[0] * 3, write_dir=str(tmp_path))
+    if own:
+        (tmp_path / "r.dat").write_bytes(_encode(fmt, d))
+        (tmp_path / "r.hea").write_text((tmp_path / "r.hea").read_text().replace(" 16 ", f" {fmt} "))
+    files = {p.name: p.read_bytes() for p in (tmp_path / "r.hea", tmp_path / "r.dat")}
+    whole = read_recording(files).signals
+    for source in (files, {"r.zip": _zipped(files)}):
+        for start_s, duration_s in ((0.0, 0.5), (0.002, 0.31), (0.77, 1.0), (1.99, 5.0)):
+            window, info = read_window(source, start_s, duration_s)
+            a = int(start_s * 500)
+            assert info.n_samples == n and info.leads == ("I", "II", "V1")
+            assert window.n_samples == min(n - a, round(duration_s * 500))
+            np.testing.assert_array_equal(window.signals, whole[a: a + window.n_samples])
+
+
+def test_a_window_of_a_long_zipped_record_never_holds_the_record() -> None:
+    """20 min of 12 leads (14 MB of samples, 58 MB as float64) in a zip: a 10 s window near the end
+    and the upload's inspection each stay under 4 MiB of allocations (the zip itself aside)."""
+    from ecg.io import inspect_recording, read_window
+
+    n = 500 * 1200
+    d = np.random.default_rng(5).integers(-60, 60, (n, 12)).astype("<i2")
+    header = f"long 12 500 {n}\n" + "".join(f"long.dat 16 200/mV 16 0 0 0 0 {lead}\n" for lead in (
+        "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"))
+    upload = {"long.zip": _zipped({"long.hea": header.encode(), "long.dat": d.tobytes()})}
+    got: dict[str, object] = {}
+    peak = _peak_bytes(lambda: got.update(w=read_window(upload, 1180.0, 10.0)))
+    assert peak < 4 << 20, f"a 10 s window took {peak / 2**20:.1f} MiB"
+    window, info = got["w"]
+    assert info.duration_s == 1200.0 and window.n_samples == 5000
+    np.testing.assert_allclose(window.signals, d[590_000:595_000] / 200.0, rtol=0, atol=1e-12)
+    peak = _peak_bytes(lambda: got.update(i=inspect_recording(upload)))
+    assert peak < 4 << 20, f"inspecting the zip took {peak / 2**20:.1f} MiB"
+    assert got["i"].n_samples == n
