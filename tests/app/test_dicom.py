@@ -1,0 +1,188 @@
+"""DICOM with real peers: dcmtk as the ECG cart (storescu, findscu, dcmodify, dcmdump), Orthanc as the PACS.
+
+ecghub's side is pynetdicom; every peer here is another implementation, started by the test.
+The shared device files (../shared/data/formats/dicom) are sent as a cart sends them.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pydicom
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.main import create_app
+from app.settings import Settings
+from storage.models import Patient, Study
+from tests.app.dicom_peers import CART_AE, add_peer, dcmodify, dicom_port, storescu
+from tests.app.factories import World, make_world
+
+MORTARA = "formats/dicom/waveform_ecg.dcm"  # 12-lead, 1000 Hz, patient 642341, accession 03028041970546
+MORTARA_UID = "1.3.6.1.4.1.20029.40.20130125105919.5407.1.1"
+TOOLKIT = "formats/dicom/ECGToolkit_Example.dcm"  # 12-lead, 500 Hz, patient SBJ-123, no accession number
+
+
+def dicom_settings(settings: Settings) -> Settings:
+    """The test settings plus in-process HL7 and DICOM listeners on free ports and fast dispatchers."""
+    return Settings(**{**settings.model_dump(), "hl7_listen_port": 0, "hl7_interval_s": 0.2, "hl7_timeout_s": 3.0,
+                       "dicom_listen_port": 0, "dicom_interval_s": 0.2, "dicom_timeout_s": 5.0})
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(dicom_settings(settings))) as c:
+        yield c
+
+
+@pytest.fixture
+def world(client: TestClient) -> World:
+    return make_world(client)
+
+
+def _copy(data: Path, name: str, tmp_path: Path) -> Path:
+    dst = tmp_path / Path(name).name
+    shutil.copy(data / name, dst)
+    dst.chmod(0o644)
+    return dst
+
+
+def _counts(client: TestClient) -> tuple[int, int]:
+    with client.app.state.ctx.session_factory() as s:
+        return s.scalar(select(func.count(Study.id))), s.scalar(select(func.count(Patient.id)))
+
+
+def _studies(world: World) -> list[dict]:
+    return world.client.get("/api/v1/studies", headers=world.a.auth).json()["items"]
+
+
+def test_cart_store_becomes_a_study_once_for_the_mapped_site(world, data, tmp_path):
+    add_peer(world.client, world.admin, world.a.site_id)
+    port = dicom_port(world.client)
+    sent = storescu(port, data / MORTARA)
+    assert sent.status == "0x0000", sent.summary
+    (study,) = _studies(world)
+    assert study["patient"] == {"id": "642341", "name": "Anonymous", "sex": "F", "birth_date": "1971-01-23"}
+    detail = world.client.get(f"/api/v1/studies/{study['id']}", headers=world.a.auth).json()
+    assert detail["recording"]["format"] == "dicom" and detail["recording"]["fs_hz"] == 1000
+    assert detail["recording"]["files"][0]["name"] == f"{MORTARA_UID}.dcm"
+    # The stored original is the object as sent: the same SOP instance, readable by pydicom.
+    blob = world.client.get(detail["links"]["files"][0], headers=world.a.auth)
+    assert blob.status_code == 200
+    assert pydicom.dcmread(io.BytesIO(blob.content)).SOPInstanceUID == MORTARA_UID
+
+    # Sent again (a cart that lost the response): success, the same study, nothing new.
+    again = storescu(port, data / MORTARA)
+    assert again.status == "0x0000", again.summary
+    assert _counts(world.client) == (1, 1)
+    # The other clinic sees nothing of it.
+    assert world.client.get("/api/v1/studies", headers=world.b.auth).json()["items"] == []
+
+
+def test_accession_number_names_the_order_and_its_patient_wins(world, data, tmp_path):
+    """A cart that took the patient from the worklist sends the order's accession number: the study is
+    that order's, with the HIS's patient (name, birth date), not what the device file says."""
+    from tests.app.hl7_peer import ack_code, configure, listener_port, order_message, send
+
+    configure(world.client, world.admin, world.a.site_id, None)
+    add_peer(world.client, world.admin, world.a.site_id)
+    assert ack_code(send(listener_port(world.client), order_message("ORD-1", accession="ACC-77"))) == "AA"
+    cart_file = _copy(data, TOOLKIT, tmp_path)
+    dcmodify(cart_file, AccessionNumber="ACC-77", AcquisitionDateTime="20261125094000", StudyDate="20261125",
+             ContentDate="20261125")
+    sent = storescu(dicom_port(world.client), cart_file)
+    assert sent.status == "0x0000", sent.summary
+    (study,) = _studies(world)
+    assert study["patient"] == {"id": "P-7", "name": "王小明", "sex": "M", "birth_date": "2019-03-04"}
+    orders = world.client.get("/api/v1/orders", headers=world.a.auth, params={"status": "completed"}).json()
+    assert [(o["accession_number"], o["study_id"]) for o in orders] == [("ACC-77", study["id"])]
+
+
+def test_unknown_calling_ae_title_is_rejected_and_nothing_stored(world, data):
+    add_peer(world.client, world.admin, world.a.site_id)
+    sent = storescu(dicom_port(world.client), data / MORTARA, calling="STRANGER")
+    assert sent.code != 0 and "Calling AE Title Not Recognized" in sent.output, sent.summary
+    assert _counts(world.client) == (0, 0)
+
+
+def test_no_peer_configured_rejects_everyone(world, data):
+    sent = storescu(dicom_port(world.client), data / MORTARA, calling=CART_AE)
+    assert sent.code != 0 and "Calling AE Title Not Recognized" in sent.output, sent.summary
+    assert _counts(world.client) == (0, 0)
+
+
+def test_non_ecg_sop_class_is_not_accepted_in_negotiation(world, data, tmp_path):
+    add_peer(world.client, world.admin, world.a.site_id)
+    image = _copy(data, MORTARA, tmp_path)
+    dcmodify(image, SOPClassUID="1.2.840.10008.5.1.4.1.1.7")  # Secondary Capture Image Storage
+    sent = storescu(dicom_port(world.client), image)
+    assert "No Acceptable Presentation Contexts" in sent.output and not sent.status, sent.summary
+    assert _counts(world.client) == (0, 0)
+
+
+def _lying_waveform(data: Path, tmp_path: Path) -> Path:
+    """The device file with half its rhythm samples cut, the declared sample count unchanged."""
+    ds = pydicom.dcmread(data / MORTARA)
+    group = ds.WaveformSequence[0]
+    group.WaveformData = group.WaveformData[: len(group.WaveformData) // 2]
+    out = tmp_path / "lying.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
+
+
+def _no_waveform(data: Path, tmp_path: Path) -> Path:
+    """An object that says 12-lead ECG and holds no waveform at all."""
+    ds = pydicom.dcmread(data / MORTARA)
+    del ds.WaveformSequence
+    out = tmp_path / "empty.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
+
+
+def _no_patient(data: Path, tmp_path: Path) -> Path:
+    ds = pydicom.dcmread(data / MORTARA)
+    ds.PatientID = ""
+    out = tmp_path / "anonymous.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
+
+
+@pytest.mark.parametrize("make, status, reason", [
+    (_lying_waveform, "0xc000", "the waveform data holds 120000 bytes"),
+    (_no_waveform, "0xc000", "no ECG waveform"),
+    (_no_patient, "0xc001", "patient_id"),
+])
+def test_unreadable_or_lying_objects_get_a_failure_status_and_store_nothing(world, data, tmp_path, make, status,
+                                                                             reason):
+    add_peer(world.client, world.admin, world.a.site_id)
+    sent = storescu(dicom_port(world.client), make(data, tmp_path))
+    assert (sent.status, reason in sent.comment) == (status, True), sent.summary
+    assert _counts(world.client) == (0, 0)
+    blobs = world.client.app.state.ctx.settings.resolved_blob_dir
+    assert not blobs.exists() or not any(p.is_file() for p in blobs.rglob("*"))
+
+
+def test_admin_dicom_peers_validate_conflict_and_remove(world, data):
+    peer = add_peer(world.client, world.admin, world.a.site_id)
+    listed = world.client.get("/api/v1/admin/dicom-peers", headers=world.admin).json()
+    assert [(p["ae_title"], p["site_id"]) for p in listed] == [(CART_AE, world.a.site_id)]
+    dup = world.client.post("/api/v1/admin/dicom-peers", headers=world.admin,
+                            json={"ae_title": CART_AE, "site_id": world.b.site_id})
+    assert dup.status_code == 409
+    for bad in ("A\\B", "", " ", "X" * 17, "CART\n"):
+        r = world.client.post("/api/v1/admin/dicom-peers", headers=world.admin,
+                              json={"ae_title": bad, "site_id": world.a.site_id})
+        assert r.status_code == 422, bad
+    nosite = world.client.post("/api/v1/admin/dicom-peers", headers=world.admin,
+                               json={"ae_title": "CART02", "site_id": 999999})
+    assert nosite.status_code == 404
+    assert world.client.get("/api/v1/admin/dicom-peers", headers=world.a.auth).status_code == 403
+    assert world.client.delete(f"/api/v1/admin/dicom-peers/{peer['id']}", headers=world.admin).status_code == 204
+    assert world.client.delete(f"/api/v1/admin/dicom-peers/{peer['id']}", headers=world.admin).status_code == 404
+    # Removed: the cart is turned away again.
+    sent = storescu(dicom_port(world.client), data / MORTARA)
+    assert sent.code != 0 and "Calling AE Title Not Recognized" in sent.output
