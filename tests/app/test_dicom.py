@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from app.main import create_app
 from app.settings import Settings
 from storage.models import Patient, Study
-from tests.app.dicom_peers import CART_AE, add_peer, dcmodify, dicom_port, storescu
+from tests.app.dicom_peers import CART_AE, add_peer, dcmdump, dcmodify, dicom_port, findscu, storescu
 from tests.app.factories import World, make_world
 
 MORTARA = "formats/dicom/waveform_ecg.dcm"  # 12-lead, 1000 Hz, patient 642341, accession 03028041970546
@@ -186,3 +186,52 @@ def test_admin_dicom_peers_validate_conflict_and_remove(world, data):
     # Removed: the cart is turned away again.
     sent = storescu(dicom_port(world.client), data / MORTARA)
     assert sent.code != 0 and "Calling AE Title Not Recognized" in sent.output
+
+
+WORKLIST_KEYS = ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber",
+                 "RequestedProcedureDescription", "StudyInstanceUID",
+                 "ScheduledProcedureStepSequence[0].Modality=ECG",
+                 "ScheduledProcedureStepSequence[0].ScheduledStationAETitle",
+                 "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime"]
+
+
+def test_worklist_gives_the_sites_scheduled_orders_in_chinese_filtered_by_date_and_patient(world, tmp_path):
+    from tests.app.hl7_peer import ack_code, configure, listener_port, order_message, send
+
+    configure(world.client, world.admin, world.a.site_id, None)
+    add_peer(world.client, world.admin, world.a.site_id)
+    add_peer(world.client, world.admin, world.b.site_id, ae_title="CARTB")
+    hl7 = listener_port(world.client)
+    assert ack_code(send(hl7, order_message("W-1", accession="ACC-1"))) == "AA"  # 2026-11-25 09:30 local
+    assert ack_code(send(hl7, order_message("W-2", placer="PL-2", patient_id="P-8", family="欧阳", given="娜娜",
+                                            sex="F", birth="20260901", accession="ACC-2",
+                                            when="20261126080000"))) == "AA"
+    port = dicom_port(world.client)
+    day = "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20261125"
+    found, files = findscu(port, [*WORKLIST_KEYS, day], tmp_path / "day")
+    assert found.code == 0, found.output
+    assert len(files) == 1, found.output
+    got = dcmdump(files[0], "SpecificCharacterSet", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                  "AccessionNumber", "Modality", "ScheduledStationAETitle", "ScheduledProcedureStepStartTime")
+    assert got["SpecificCharacterSet"] == "ISO_IR 192"
+    assert (got["PatientName"], got["PatientID"], got["PatientBirthDate"], got["PatientSex"]) == \
+        ("王小明", "P-7", "20190304", "M")
+    assert (got["AccessionNumber"], got["Modality"], got["ScheduledStationAETitle"]) == ("ACC-1", "ECG", CART_AE)
+    assert got["ScheduledProcedureStepStartTime"] == "093000"  # China Standard Time, as the HIS sent it
+
+    both, files = findscu(port, [*WORKLIST_KEYS, day.replace("20261125", "20261125-20261126")], tmp_path / "two")
+    assert len(files) == 2, both.output
+    names = sorted(dcmdump(f, "PatientName")["PatientName"] for f in files)
+    assert names == sorted(["王小明", "欧阳娜娜"])
+    _, files = findscu(port, [*WORKLIST_KEYS, "PatientID=P-8"], tmp_path / "pid")
+    assert [dcmdump(f, "PatientID")["PatientID"] for f in files] == ["P-8"]
+    _, files = findscu(port, [*WORKLIST_KEYS[:-3], "ScheduledProcedureStepSequence[0].Modality=CT"],
+                       tmp_path / "ct")
+    assert files == []
+    # The other site's cart sees none of site A's orders; an unknown AE is turned away.
+    _, files = findscu(port, WORKLIST_KEYS, tmp_path / "b", calling="CARTB")
+    assert files == []
+    stranger, files = findscu(port, WORKLIST_KEYS, tmp_path / "x", calling="STRANGER")
+    assert files == [] and "Calling AE Title Not Recognized" in stranger.output
+    bad, files = findscu(port, [*WORKLIST_KEYS, day.replace("20261125", "2026-11-xx")], tmp_path / "bad")
+    assert files == [] and "DataSetDoesNotMatchSOPClass" in bad.output, bad.output  # status 0xA900
