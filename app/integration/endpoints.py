@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from app.integration import admin_endpoints, dicom_admin_endpoints, fhir_endpoints, orders_endpoints
 from app.integration.dicom_listener import DicomListener
+from app.integration.pacs_outbox import PacsDispatcher
 from app.integration.mllp_listener import ListenerThread
 from app.integration.results_outbox import ResultDispatcher
 
@@ -28,6 +29,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                   ctx.settings.hl7_listen_port)
         listener.start()
     app.state.hl7_listener, app.state.hl7_dispatcher = listener, dispatcher
+    pacs = PacsDispatcher(ctx)
+    if ctx.settings.worker_mode != "off":
+        pacs.start()
     dicom = None
     if ctx.settings.dicom_listen_port is not None:
         dicom = DicomListener(ctx, ctx.settings.dicom_listen_host, ctx.settings.dicom_listen_port)
@@ -38,6 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if dicom is not None:
             dicom.stop()
+        pacs.stop()
         if listener is not None:
             listener.stop()
         dispatcher.stop()

@@ -6,21 +6,28 @@ The shared device files (../shared/data/formats/dicom) are sent as a cart sends 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from sqlalchemy import func, select, update
 
 from app.main import create_app
 from app.settings import Settings
-from storage.models import Patient, Study
-from tests.app.dicom_peers import CART_AE, add_peer, dcmdump, dcmodify, dicom_port, findscu, storescu
-from tests.app.factories import World, make_world
+from storage.models import DicomDelivery, Patient, Study
+from tests.app.dicom_peers import CART_AE, Orthanc, add_peer, dcmdump, dcmodify, dicom_port, findscu, storescu
+from tests.app.factories import World, make_world, wait_for_status
+from tests.app.hl7_peer import ResultPeer, ack_code, configure, listener_port, order_message, send
+
+TWELVE_LEAD = "1.2.840.10008.5.1.4.1.1.9.1.1"
+ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 
 MORTARA = "formats/dicom/waveform_ecg.dcm"  # 12-lead, 1000 Hz, patient 642341, accession 03028041970546
 MORTARA_UID = "1.3.6.1.4.1.20029.40.20130125105919.5407.1.1"
@@ -86,8 +93,6 @@ def test_cart_store_becomes_a_study_once_for_the_mapped_site(world, data, tmp_pa
 def test_accession_number_names_the_order_and_its_patient_wins(world, data, tmp_path):
     """A cart that took the patient from the worklist sends the order's accession number: the study is
     that order's, with the HIS's patient (name, birth date), not what the device file says."""
-    from tests.app.hl7_peer import ack_code, configure, listener_port, order_message, send
-
     configure(world.client, world.admin, world.a.site_id, None)
     add_peer(world.client, world.admin, world.a.site_id)
     assert ack_code(send(listener_port(world.client), order_message("ORD-1", accession="ACC-77"))) == "AA"
@@ -196,8 +201,6 @@ WORKLIST_KEYS = ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "
 
 
 def test_worklist_gives_the_sites_scheduled_orders_in_chinese_filtered_by_date_and_patient(world, tmp_path):
-    from tests.app.hl7_peer import ack_code, configure, listener_port, order_message, send
-
     configure(world.client, world.admin, world.a.site_id, None)
     add_peer(world.client, world.admin, world.a.site_id)
     add_peer(world.client, world.admin, world.b.site_id, ae_title="CARTB")
@@ -235,3 +238,121 @@ def test_worklist_gives_the_sites_scheduled_orders_in_chinese_filtered_by_date_a
     assert files == [] and "Calling AE Title Not Recognized" in stranger.output
     bad, files = findscu(port, [*WORKLIST_KEYS, day.replace("20261125", "2026-11-xx")], tmp_path / "bad")
     assert files == [] and "DataSetDoesNotMatchSOPClass" in bad.output, bad.output  # status 0xA900
+
+
+def _set_pacs(world: World, orthanc: Orthanc) -> None:
+    r = world.client.put(f"/api/v1/admin/sites/{world.a.site_id}/pacs", headers=world.admin,
+                         json={"pacs": {"host": "127.0.0.1", "port": orthanc.dicom_port, "ae_title": orthanc.ae_title}})
+    assert r.status_code == 200, r.text
+
+
+def _sign(world: World, sid: str) -> None:
+    assert wait_for_status(world.client, world.a.auth, sid)["status"] == "awaiting_read"
+    claim = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.reader).json()["claim"]
+    r = world.client.post(f"/api/v1/reader/claims/{claim['id']}/sign", headers=world.reader,
+                          json={"statements": ["SR"], "free_text": "请随访"})
+    assert r.status_code == 201, r.text
+
+
+def test_round_trip_order_worklist_cart_sign_oru_pacs_fhir_then_amendment(world, data, tmp_path):
+    """#18's round trip: HL7 order -> findscu sees it -> storescu sends the cart's object -> the study is the
+    order's (right patient and age) -> signed -> ORU^R01 at the HL7 peer -> waveform + PDF in Orthanc,
+    one study with the accession number -> FHIR DiagnosticReport; then an amendment: status C, a new PDF."""
+    peer = ResultPeer().start()
+    orthanc = Orthanc(tmp_path / "orthanc").start()
+    try:
+        configure(world.client, world.admin, world.a.site_id, peer.port)
+        add_peer(world.client, world.admin, world.a.site_id)
+        _set_pacs(world, orthanc)
+        assert ack_code(send(listener_port(world.client), order_message("RT-1", accession="ACC-RT"))) == "AA"
+
+        found, answers = findscu(dicom_port(world.client), [*WORKLIST_KEYS, "AccessionNumber=ACC-RT"],
+                                 tmp_path / "wl")
+        assert len(answers) == 1, found.output
+        entry = dcmdump(answers[0], "PatientID", "PatientName", "AccessionNumber", "StudyInstanceUID")
+        assert (entry["PatientID"], entry["PatientName"], entry["AccessionNumber"]) == ("P-7", "王小明", "ACC-RT")
+
+        # The cart fills the object from the worklist entry and records now (China Standard Time).
+        cart_file = _copy(data, MORTARA, tmp_path)
+        now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) - dt.timedelta(minutes=1)
+        dcmodify(cart_file, PatientID="P-7", AccessionNumber="ACC-RT", StudyInstanceUID=entry["StudyInstanceUID"],
+                 AcquisitionDateTime=now.strftime("%Y%m%d%H%M%S"), StudyDate=now.strftime("%Y%m%d"),
+                 ContentDate=now.strftime("%Y%m%d"))
+        sent = storescu(dicom_port(world.client), cart_file)
+        assert sent.status == "0x0000", sent.summary
+        (study,) = _studies(world)
+        assert study["patient"] == {"id": "P-7", "name": "王小明", "sex": "M", "birth_date": "2019-03-04"}
+        age_years = (dt.datetime.fromisoformat(study["acquired_at"]).date() - dt.date(2019, 3, 4)).days / 365.25
+        assert 7 <= age_years < 8.5  # the HIS's birth date, the cart's acquisition time: a 7-year-old
+        sid = study["id"]
+        _sign(world, sid)
+
+        (oru,) = peer.wait_for(1)
+        assert str(oru.segment("OBR")[18]) == "ACC-RT" and str(oru.segment("OBR")[25]) == "F"
+        assert any(str(s[3][0][0]) == "8867-4" for s in oru.segments("OBX"))  # LOINC heart rate
+
+        stored = orthanc.wait_for(2)
+        by_class = {i["SOPClassUID"]: i for i in stored}
+        assert set(by_class) == {TWELVE_LEAD, ENCAPSULATED_PDF}, stored
+        assert {i["StudyInstanceUID"] for i in stored} == {entry["StudyInstanceUID"]}
+        assert {i["AccessionNumber"] for i in stored} == {"ACC-RT"}
+        assert by_class[TWELVE_LEAD]["SOPInstanceUID"] == MORTARA_UID
+        pdf_id = next(i for i in orthanc.get("/instances")
+                      if orthanc.get(f"/instances/{i}/simplified-tags")["SOPClassUID"] == ENCAPSULATED_PDF)
+        exported = tmp_path / "report.dcm"
+        exported.write_bytes(orthanc.file(pdf_id))
+        dumped = dcmdump(exported, "PatientName", "MIMETypeOfEncapsulatedDocument", "AccessionNumber")
+        assert dumped["PatientName"] == "王小明" and dumped["MIMETypeOfEncapsulatedDocument"] == "application/pdf"
+        assert pydicom.dcmread(exported).EncapsulatedDocument.startswith(b"%PDF")
+        log = world.client.get(f"/api/v1/admin/sites/{world.a.site_id}/pacs/deliveries", headers=world.admin).json()
+        assert [(d["status"], d["report_version"]) for d in log] == [("delivered", 1)]
+
+        bundle = world.client.get("/fhir/DiagnosticReport", headers=world.a.auth,
+                                  params={"patient.identifier": "P-7"}).json()
+        (report,) = [e["resource"] for e in bundle["entry"]]
+        DiagnosticReport.model_validate(report)
+        assert report["status"] == "final"
+
+        amended = world.client.post(f"/api/v1/reader/studies/{sid}/amend", headers=world.reader, json={
+            "statements": ["SR", "ABN"], "free_text": "更正", "reason": "missed finding on review"})
+        assert amended.status_code == 201, amended.text
+        assert str(peer.wait_for(2)[1].segment("OBR")[25]) == "C"
+        stored = orthanc.wait_for(3)
+        pdfs = [i for i in stored if i["SOPClassUID"] == ENCAPSULATED_PDF]
+        assert len(pdfs) == 2 and len({p["SOPInstanceUID"] for p in pdfs}) == 2
+        assert {i["StudyInstanceUID"] for i in stored} == {entry["StudyInstanceUID"]}
+    finally:
+        orthanc.stop()
+        peer.stop()
+
+
+def test_pacs_down_then_up_delivery_is_retried_and_nothing_is_lost(world, data, tmp_path):
+    add_peer(world.client, world.admin, world.a.site_id)
+    orthanc = Orthanc(tmp_path / "orthanc")  # configured, not started yet: the PACS is down
+    _set_pacs(world, orthanc)
+    sent = storescu(dicom_port(world.client), data / MORTARA)
+    assert sent.status == "0x0000", sent.summary
+    (study,) = _studies(world)
+    _sign(world, study["id"])
+    factory = world.client.app.state.ctx.session_factory
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with factory() as s:
+            d = s.scalar(select(DicomDelivery))
+        if d is not None and d.attempts >= 1:
+            break
+        time.sleep(0.1)
+    assert d is not None and d.status == "pending" and d.attempts >= 1 and "no association" in d.last_error
+    orthanc.start()
+    try:
+        with factory() as s:  # the backoff has elapsed
+            s.execute(update(DicomDelivery).values(next_attempt_at=dt.datetime.now(dt.UTC)))
+            s.commit()
+        stored = orthanc.wait_for(2)
+        assert sorted(i["SOPClassUID"] for i in stored) == sorted([TWELVE_LEAD, ENCAPSULATED_PDF])
+        time.sleep(1)
+        assert len(orthanc.instances()) == 2  # delivered once
+        log = world.client.get(f"/api/v1/admin/sites/{world.a.site_id}/pacs/deliveries", headers=world.admin).json()
+        assert log[0]["status"] == "delivered" and log[0]["attempts"] >= 2
+    finally:
+        orthanc.stop()
