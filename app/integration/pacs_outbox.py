@@ -160,6 +160,16 @@ def deliver_due(ctx: AppContext) -> int:
     return delivered
 
 
+def _nothing_to_do(session_factory: sessionmaker[Session]) -> bool:
+    """A read-only look first: an idle round takes no write lock (SQLite's single writer stays free)."""
+    with read_only(), session_factory() as s:
+        repo = DicomRepository(s)
+        idle = not repo.unqueued_report_events(limit=1) and not repo.due_deliveries(utcnow_aware(), limit=1,
+                                                                                   lock=False)
+        s.rollback()
+        return idle
+
+
 class PacsDispatcher:
     """Background thread: queue new report events, then send due deliveries, every ``dicom_interval_s``."""
 
@@ -169,6 +179,8 @@ class PacsDispatcher:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
+        if _nothing_to_do(self.ctx.session_factory):
+            return 0
         enqueue(self.ctx)
         return deliver_due(self.ctx)
 

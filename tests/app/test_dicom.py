@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -356,3 +360,48 @@ def test_pacs_down_then_up_delivery_is_retried_and_nothing_is_lost(world, data, 
         assert log[0]["status"] == "delivered" and log[0]["attempts"] >= 2
     finally:
         orthanc.stop()
+
+
+def test_hub_wide_pacs_from_settings_serves_a_site_without_its_own(settings, data, tmp_path):
+    """``ECGHUB_DICOM_PACS`` (AE@host:port): the hub's PACS receives the results of sites without one."""
+    orthanc = Orthanc(tmp_path / "orthanc", ae_title="HUBPACS").start()
+    try:
+        hub = Settings(**{**dicom_settings(settings).model_dump(),
+                          "dicom_pacs": f"HUBPACS@127.0.0.1:{orthanc.dicom_port}"})
+        with TestClient(create_app(hub)) as c:
+            world = make_world(c)
+            add_peer(c, world.admin, world.a.site_id)
+            assert storescu(dicom_port(c), data / MORTARA).status == "0x0000"
+            (study,) = _studies(world)
+            _sign(world, study["id"])
+            stored = orthanc.wait_for(2)
+            assert sorted(i["SOPClassUID"] for i in stored) == sorted([TWELVE_LEAD, ENCAPSULATED_PDF])
+            # The site has no PACS of its own; its delivery log shows where the results went.
+            assert c.get(f"/api/v1/admin/sites/{world.a.site_id}/pacs", headers=world.admin).json() == {"pacs": None}
+            log = c.get(f"/api/v1/admin/sites/{world.a.site_id}/pacs/deliveries", headers=world.admin).json()
+            assert [(d["ae_title"], d["status"]) for d in log] == [("HUBPACS", "delivered")]
+    finally:
+        orthanc.stop()
+
+
+def test_dicom_listen_command_stores_and_stops_on_sigterm(world, settings, data, tmp_path):
+    """``ecghub dicom-listen`` as its own process on the same database as the API."""
+    add_peer(world.client, world.admin, world.a.site_id)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "ECGHUB_DATABASE_URL": settings.database_url, "ECGHUB_VAR_DIR": str(settings.var_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "dicom-listen", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "DICOM listener" in line:
+                port = int(line.rsplit(":", 1)[1])
+        assert port, "the listener did not report its port"
+        sent = storescu(port, data / MORTARA)
+        assert sent.status == "0x0000", sent.summary
+        assert [s["patient"]["id"] for s in _studies(world)] == ["642341"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
