@@ -23,7 +23,13 @@ from pynetdicom.events import Event
 from pynetdicom.transport import ThreadedAssociationServer
 
 from app.context import AppContext
-from app.integration.dicom_store import ECG_STORAGE, PROCESSING_FAILURE, DicomRefusal, store_object
+from app.integration.dicom_store import (
+    ECG_STORAGE,
+    OUT_OF_RESOURCES,
+    PROCESSING_FAILURE,
+    DicomRefusal,
+    store_object,
+)
 from app.integration.dicom_worklist import WorklistQueryError, worklist
 from storage.db import read_only
 from storage.models import DicomPeer
@@ -84,7 +90,7 @@ def handle_store(event: Event, ctx: AppContext) -> Dataset:
     try:
         data = event.encoded_dataset(include_meta=True)
         if len(data) > ctx.settings.max_upload_bytes:
-            raise DicomRefusal(0xA700, f"object of {len(data)} bytes is over the upload limit")
+            raise DicomRefusal(OUT_OF_RESOURCES, f"object of {len(data)} bytes is over the upload limit")
         with ctx.session_factory() as session:
             outcome = store_object(ctx, session, peer, sop_class, sop_instance, data)
     except DicomRefusal as exc:

@@ -65,8 +65,11 @@ def _delivery_for(s: Session, ctx: AppContext, event: Event, pacs: DicomPacs) ->
 def enqueue(ctx: AppContext) -> int:
     """Queue a PACS delivery for every report event not queued yet; returns how many were queued."""
     with ctx.session_factory() as s:
-        repo, queued = DicomRepository(s), 0
+        repo, queued, seen = DicomRepository(s), 0, set()
         for event, pacs in repo.unqueued_report_events():
+            if event.id in seen:  # two hub rows (replicas syncing a new setting at once): one delivery
+                continue
+            seen.add(event.id)
             delivery = _delivery_for(s, ctx, event, pacs)
             pacs.event_cursor = max(pacs.event_cursor, event.id)
             if delivery is not None:

@@ -60,14 +60,15 @@ class DicomRepository:
     def pacs(self, site_id: int | None) -> DicomPacs | None:
         """The site's own PACS (``site_id`` None: the hub's)."""
         cond = DicomPacs.site_id.is_(None) if site_id is None else DicomPacs.site_id == site_id
-        return self.session.scalar(select(DicomPacs).where(cond))
+        return self.session.scalar(select(DicomPacs).where(cond).order_by(DicomPacs.id).limit(1))
 
     def set_pacs(self, site_id: int | None, pacs: DicomPacs | None) -> None:
-        """Replace the site's (or the hub's) destination; None removes it."""
-        old = self.pacs(site_id)
-        if old is not None:
+        """Replace the site's (or the hub's) destination; None removes it. Every hub row goes (NULL is
+        not unique: two replicas syncing a new setting at once may each have added one)."""
+        cond = DicomPacs.site_id.is_(None) if site_id is None else DicomPacs.site_id == site_id
+        for old in self.session.scalars(select(DicomPacs).where(cond)):
             self.session.delete(old)
-            self.session.flush()
+        self.session.flush()
         if pacs is not None:
             self.session.add(pacs)
         self.session.flush()
