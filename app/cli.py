@@ -1,4 +1,4 @@
-"""The ``ecghub`` command: serve, demo, migrate, worker, analyze, hl7-listen, and account bootstrap."""
+"""The ``ecghub`` command: serve, demo, migrate, worker, analyze, hl7-listen, dicom-listen, and account bootstrap."""
 
 from __future__ import annotations
 
@@ -162,6 +162,33 @@ def _hl7_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dicom_listen(args: argparse.Namespace) -> int:
+    """Run the DICOM listener (worklist C-FIND, ECG C-STORE) until SIGTERM/SIGINT.
+
+    Studies it stores are published for analysis on this process's broker (``ECGHUB_WORKER_MODE=broker``);
+    with the embedded default the API process's sweeper picks them up (``ECGHUB_SWEEP_GRACE_S``)."""
+    from app.context import AppContext
+    from app.integration.dicom_listener import DicomListener
+    from app.observability import configure_logging
+    from storage.migrations import upgrade
+
+    configure_logging()
+    settings = Settings()
+    settings = Settings(worker_mode="broker" if settings.worker_mode == "broker" else "off")
+    upgrade(settings.resolved_database_url)
+    ctx = AppContext.from_settings(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    listener = DicomListener(ctx, args.host or settings.dicom_listen_host, args.port)
+    port = listener.start()
+    print(f"ecghub DICOM listener {settings.dicom_ae_title} on {listener.host}:{port}", flush=True)
+    stop.wait()
+    listener.stop()
+    ctx.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecghub", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -198,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--host", default=None, help="default ECGHUB_HL7_LISTEN_HOST (127.0.0.1)")
     h.add_argument("--port", type=int, default=2575, help="MLLP port (default 2575)")
     h.set_defaults(func=_hl7_listen)
+    d = sub.add_parser("dicom-listen", help="DICOM for ECG carts: modality worklist (C-FIND) and ECG C-STORE")
+    d.add_argument("--host", default=None, help="default ECGHUB_DICOM_LISTEN_HOST (127.0.0.1)")
+    d.add_argument("--port", type=int, default=11112, help="DICOM port (default 11112)")
+    d.set_defaults(func=_dicom_listen)
     return p
 
 

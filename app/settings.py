@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     hl7_interval_s: float = Field(2.0, gt=0, description="result outbox: queue and send every so often")
     hl7_timeout_s: float = Field(10.0, gt=0, description="connect/answer timeout towards an MLLP peer")
 
+    # DICOM (app/integration/dicom_*): worklist and C-STORE from ECG carts, results to a PACS.
+    dicom_listen_host: str = Field("127.0.0.1", description="address of the DICOM listener (worklist, C-STORE)")
+    dicom_listen_port: int | None = Field(None, ge=0, le=65535,
+                                          description="set: `serve` also runs the DICOM listener in-process")
+    dicom_ae_title: str = Field("ECGHUB", pattern=r"^[ -\[\]-~]{1,16}$",
+                                description="our AE title: called by carts, calling towards a PACS")
+    dicom_pacs: str = Field("", pattern=r"^$|^[ -\[\]-~]{1,16}@[A-Za-z0-9.\-]+:[0-9]{1,5}$",
+                            description="the hub's PACS as AE_TITLE@host:port, for sites without their own")
+    dicom_interval_s: float = Field(2.0, gt=0, description="PACS outbox: queue and send every so often")
+    dicom_timeout_s: float = Field(10.0, gt=0, description="association/answer timeout towards a PACS")
+    dicom_worklist_limit: int = Field(500, ge=1, description="at most this many worklist entries per C-FIND")
+
     mains_hz: float = 50.0
     sla_stat_min: int = 10
     sla_urgent_min: int = 30

@@ -12,7 +12,7 @@ from storage.models import Role
 class Principal:
     """The authenticated caller. API keys act as the clinic role of their site."""
 
-    kind: Literal["user", "api_key"]
+    kind: Literal["user", "api_key", "dicom"]  # "dicom": an ECG cart by its AE title (app.integration.dicom_store)
     id: int
     site_id: int
     role: Role

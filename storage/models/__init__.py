@@ -14,12 +14,16 @@ from storage.models.enums import (
     StudyStatus,
     Urgency,
 )
+from storage.models.dicom import DicomDelivery, DicomPacs, DicomPeer
 from storage.models.integration import Hl7Delivery, Hl7Endpoint, Hl7Facility, Order
 from storage.models.reading import Claim, CriticalNotice, Escalation, ReaderCoverage, Report
 from storage.models.org import ApiKey, Site, User
 from storage.models.throttle import LoginThrottle
 
 __all__ = [
+    "DicomDelivery",
+    "DicomPacs",
+    "DicomPeer",
     "Hl7Delivery",
     "Hl7Endpoint",
     "Hl7Facility",

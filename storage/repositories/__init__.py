@@ -2,6 +2,7 @@
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.delivery import DeliveryRepository
+from storage.repositories.dicom import DicomRepository
 from storage.repositories.integration import FhirRepository, Hl7Repository, OrderRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
@@ -10,6 +11,7 @@ from storage.repositories.studies import PatientRepository, StudyPage, StudyRepo
 from storage.repositories.throttle import ThrottleRepository
 
 __all__ = [
+    "DicomRepository",
     "FhirRepository",
     "Hl7Repository",
     "OrderRepository",
