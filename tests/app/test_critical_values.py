@@ -9,28 +9,43 @@ notice is a 404; the hub sees unacknowledged notices past the bound as overdue.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from storage.models import User
-from tests.app.factories import patient_form, upload, wait_for_status, wfdb_files
+from tests.app.factories import PASSWORD, patient_form, upload, wait_for_status, wfdb_files
+from tests.app.live import ARTIFACTS, chromium, served
 
 LOOP = {"told_name": "王建国", "told_role": "主治医师", "read_back": "ST段抬高，急性心肌梗死可能",
         "action_taken": "已通知患者立即到急诊"}
 
 
-def _critical_notice(world, data) -> dict:
-    """A signed report with a critical statement (STE): the clinic's open notice for it."""
+def _name_the_nurse(world, ctx) -> None:
+    """The receiving nurse's account carries her name and title, as an admin sets them."""
+    with ctx.session_factory() as s:
+        nurse = s.get(User, world.extra["users"]["tech-a"])
+        nurse.display_name, nurse.title = "李护士", "护士"
+        s.commit()
+
+
+def _signed_critical(world, data) -> str:
+    """A signed report with a critical statement (STE) for 张危急; returns the study id."""
     resp = upload(world.client, world.a.auth, wfdb_files(data, "ludb/1"), form=patient_form(patient_name="张危急"))
     assert resp.status_code == 202, resp.text
     sid = wait_for_status(world.client, world.a.auth, resp.json()["id"])["id"]
     claim = world.client.post(f"/api/v1/reader/studies/{sid}/claim", headers=world.reader).json()["claim"]
     world.client.post(f"/api/v1/reader/claims/{claim['id']}/sign", headers=world.reader,
                       json={"statements": ["SR", "STE"]}).raise_for_status()
-    with world.client.app.state.ctx.session_factory() as s:  # the receiving nurse's account, as an admin sets it
-        nurse = s.get(User, world.extra["users"]["tech-a"])
-        nurse.display_name, nurse.title = "李护士", "护士"
-        s.commit()
+    return sid
+
+
+def _critical_notice(world, data) -> dict:
+    """The clinic's open notice for a signed critical statement (listing it = shown to the clinic)."""
+    sid = _signed_critical(world, data)
+    _name_the_nurse(world, world.client.app.state.ctx)
     return next(n for n in world.client.get("/api/v1/notices", headers=world.a.auth).json() if n["study_id"] == sid)
 
 
@@ -141,3 +156,74 @@ def test_hub_admins_see_unacknowledged_notices_past_the_bound_as_overdue(world, 
     assert overdue[0]["waiting_min"] >= 0 and overdue[0]["text"].startswith("ST段抬高")
     assert _ack(world, notice["id"], LOOP).status_code == 200
     assert world.client.get("/api/v1/admin/notices/overdue", headers=world.admin).json() == []
+
+
+# ---- the clinic page, in Chromium ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    with served(sqlite_template, tmp_path_factory.mktemp("critical-live"), seed=_name_the_nurse) as live_world:
+        yield live_world
+
+
+def test_clinic_page_closes_the_critical_loop_and_shows_the_chain(live, data):
+    base, world = live
+    sid = _signed_critical(world, data)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+        page.goto(f"{base}/login?next=/clinic/")
+        page.fill("#username", "tech-a")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        banner = page.locator("#notice-banner")
+        expect(banner).to_be_visible()
+        item = banner.locator("#notice-list li")
+        expect(item).to_have_count(1)
+        expect(item.locator(".notice-patient")).to_have_text("张危急")
+        expect(item.locator(".notice-pid")).to_have_text("病历号 P-001")
+        expect(item.locator(".notice-text")).to_contain_text("ST段抬高")  # the finding in Chinese first
+        assert item.get_by_role("link", name="查看检查").get_attribute("href") == f"/clinic/studies/{sid}"
+
+        banner.get_by_role("button", name="确认接收").click()
+        form = page.locator("#ack-form")
+        expect(form).to_be_visible()
+        expect(page.locator("#ack-patient")).to_contain_text("张危急（病历号 P-001）")
+        expect(page.locator("#ack-told-name")).to_be_focused()
+        expect(form.get_by_label("复述内容（对方复述的危急值） *")).to_be_visible()  # zh-CN labels
+        page.click("#ack-submit")  # empty: the browser asks for the name, nothing is sent
+        expect(form).to_be_visible()
+        page.fill("#ack-told-name", "王建国")
+        page.fill("#ack-told-role", "主治医师")
+        page.fill("#ack-read-back", "ST段抬高，急性心肌梗死可能")
+        page.fill("#ack-action", "已通知患者立即到急诊")
+        bad = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        assert not bad, [(v["id"], v["nodes"][0]["target"]) for v in bad]
+        page.screenshot(path=str(ARTIFACTS / "clinic_critical_ack_form.png"), full_page=True)
+        page.click("#ack-submit")
+
+        expect(banner).to_be_hidden()
+        receipt = page.locator("#notice-receipt")
+        expect(receipt).to_be_visible()
+        expect(receipt.locator("#receipt-patient")).to_contain_text("张危急（病历号 P-001）：ST段抬高")
+        steps = receipt.locator("#receipt-chain li")
+        expect(steps).to_have_count(3)
+        assert [steps.nth(i).get_attribute("data-step") for i in range(3)] == ["raised", "shown", "acknowledged"]
+        expect(steps.nth(0)).to_contain_text("危急值上报")
+        expect(steps.nth(1)).to_contain_text("门诊已显示")
+        done = steps.nth(2)
+        for text in ("已确认接收", "接收人：李护士（护士）", "已通知：王建国（主治医师）", "复述：ST段抬高，急性心肌梗死可能",
+                     "处理：已通知患者立即到急诊"):
+            expect(done).to_contain_text(text)
+        page.screenshot(path=str(ARTIFACTS / "clinic_critical_chain.png"), full_page=True)
+        page.reload()
+        page.wait_for_selector("body[data-notices-loaded='1']")
+        expect(banner).to_be_hidden()
+        page.close()
+
+    notice = next(n for n in world.client.get("/api/v1/notices", headers=world.a.auth).json() if n["study_id"] == sid)
+    got = world.client.get(f"/api/v1/notices/{notice['id']}", headers=world.a.auth).json()
+    assert (got["received_by_name"], got["told_name"], got["read_back"]) == ("李护士", "王建国", "ST段抬高，急性心肌梗死可能")
+    told = dt.datetime.fromisoformat(got["told_at"])  # the form's prefilled time: now, in the browser's zone
+    assert abs(told - dt.datetime.fromisoformat(got["acknowledged_at"])) < dt.timedelta(minutes=2)
+    assert [s["step"] for s in got["chain"]] == ["raised", "shown", "acknowledged"]
