@@ -13,22 +13,28 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from app.analysis.service import age_in_days
 from app.settings import Settings
 from storage.models import AuditEvent
-from tests.app.factories import patient_form, upload, wait_for_status, wfdb_files
+from tests.app.factories import PASSWORD, patient_form, upload, wait_for_status, wfdb_files
+from tests.app.live import ARTIFACTS, chromium, served
 
 CST = dt.timezone(dt.timedelta(hours=8))
 BIRTH = "2019-03-04"  # a 7-year-old on the test machine's calendar
 
 
+DEFAULT_BOUND_DAYS = Settings.model_fields["upload_max_acquisition_age_days"].default
+
+
 @pytest.fixture(autouse=True)
-def default_bound(world):
+def default_bound(request: pytest.FixtureRequest) -> None:
     """This module tests the shipped bound (30 days), not the suite's wider one for fixture dates."""
-    world.client.app.state.ctx.settings.upload_max_acquisition_age_days = \
-        Settings.model_fields["upload_max_acquisition_age_days"].default
-    return world
+    if "world" in request.fixturenames:
+        world = request.getfixturevalue("world")
+        world.client.app.state.ctx.settings.upload_max_acquisition_age_days = DEFAULT_BOUND_DAYS
 
 
 def _files(data: Path, device_time: dt.datetime | None) -> list:
@@ -187,3 +193,84 @@ def test_age_before_birth_is_unknown_not_a_newborn():
     assert age_in_days(dt.date(2019, 3, 4), dt.datetime(2015, 1, 2, tzinfo=dt.UTC)) is None
     assert age_in_days(dt.date(2019, 3, 4), dt.datetime(2019, 3, 3, 17, tzinfo=dt.UTC)) == 0  # 01:00 CST, 4 March
     assert age_in_days(dt.date(2019, 3, 4), dt.datetime(2026, 3, 4, tzinfo=dt.UTC)) == 7 * 365 + 2
+
+
+# ---- the clinic upload page, in Chromium -----------------------------------------------------------------
+
+
+def _write_record(tmp: Path, data: Path, device_time: dt.datetime) -> list[str]:
+    """LUDB record 1 as files on disk, its header carrying the device's (wrong) clock."""
+    paths = []
+    for _, (name, content, _) in _files(data, device_time):
+        (tmp / name).write_bytes(content)
+        paths.append(str(tmp / name))
+    return paths
+
+
+def test_clinic_page_warns_of_a_wrong_device_clock_and_confirms_with_the_same_key(sqlite_template, tmp_path, data):
+    files = _write_record(tmp_path, data, dt.datetime(2015, 1, 2, 10, 30, tzinfo=CST))
+    (tmp_path / "live").mkdir()
+    with served(sqlite_template, tmp_path / "live", upload_max_acquisition_age_days=DEFAULT_BOUND_DAYS) as (base, world), \
+            chromium() as browser:
+        page = browser.new_page(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+        page.goto(f"{base}/login?next=/clinic/")
+        page.fill("#username", "tech-a")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/clinic/")
+        sent: list[str] = []  # the Idempotency-Key of each upload request
+        page.on("request", lambda r: sent.append(r.headers.get("idempotency-key", ""))
+                if r.method == "POST" and r.url.endswith("/api/v1/studies") else None)
+
+        page.set_input_files("#files", files)
+        page.fill("#patient_id", "P-7")
+        page.fill("#patient_name", "刘小雨")
+        page.fill("#patient_birth_date", BIRTH)
+        page.click("#upload-button")  # acquisition time left empty: the device's clock (2015) is used
+
+        warning = page.locator("#clock-warning")
+        expect(warning).to_be_visible()
+        expect(warning.get_by_role("heading")).to_have_text("检查时间需要确认")
+        expect(warning.locator("li[data-check=acquired_before_birth]")).to_contain_text(f"早于患者出生日期 {BIRTH}")
+        expect(warning.locator("li[data-check=acquired_long_ago]")).to_contain_text("距今已超过 30 天")
+        expect(warning).to_contain_text("该时间来自心电图文件")
+        expect(page.locator("#clock-effect")).to_contain_text("以服务器接收时间作为检查时间")
+        expect(page.locator("#clock-confirm")).to_be_focused()
+        assert world.client.get("/api/v1/studies", headers=world.a.auth).json()["items"] == []  # nothing stored
+        bad = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        assert not bad, [(v["id"], v["nodes"][0]["target"]) for v in bad]
+        page.screenshot(path=str(ARTIFACTS / "clinic_clock_warning.png"), full_page=True)
+
+        page.click("#clock-confirm")
+        expect(page.locator("#progress-text")).to_contain_text("上传完成")
+        expect(warning).to_be_hidden()
+        assert len(sent) == 2 and sent[0] == sent[1]  # the confirmation is the same upload: the same key
+        items = world.client.get("/api/v1/studies", headers=world.a.auth).json()["items"]
+        assert len(items) == 1
+        study = world.client.get(f"/api/v1/studies/{items[0]['id']}", headers=world.a.auth).json()
+        assert study["acquired_at_source"] == "server_receipt"  # confirmed: the impossible time was replaced
+
+        # The next upload: a future time typed by hand; "correct" puts the cursor in the time field.
+        page.click("#next-button")
+        page.set_input_files("#files", files)
+        page.fill("#patient_id", "P-8")
+        page.fill("#patient_name", "周小明")
+        page.fill("#patient_birth_date", BIRTH)
+        future = (_now() + dt.timedelta(days=1)).astimezone(CST)
+        page.fill("#acquired_at", f"{future:%Y-%m-%dT%H:%M:%S}")
+        page.click("#upload-button")
+        expect(warning.locator("li[data-check=acquired_at_future]")).to_contain_text("晚于当前时间")
+        expect(warning.locator("li[data-check=mismatch]")).to_contain_text("文件中的记录时间")
+        page.click("#clock-correct")
+        expect(page.locator("#acquired_at")).to_be_focused()
+        right = (_now() - dt.timedelta(minutes=30)).astimezone(CST)
+        page.fill("#acquired_at", f"{right:%Y-%m-%dT%H:%M:%S}")
+        page.click("#upload-button")
+        expect(page.locator("#progress-text")).to_contain_text("上传完成")
+        assert len(sent) == 4 and sent[2] == sent[3] != sent[0]  # the corrected upload keeps its key
+        newest = world.client.get("/api/v1/studies", headers=world.a.auth).json()["items"][0]
+        assert newest["patient"]["id"] == "P-8"
+        detail = world.client.get(f"/api/v1/studies/{newest['id']}", headers=world.a.auth).json()
+        assert detail["acquired_at_source"] == "form"
+        assert abs(dt.datetime.fromisoformat(detail["acquired_at"]) - right.replace(microsecond=0)) < dt.timedelta(seconds=1)
+        page.close()

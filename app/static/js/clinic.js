@@ -440,6 +440,7 @@
     // technician confirms (same Idempotency-Key, confirm_acquired_at=true) or corrects the time and uploads again.
     clockWarning(body) {
       $("progress-text").textContent = "";
+      $("progress-box").hidden = true;  // nothing was stored: no full bar beside the warning
       const when = (iso) => fmtTime(iso);
       const values = {time: when(body.acquired_at), birth: body.birth_date || "—", days: body.max_age_days};
       const reasons = body.checks.map((c) => el("li", {"data-check": c}, fill(t(`clinic_clock_${c}`), values)));
