@@ -163,7 +163,9 @@ def test_hub_admins_see_unacknowledged_notices_past_the_bound_as_overdue(world, 
 
 @pytest.fixture(scope="module")
 def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):
-    with served(sqlite_template, tmp_path_factory.mktemp("critical-live"), seed=_name_the_nurse) as live_world:
+    # notice_escalation_min=0: every open notice is overdue at once, for the admin page's list.
+    with served(sqlite_template, tmp_path_factory.mktemp("critical-live"), seed=_name_the_nurse,
+                notice_escalation_min=0) as live_world:
         yield live_world
 
 
@@ -227,3 +229,30 @@ def test_clinic_page_closes_the_critical_loop_and_shows_the_chain(live, data):
     told = dt.datetime.fromisoformat(got["told_at"])  # the form's prefilled time: now, in the browser's zone
     assert abs(told - dt.datetime.fromisoformat(got["acknowledged_at"])) < dt.timedelta(minutes=2)
     assert [s["step"] for s in got["chain"]] == ["raised", "shown", "acknowledged"]
+
+
+def test_admin_dashboard_lists_overdue_notices_until_acknowledged(live, data):
+    base, world = live
+    sid = _signed_critical(world, data)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+        page.goto(f"{base}/login?next=/admin/")
+        page.fill("#username", "admin")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        section = page.locator("#overdue-notices")
+        expect(section.get_by_role("heading")).to_have_text("超时未确认的危急值")
+        page.wait_for_selector("#overdue-notices[data-loaded='1']")
+        notice = next(n for n in world.client.get("/api/v1/notices", headers=world.a.auth).json()
+                      if n["study_id"] == sid)
+        row = section.locator(f"tr[data-notice='{notice['id']}']")
+        for text in ("Clinic A", "张危急", "P-001", "ST段抬高", "分钟"):
+            expect(row).to_contain_text(text)
+        bad = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        assert not bad, [(v["id"], v["nodes"][0]["target"]) for v in bad]
+        page.screenshot(path=str(ARTIFACTS / "admin_overdue_notices.png"), full_page=True)
+        assert _ack(world, notice["id"], {**LOOP, "received_by_name": "赵护士"}, headers=world.a.key).status_code == 200
+        page.reload()
+        page.wait_for_selector("#overdue-notices[data-loaded='1']")
+        expect(row).to_have_count(0)
+        page.close()
