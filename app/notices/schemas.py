@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.text_rules import checked_text
-from app.uploads.schemas import LOCAL_TZ
+from app.uploads.schemas import local_to_utc
 
 
 class AcknowledgeIn(BaseModel):
@@ -47,7 +47,7 @@ class AcknowledgeIn(BaseModel):
         """Naive times are the clinic's wall clock (China Standard Time); stored in UTC."""
         if v is None:
             return None
-        return (v if v.tzinfo else v.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
+        return local_to_utc(v)
 
 
 class NoticeOut(BaseModel):

@@ -7,11 +7,20 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.params import FIRST_DAY, LAST_DAY
 from app.text_rules import checked_text
 from storage.models import Sex, Urgency
 
 #: Naive acquisition times are taken as China Standard Time (the alliance's clock).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_to_utc(v: dt.datetime) -> dt.datetime:
+    """A typed time in UTC (naive = China Standard Time). ValueError outside 1900-2200: the zone
+    arithmetic of year 1 or 9999 overflows Python's calendar (a 500, not a 422)."""
+    if not FIRST_DAY <= v.date() <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY.year} and {LAST_DAY.year}")
+    return (v if v.tzinfo else v.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
 
 
 class UploadMetadata(BaseModel):
@@ -47,7 +56,7 @@ class UploadMetadata(BaseModel):
             return None
         # A future or pre-birth time is not refused here: app/uploads/clock.py names the check and lets the
         # clinic confirm or correct it (the file's header time needs the same checks).
-        return (v if v.tzinfo else v.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
+        return local_to_utc(v)
 
     @field_validator("patient_birth_date")
     @classmethod
