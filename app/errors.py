@@ -99,6 +99,13 @@ class ServiceUnavailable(DomainError):
         return {"Retry-After": "5"}
 
 
+class SuspectAcquisitionTime(DomainError):
+    """The acquisition time fails a clock check (future, before birth, long ago): the clinic confirms
+    (``confirm_acquired_at=true``) or corrects ``acquired_at`` and sends again. Nothing was stored."""
+
+    status, type, title = 422, "/problems/acquisition-time", "Acquisition time needs confirmation"
+
+
 class Overloaded(DomainError):
     """Refused by admission control (analysis backlog past its bound); ``retry_after_s`` in the body."""
 

@@ -68,7 +68,10 @@ class Settings(BaseSettings):
                                  "`ecghub serve` refuses to start without it outside the demo")
     metrics_token: str = Field("", description="Bearer token Prometheus sends for /metrics; unset: /metrics "
                                "answers only clients on this machine (loopback)")
-    notice_escalation_min: float = Field(15.0, ge=0, description="unacknowledged critical notice escalates")
+    notice_escalation_min: float = Field(15.0, ge=0, description="unacknowledged critical notice escalates and "
+                                         "is listed as overdue for hub admins (min)")
+    upload_max_acquisition_age_days: float = Field(30.0, gt=0, description="an upload acquired longer ago than "
+                                                   "this (days) needs the clinic's confirmation (wrong device clock?)")
     stat_unclaimed_escalation_min: float = Field(5.0, ge=0, description="unclaimed stat study escalates")
     pediatric_age_years: int = Field(18, ge=1, le=25, description="younger patients go to the pediatric pool")
 

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +32,8 @@ from storage.models import PRIORITY_RANK, Analysis, ReaderPool, Recording, Study
 from storage.repositories import AuditRepository, StudyRepository
 
 log = logging.getLogger(__name__)
+#: Birth dates are calendar dates in China; the acquisition's date is taken on the same clock.
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
 SYSTEM_ACTOR = "system:analysis"
 
 
@@ -63,9 +66,16 @@ def reader_pool(settings: Settings, age_days: int | None) -> ReaderPool:
 
 
 def age_in_days(birth_date: dt.date | None, at: dt.datetime) -> int | None:
+    """Age (days) on the acquisition date, China Standard Time; None when unknown or impossible.
+
+    An acquisition before birth (a wrong device clock on a study stored before the upload's clock
+    checks) is an unknown age, not a newborn: clamping it to 0 chose newborn limits and made false
+    critical values.
+    """
     if birth_date is None:
         return None
-    return max(0, (at.date() - birth_date).days)
+    days = (at.astimezone(CHINA_TZ).date() - birth_date).days
+    return days if days >= 0 else None
 
 
 def analysed_seconds(recording: Recording) -> float:

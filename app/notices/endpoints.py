@@ -1,27 +1,36 @@
-"""Critical notices for clinics (list, acknowledge) and escalations for the hub."""
+"""Critical notices for clinics (list, read with its chain, acknowledge with read-back) and, for the
+hub, escalations and the overdue list."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from app.deps import AdminOnly, ClinicOrAdmin, CtxDep, SessionDep
+from app.notices import closed_loop, service
+from app.notices.schemas import AcknowledgeIn, NoticeDetail, NoticeOut, OverdueNoticeOut
 from app.params import RowId
-from app.deps import AdminOnly, ClinicOrAdmin, SessionDep
-from app.notices import service
-from app.reading.schemas import EscalationOut, NoticeOut
+from app.reading.schemas import EscalationOut
 from storage.models import CriticalNotice
-from storage.repositories import ReadingRepository
+from storage.repositories import ReadingRepository, SiteRepository
 
 router = APIRouter(prefix="/api/v1", tags=["critical notices"])
 
+_LOOP_FIELDS = ("received_by_name", "received_by_role", "told_name", "told_role", "told_at", "read_back",
+                "action_taken")
+
+
+def _fields(n: CriticalNotice, who: dict) -> dict[str, object]:
+    """A notice's API fields with the patient named (a critical value is acted on for a person)."""
+    name, external_id = who.get(n.study_id, (None, None))
+    return {"id": n.id, "study_id": n.study_id, "patient_name": name, "patient_id": external_id, "code": n.code,
+            "text": n.text, "source": n.source, "raised_at": n.raised_at, "acknowledged_by": n.acknowledged_by,
+            "acknowledged_at": n.acknowledged_at, **{f: getattr(n, f) for f in _LOOP_FIELDS}}
+
 
 def _out(session: Session, notices: list[CriticalNotice]) -> list[NoticeOut]:
-    """Notices with the patient named (a critical value is acted on for a person, never by study id)."""
     who = ReadingRepository(session).patients_of([n.study_id for n in notices])
-    return [NoticeOut(id=n.id, study_id=n.study_id, patient_name=who.get(n.study_id, (None, None))[0],
-                      patient_id=who.get(n.study_id, (None, None))[1], code=n.code, text=n.text, source=n.source,
-                      raised_at=n.raised_at, acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at)
-            for n in notices]
+    return [NoticeOut(**_fields(n, who)) for n in notices]
 
 
 @router.get("/notices", response_model=list[NoticeOut])
@@ -32,10 +41,39 @@ def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: 
     return out
 
 
-@router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
-def acknowledge(notice_id: RowId, session: SessionDep, principal: ClinicOrAdmin) -> NoticeOut:
-    """Record that the clinic received the critical result (who and when)."""
-    out = _out(session, [service.acknowledge(session, principal, notice_id)])[0]
+@router.get("/notices/{notice_id}", response_model=NoticeDetail)
+def get_notice(notice_id: RowId, session: SessionDep, principal: ClinicOrAdmin) -> NoticeDetail:
+    """One notice with its closed loop and the audited chain: raised, first shown, acknowledged."""
+    notice = closed_loop.read_notice(session, principal, notice_id)
+    who = ReadingRepository(session).patients_of([notice.study_id])
+    out = NoticeDetail(**_fields(notice, who), chain=closed_loop.chain(session, notice))
+    session.commit()
+    return out
+
+
+@router.post("/notices/{notice_id}/acknowledge", response_model=NoticeDetail, responses={
+    404: {"description": "no such notice at the caller's site"},
+    409: {"description": "already acknowledged: nothing was changed"},
+    422: {"description": "a field is missing, empty, too long or holds control characters (named)"},
+})
+def acknowledge(notice_id: RowId, body: AcknowledgeIn, session: SessionDep, principal: ClinicOrAdmin) -> NoticeDetail:
+    """Record the closed loop (危急值): who received the value, whom they told and when, the read-back."""
+    notice = closed_loop.acknowledge(session, principal, notice_id, body)
+    who = ReadingRepository(session).patients_of([notice.study_id])
+    out = NoticeDetail(**_fields(notice, who), chain=closed_loop.chain(session, notice))
+    session.commit()
+    return out
+
+
+@router.get("/admin/notices/overdue", response_model=list[OverdueNoticeOut])
+def overdue_notices(ctx: CtxDep, session: SessionDep, principal: AdminOnly) -> list[OverdueNoticeOut]:
+    """Critical notices unacknowledged longer than ``notice_escalation_min`` (default 15 min), oldest first:
+    the hub phones these clinics."""
+    rows = closed_loop.overdue(session, principal, ctx.settings)
+    who = ReadingRepository(session).patients_of([n.study_id for n, _ in rows])
+    sites = {s.id: s.name for s in SiteRepository(session).all()} if rows else {}
+    out = [OverdueNoticeOut(**_fields(n, who), site_id=n.site_id, site_name=sites.get(n.site_id, ""),
+                            waiting_min=round(waited, 1)) for n, waited in rows]
     session.commit()
     return out
 

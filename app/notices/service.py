@@ -1,7 +1,8 @@
 """Closed-loop critical-value reporting and escalations.
 
 A critical machine finding or a reader's critical statement raises a
-CriticalNotice for the study's clinic; the clinic acknowledges it (who, when).
+CriticalNotice for the study's clinic; the clinic acknowledges it with the whole
+loop recorded (``app/notices/closed_loop.py``).
 Housekeeping raises an Escalation, once, for a notice unacknowledged after
 ``notice_escalation_min``, a stat study unclaimed after
 ``stat_unclaimed_escalation_min``, and a study past its ``due_at``.
@@ -14,7 +15,6 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
-from app.errors import NotFound
 from app.notify.service import emit
 from app.settings import Settings
 from storage.models import CriticalNotice, Escalation, Role, Study, utcnow_aware
@@ -33,32 +33,18 @@ def raise_notice(session: Session, study: Study, code: str, text: str, *, source
     return notice
 
 
-def _scope(principal: Principal) -> int | None:
+def scope(principal: Principal) -> int | None:
+    """The site whose notices the caller sees: None (all) for hub admins."""
     return None if principal.role == Role.admin else principal.site_id
 
 
 def list_notices(session: Session, principal: Principal, unacknowledged_only: bool) -> list[CriticalNotice]:
-    notices = ReadingRepository(session).notices_for_site(_scope(principal), unacknowledged_only)
+    notices = ReadingRepository(session).notices_for_site(scope(principal), unacknowledged_only)
     if notices:
         AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="notice.list",
                                      object_type="site", object_id=str(principal.site_id),
                                      detail={"notices": [n.id for n in notices]})
     return notices
-
-
-def acknowledge(session: Session, principal: Principal, notice_id: int) -> CriticalNotice:
-    """The clinic confirms it has received the critical result. Idempotent; first acknowledgment stays."""
-    notice = ReadingRepository(session).notice(notice_id)
-    if notice is None or (principal.role != Role.admin and notice.site_id != principal.site_id):
-        raise NotFound("no such notice")
-    if notice.acknowledged_at is None:
-        notice.acknowledged_at = utcnow_aware()
-        notice.acknowledged_by = principal.actor
-        AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id,
-                                     action="notice.acknowledged", object_type="study",
-                                     object_id=str(notice.study_id), detail={"notice": notice.id})
-        session.flush()
-    return notice
 
 
 def escalate(session: Session, settings: Settings, now: dt.datetime | None = None) -> list[Escalation]:

@@ -103,19 +103,6 @@ class Worklist(BaseModel):
     my_claims: list[ClaimOut]
 
 
-class NoticeOut(BaseModel):
-    id: int
-    study_id: uuid.UUID
-    patient_name: str | None = None
-    patient_id: str | None = Field(None, description="the clinic's own patient id")
-    code: str
-    text: str
-    source: str
-    raised_at: dt.datetime
-    acknowledged_by: str | None
-    acknowledged_at: dt.datetime | None
-
-
 class EscalationOut(BaseModel):
     id: int
     kind: str

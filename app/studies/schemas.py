@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.reading.schemas import ReportOut
 from storage.models import Analysis, Study
@@ -84,6 +84,9 @@ class StudySummary(BaseModel):
 
 
 class StudyDetail(StudySummary):
+    acquired_at_source: str | None = Field(
+        None, description="where acquired_at (and so the age) came from: 'device' (file header), 'form', or "
+        "'server_receipt' (the device clock was wrong); null for studies stored before this was recorded")
     status_reason: str
     indication: str
     due_at: dt.datetime | None
@@ -101,7 +104,7 @@ class StudyDetail(StudySummary):
         )
         summary = StudySummary.of(study, first_signed_at).model_dump()
         return cls(
-            **summary, status_reason=study.status_reason, indication=study.indication, due_at=study.due_at,
+            **summary, acquired_at_source=study.acquired_at_source, status_reason=study.status_reason, indication=study.indication, due_at=study.due_at,
             recording=rec, analysis=_analysis_out(analysis), links=_links(study),
         )
 

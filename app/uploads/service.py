@@ -4,7 +4,8 @@ Order matters for "no data lost, no false success":
 1. an earlier upload with this Idempotency-Key (or, without one, this exact body) is replayed;
 2. validate the form and CHECK the recording from its headers and sizes (``inspect_recording``:
    format, rate, leads, length; a bad file is a 4xx naming the problem). The samples are not
-   decoded here: the analysis worker reads them once;
+   decoded here: the analysis worker reads them once. The acquisition time passes the clock
+   checks (``clock.py``: future, before birth, long ago) or is refused until confirmed;
 3. write the original files to the blob store, fsynced together (content-addressed);
 4. one transaction: patient upsert, study, recording, files, audit event. The unique
    (site, Idempotency-Key) guards a concurrent identical upload: the loser's insert fails and
@@ -32,6 +33,7 @@ from app.errors import (
     ServiceUnavailable,
     UnreadableUpload,
 )
+from app.uploads import clock
 from app.uploads.schemas import LOCAL_TZ, UploadMetadata
 from ecg.io import RecordingInfo, inspect_recording
 from ecg.types import UnreadableRecording
@@ -70,9 +72,10 @@ def clean_filename(raw: str | None) -> str:
 
 
 def request_fingerprint(meta: UploadMetadata, files: list[UploadedFile]) -> str:
-    """sha256 over the metadata and each file's (name, sha256): same request <=> same fingerprint."""
+    """sha256 over the metadata and each file's (name, sha256): same request <=> same fingerprint.
+    An unset confirmation is left out, so requests hash as they did before the field existed."""
     doc = {
-        "meta": meta.model_dump(mode="json"),
+        "meta": meta.model_dump(mode="json", exclude=None if meta.confirm_acquired_at else {"confirm_acquired_at"}),
         "files": sorted((f.name, hashlib.sha256(f.data).hexdigest()) for f in files),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -118,12 +121,15 @@ def upload_study(
     if earlier is not None:
         return _replayed(session, principal, earlier)
     recording = _inspect(files, meta)
+    # Before anything is stored: a suspect clock is a 422 the clinic confirms or corrects.
+    acquisition = clock.resolve(meta, _aware(recording.start_time), utcnow_aware(),
+                                ctx.settings.upload_max_acquisition_age_days)
     try:
         blob_keys = ctx.blobs.put_many([f.data for f in files])
     except (BlobError, OSError) as exc:
         raise ServiceUnavailable("the file store is not available; nothing was recorded, try again") from exc
     try:
-        return _record(session, principal, meta, files, blob_keys, recording, key, fingerprint)
+        return _record(session, principal, meta, files, blob_keys, recording, acquisition, key, fingerprint)
     except IntegrityError:
         # The unique (site, key) says a concurrent identical request won the race: replay its study.
         session.rollback()
@@ -153,31 +159,43 @@ def _patient(session: Session, principal: Principal, meta: UploadMetadata) -> Pa
 
 def _record(
     session: Session, principal: Principal, meta: UploadMetadata, files: list[UploadedFile],
-    blob_keys: list[str], rec: RecordingInfo, key: str, fingerprint: str,
+    blob_keys: list[str], rec: RecordingInfo, acquisition: clock.Acquisition, key: str, fingerprint: str,
 ) -> UploadResult:
     """The upload's rows, flushed in the caller's one transaction (no look-up: the unique key decides races)."""
     now = utcnow_aware()
     patient = _patient(session, principal, meta)
+    warnings = list(rec.warnings)
+    if acquisition.mismatch_min is not None:
+        warnings.append(f"the file's header time differs from the form's acquired_at by {acquisition.mismatch_min:g} "
+                        f"min; the form's time was used")
     # The recording travels inside the new study: the answer's links then need no query.
     recording = Recording(
         format=rec.format, fs_hz=float(rec.fs), leads=list(rec.leads),
         n_samples=rec.n_samples, duration_s=rec.duration_s, start_time=_aware(rec.start_time),
-        warnings=list(rec.warnings), file_demographics=_demographics(rec),
+        warnings=warnings, file_demographics=_demographics(rec),
         files=[RecordingFile(position=i, name=f.name, blob_key=k, size_bytes=len(f.data))
                for i, (f, k) in enumerate(zip(files, blob_keys))],
     )
     study = StudyRepository(session).add(Study(
         id=uuid.uuid4(), site_id=principal.site_id, patient_id=patient.id,
-        acquired_at=meta.acquired_at or _aware(rec.start_time) or now, received_at=now,
+        acquired_at=acquisition.at, acquired_at_source=acquisition.source, received_at=now,
         indication=meta.indication, clinic_urgency=meta.urgency, status=StudyStatus.received,
         priority=meta.urgency, priority_rank=PRIORITY_RANK[meta.urgency], idempotency_key=key,
         request_hash=fingerprint, uploaded_by=principal.actor, recording=recording,
     ))
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="study.created",
                                  object_type="study", object_id=str(study.id),
-                                 detail={"format": rec.format, "files": len(files)})
+                                 detail={"format": rec.format, "files": len(files), **_clock_detail(acquisition)})
     session.flush()
     return UploadResult(study, replayed=False)
+
+
+def _clock_detail(acquisition: clock.Acquisition) -> dict[str, object]:
+    """For the audit: which time the study got, and the clock checks the clinic confirmed."""
+    out: dict[str, object] = {"acquired_at_source": acquisition.source}
+    if acquisition.confirmed:
+        out["acquired_at_confirmed"] = list(acquisition.confirmed)
+    return out
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

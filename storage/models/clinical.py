@@ -54,6 +54,10 @@ class Study(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: Where ``acquired_at`` (and so the patient's age) came from: 'device' (the file's header),
+    #: 'form' (typed by the clinic) or 'server_receipt' (the device clock was wrong). Null: stored
+    #: before this was recorded.
+    acquired_at_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     indication: Mapped[str] = mapped_column(Text, default="")
     clinic_urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency, 16))

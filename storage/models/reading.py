@@ -79,6 +79,15 @@ class CriticalNotice(Base):
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The closed loop (危急值报告制度): who at the clinic received the value, whom they told and when,
+    # what that person repeated back (复述), and what was done. Null until acknowledged.
+    received_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    received_by_role: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    told_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    told_role: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    told_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    read_back: Mapped[str | None] = mapped_column(Text, nullable=True)
+    action_taken: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Escalation(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -41,5 +42,18 @@ class AuditRepository:
             select(AuditEvent)
             .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
             .order_by(AuditEvent.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def actions_since(self, object_type: str, object_id: str, action: str, since: dt.datetime,
+                      limit: int = 200) -> list[AuditEvent]:
+        """The first ``limit`` events of one action on one object at or after ``since``, oldest first
+        (bounded: a page polling every few seconds writes many of them)."""
+        stmt = (
+            select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id,
+                   AuditEvent.action == action, AuditEvent.at >= since)
+            .order_by(AuditEvent.id)
+            .limit(limit)
         )
         return list(self.session.scalars(stmt))

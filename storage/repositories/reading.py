@@ -442,9 +442,21 @@ class ReadingRepository:
         self.session.flush()
         return True
 
+    def acknowledge_notice(self, notice_id: int, **values: object) -> bool:
+        """Record the acknowledgement unless one exists; False if another request acknowledged first
+        (the condition in the WHERE clause makes two concurrent acknowledgements leave exactly one)."""
+        stmt = (
+            update(CriticalNotice)
+            .where(CriticalNotice.id == notice_id, CriticalNotice.acknowledged_at.is_(None))
+            .values(**values)
+            .execution_options(synchronize_session="fetch")
+        )
+        return self.session.execute(stmt).rowcount == 1
+
     def unacknowledged_older_than(self, before: dt.datetime) -> list[CriticalNotice]:
+        """Open notices raised before ``before``, oldest first (the most urgent at the top)."""
         stmt = select(CriticalNotice).where(CriticalNotice.acknowledged_at.is_(None),
-                                            CriticalNotice.raised_at < before)
+                                            CriticalNotice.raised_at < before).order_by(CriticalNotice.raised_at)
         return list(self.session.scalars(stmt))
 
     def unclaimed_stat_older_than(self, before: dt.datetime) -> list[Study]:

@@ -56,6 +56,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+#: The factories' records carry fixed dates (2026-11-25, a prior from 2025): they must not age past the
+#: upload's "acquired long ago" bound as the calendar moves on. test_upload_clock tests the default bound.
+FIXTURE_RECORD_AGE_DAYS = 3650.0
 METRICS_TOKEN = "test-metrics-token"
 METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
@@ -65,7 +68,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         var_dir=tmp_path / "var", database_url=database_url, secret_key="test-secret-key-not-for-production",
         worker_mode="inprocess", sweep_interval_s=0.5, sweep_grace_s=0.0, max_upload_bytes=8 * 1024 * 1024,
-        metrics_token=METRICS_TOKEN,
+        metrics_token=METRICS_TOKEN, upload_max_acquisition_age_days=FIXTURE_RECORD_AGE_DAYS,
     )
 
 

@@ -64,6 +64,8 @@ def served(sqlite_template: Path, tmp_dir: Path, seed=None, **overrides: object)
 
     path = tmp_dir / "ecghub.db"
     shutil.copy(sqlite_template, path)
+    # Fixed record dates in the factories must not age past the upload's clock bound (see conftest).
+    overrides.setdefault("upload_max_acquisition_age_days", 3650.0)
     settings = Settings(var_dir=tmp_dir / "var", database_url=f"sqlite:///{path}", secret_key="live-" * 10,
                         sweep_interval_s=0.5, sweep_grace_s=0, **overrides)
     app = create_app(settings)

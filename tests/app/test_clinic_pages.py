@@ -260,12 +260,18 @@ def test_critical_banner_stays_until_acknowledged_then_report_and_share_slip(liv
     page.screenshot(path=str(ARTIFACTS / "clinic_share_slip_print.png"), full_page=True)
     page.emulate_media(media="screen")
 
-    # Acknowledge with the keyboard; the banner goes and stays gone.
+    # Acknowledge with the keyboard: the receipt form (whom told, read-back) opens; the banner goes and stays gone.
     page.goto(f"{base}/clinic/")
     ack = banner.get_by_role("button", name="确认接收")
     expect(ack).to_have_count(1)
     ack.focus()
     page.keyboard.press("Enter")
+    expect(page.locator("#ack-told-name")).to_be_focused()
+    for text in ("王医生", "主治医师"):
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    page.fill("#ack-read-back", "ST段抬高")  # the prefilled time is kept
+    page.click("#ack-submit")
     expect(banner).to_be_hidden()
     page.reload()
     page.wait_for_selector("body[data-notices-loaded='1']")

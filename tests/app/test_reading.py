@@ -220,7 +220,8 @@ def test_critical_statement_notice_is_acknowledged_by_the_clinic(world, data):
     assert notice["source"] == "reader" and notice["acknowledged_at"] is None
     assert (notice["patient_name"], notice["patient_id"]) == ("Test Child", "P-001")  # the notice names the patient
     assert world.client.get("/api/v1/notices", headers=world.b.auth).json() == []
-    assert world.client.post(f"/api/v1/notices/{notice['id']}/acknowledge", headers=world.b.auth).status_code == 404
+    assert world.client.post(f"/api/v1/notices/{notice['id']}/acknowledge", headers=world.b.auth, json={
+        "told_name": "x", "told_role": "x", "read_back": "x"}).status_code == 404
 
     ctx = world.client.app.state.ctx
     ctx.settings.notice_escalation_min = 0
@@ -231,7 +232,8 @@ def test_critical_statement_notice_is_acknowledged_by_the_clinic(world, data):
     esc2 = world.client.get("/api/v1/admin/escalations", headers=world.admin).json()
     assert len([e for e in esc2 if e["kind"] == "notice_unacknowledged"]) == 1
 
-    ack = world.client.post(f"/api/v1/notices/{notice['id']}/acknowledge", headers=world.a.key)
+    ack = world.client.post(f"/api/v1/notices/{notice['id']}/acknowledge", headers=world.a.key, json={
+        "told_name": "王医生", "told_role": "主治医师", "read_back": "ST段抬高", "received_by_name": "护士 李"})
     assert ack.status_code == 200 and ack.json()["acknowledged_by"].startswith("api_key:")
     left = world.client.get("/api/v1/notices", headers=world.a.auth, params={"unacknowledged": True}).json()
     assert all(n["id"] != notice["id"] for n in left)

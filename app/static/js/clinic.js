@@ -141,47 +141,115 @@
   function statusLabel(s) { return el("span", {class: `status st-${s}`}, t(`clinic_status_${s}`)); }
 
   // ---- critical notices: a banner that stays until someone acknowledges -----------------------------
+  // Each notice names the patient (name and clinic id), the finding in Chinese first, and links to the study.
+  // Acknowledging is the 危急值 closed loop: whom the clinic told, when, and what they repeated back
+  // (POST /api/v1/notices/{id}/acknowledge); the recorded chain is shown after it.
   const notices = {
     timer: null,
+    item(n) {
+      return el("li", {"data-id": n.id, class: "notice"},
+        el("strong", {class: "notice-patient"}, n.patient_name || ""), " ",
+        n.patient_id ? el("span", {class: "notice-pid"}, `${t("clinic_patient_id")} ${n.patient_id}`) : null, " ",
+        el("strong", {class: "notice-text"}, n.text), " ",
+        el("span", {class: "muted"}, fmtTime(n.raised_at)), " ",
+        el("a", {href: `/clinic/studies/${n.study_id}`}, t("clinic_open_study")), " ",
+        el("button", {type: "button", class: "ack", "aria-controls": "ack-form",
+                      onclick: () => notices.openForm(n)}, t("clinic_acknowledge")));
+    },
     async refresh() {
       const banner = $("notice-banner");
       if (!banner) return;
       let list;
-      try { list = await api("/api/v1/notices?unacknowledged=true"); showError($("notice-error"), null); }
+      try { list = await api("/api/v1/notices?unacknowledged=true"); }
       catch (e) { showError($("notice-error"), e); banner.hidden = false; return; }
       const ul = $("notice-list");
       const shown = new Set([...ul.children].map((li) => li.dataset.id));
       const now = new Set(list.map((n) => String(n.id)));
       document.body.dataset.noticesLoaded = "1";
       if (shown.size === now.size && [...now].every((id) => shown.has(id))) { banner.hidden = list.length === 0; return; }
-      ul.replaceChildren(...list.map((n) => el("li", {"data-id": n.id, class: "notice"},
-        el("strong", {class: "notice-patient"}, `${n.patient_name || ""}${n.patient_id ? `（${n.patient_id}）` : ""}`), " ",
-        el("strong", {}, n.text), " ",
-        el("span", {class: "muted"}, fmtTime(n.raised_at)), " ",
-        el("a", {href: `/clinic/studies/${n.study_id}`}, t("clinic_open_study")), " ",
-        el("button", {type: "button", class: "ack", onclick: (ev) => notices.ack(n.id, ev.currentTarget)}, t("clinic_acknowledge")))));
+      ul.replaceChildren(...list.map(notices.item));
+      const form = $("ack-form");
+      if (!form.hidden && !now.has(form.dataset.notice)) form.hidden = true;  // acknowledged elsewhere
       banner.hidden = list.length === 0;
-      document.body.dataset.noticesLoaded = "1";
       // The tab's title flags open critical results too (seen from another tab or when scrolled away).
       const base = document.title.replace(/^\(!\d+\) /, "");
       document.title = list.length ? `(!${list.length}) ${base}` : base;
     },
-    async ack(id, button) {
+    openForm(n) {
+      const form = $("ack-form");
+      if (form.dataset.notice !== String(n.id)) form.reset();
+      form.dataset.notice = String(n.id);
+      $("ack-patient").textContent = `${n.patient_name || ""}（${t("clinic_patient_id")} ${n.patient_id || "—"}）：${n.text}`;
+      if (!form.elements.told_at.value) form.elements.told_at.value = localInputValue(new Date());
+      showError($("notice-error"), null);
+      form.hidden = false;
+      form.elements.told_name.focus();
+    },
+    body(form) {
+      const v = (name) => form.elements[name].value.trim();
+      const body = {told_name: v("told_name"), told_role: v("told_role"), read_back: v("read_back")};
+      if (v("action_taken")) body.action_taken = v("action_taken");
+      // datetime-local is the browser's wall clock: sent with its offset, so any PC time zone is right.
+      if (v("told_at")) body.told_at = new Date(v("told_at")).toISOString();
+      return body;
+    },
+    async submit(ev) {
+      ev.preventDefault();
+      const form = $("ack-form"), button = $("ack-submit");
+      for (const name of ["told_name", "told_role", "read_back"]) {
+        if (!form.elements[name].value.trim()) { form.elements[name].focus(); form.elements[name].reportValidity(); return; }
+      }
       button.disabled = true;
       try {
-        await api(`/api/v1/notices/${id}/acknowledge`, {method: "POST"});
+        const done = await api(`/api/v1/notices/${form.dataset.notice}/acknowledge`, {method: "POST", json: notices.body(form)});
         showError($("notice-error"), null);
+        form.hidden = true; form.reset();
+        notices.receipt(done);
         await notices.refresh();
-        const first = document.querySelector("#notice-list button");
-        (first || $("main")).focus();
-      } catch (e) { showError($("notice-error"), e); button.disabled = false; }
+        const next = document.querySelector("#notice-list button");
+        (next || $("receipt-h")).focus();
+      } catch (e) {
+        showError($("notice-error"), notices.fieldError(form, e));
+      } finally { button.disabled = false; }
+    },
+    // A 422 names the field: say it with the form's own (Chinese) label and put the cursor there.
+    fieldError(form, e) {
+      const errs = (e.problem && e.problem.errors) || [];
+      const input = errs.length && form.elements[errs[0].field];
+      if (!input) return e;
+      input.focus();
+      const label = form.querySelector(`label[for="${input.id}"]`);
+      return new Error(`${label ? label.textContent.replace(/\s*\*$/, "") : errs[0].field}: ${errs[0].message}`);
+    },
+    receipt(n) {
+      const box = $("notice-receipt");
+      $("receipt-patient").textContent = `${n.patient_name || ""}（${t("clinic_patient_id")} ${n.patient_id || "—"}）：${n.text}`;
+      $("receipt-chain").replaceChildren(...n.chain.map((s) => el("li", {"data-step": s.step},
+        el("strong", {}, t(`clinic_chain_${s.step}`)), " ", fmtTime(s.at),
+        s.step === "acknowledged" ? notices.loopText(n) : null)));
+      box.hidden = false;
+    },
+    loopText(n) {
+      return el("span", {class: "loop"},
+        `${t("clinic_chain_received_by")}：${n.received_by_name}（${n.received_by_role}）；`,
+        `${t("clinic_chain_told")}：${n.told_name}（${n.told_role}）${fmtTime(n.told_at)}；`,
+        `${t("clinic_chain_read_back")}：${n.read_back}`,
+        n.action_taken ? `；${t("clinic_chain_action")}：${n.action_taken}` : "");
     },
     start() {
+      $("ack-form").addEventListener("submit", notices.submit);
+      $("ack-cancel").addEventListener("click", () => { $("ack-form").hidden = true; });
       notices.refresh();
       notices.timer = setInterval(notices.refresh, 10000);
       document.addEventListener("visibilitychange", () => { if (!document.hidden) notices.refresh(); });
     },
   };
+
+  // A Date as a datetime-local input's value (the browser's wall clock, to the second).
+  function localInputValue(d) {
+    const p = (x) => String(x).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }
 
   // ---- the site's event stream (long-poll): refresh what an event changes ----------------------------
   // Events carry ids only (no patient data). At start the page skips the events it has already seen,
@@ -252,7 +320,8 @@
   // ---- upload ------------------------------------------------------------------------------------------
   const upload = {
     files: [],
-    key: null,          // Idempotency-Key of the current upload, reused by "retry"
+    key: null,          // Idempotency-Key of the current upload, reused by "retry" and by the clock warning
+    confirm: false,     // the technician confirmed the acquisition-time warning (confirm_acquired_at=true)
     busy: false,
     setFiles(list) {
       const byName = new Map(upload.files.map((f) => [f.name, f]));
@@ -278,6 +347,7 @@
         const v = form.elements[name].value.trim();
         if (v) fd.append(name, v);
       }
+      if (upload.confirm) fd.append("confirm_acquired_at", "true");
       return fd;
     },
     setBusy(busy) {
@@ -294,6 +364,7 @@
         if (!form.elements[name].value.trim()) { form.elements[name].focus(); form.elements[name].reportValidity(); return; }
       }
       if (!upload.key) upload.key = newKey();
+      upload.confirm = false;  // a corrected time is checked again
       upload.send();
     },
     send() {
@@ -301,6 +372,7 @@
       const bar = $("upload-progress"), text = $("progress-text");
       $("progress-box").hidden = false;
       $("retry-button").hidden = true;
+      $("clock-warning").hidden = true;
       bar.value = 0; bar.removeAttribute("data-done");
       text.textContent = t("clinic_uploading");
       upload.setBusy(true);
@@ -321,7 +393,7 @@
         if (xhr.status === 200 || xhr.status === 202) {
           bar.value = 100; bar.dataset.done = "1";
           text.textContent = `100% — ${t("clinic_uploaded")}`;
-          upload.key = null;
+          upload.key = null; upload.confirm = false;
           $("next-button").hidden = false;
           $("upload-button").hidden = true;
           quality.watch(body.id);
@@ -330,6 +402,7 @@
         }
         if (xhr.status === 401) { location.href = "/login?next=/clinic/"; return; }
         if (xhr.status === 503 && body && body.type === "/problems/busy") { upload.busyRetry(xhr, body); return; }
+        if (xhr.status === 422 && body && body.type === "/problems/acquisition-time") { upload.clockWarning(body); return; }
         const detail = (body && body.detail) || `${xhr.status} ${xhr.statusText}`;
         showError($("upload-error"), new Error(detail));
         text.textContent = "";
@@ -363,9 +436,29 @@
       };
       tick();
     },
+    // The acquisition time failed a clock check (nothing was stored): say why in the page's language, then the
+    // technician confirms (same Idempotency-Key, confirm_acquired_at=true) or corrects the time and uploads again.
+    clockWarning(body) {
+      $("progress-text").textContent = "";
+      $("progress-box").hidden = true;  // nothing was stored: no full bar beside the warning
+      const when = (iso) => fmtTime(iso);
+      const values = {time: when(body.acquired_at), birth: body.birth_date || "—", days: body.max_age_days};
+      const reasons = body.checks.map((c) => el("li", {"data-check": c}, fill(t(`clinic_clock_${c}`), values)));
+      if (body.mismatch_min !== null && body.mismatch_min !== undefined) {
+        reasons.push(el("li", {"data-check": "mismatch"}, fill(t("clinic_clock_mismatch"),
+          {device: when(body.device_time), form: when(body.form_time), min: body.mismatch_min})));
+      }
+      reasons.push(el("li", {}, t(body.acquired_at_source === "device" ? "clinic_clock_from_device" : "clinic_clock_from_form")));
+      $("clock-reasons").replaceChildren(...reasons);
+      const impossible = body.checks.includes("acquired_at_future") || body.checks.includes("acquired_before_birth");
+      $("clock-effect").textContent = t(impossible ? "clinic_clock_receipt_note" : "clinic_clock_keep_note");
+      $("clock-warning").hidden = false;
+      $("clock-confirm").focus();
+    },
     reset() {
       clearTimeout(upload.retryTimer);
-      upload.busy = false;
+      upload.busy = false; upload.confirm = false;
+      $("clock-warning").hidden = true;
       $("upload-form").reset();
       upload.files = []; upload.key = null;
       upload.renderFiles();
@@ -388,6 +481,8 @@
       $("upload-form").addEventListener("submit", upload.submit);
       $("retry-button").addEventListener("click", () => { showError($("upload-error"), null); upload.send(); });
       $("next-button").addEventListener("click", upload.reset);
+      $("clock-confirm").addEventListener("click", () => { upload.confirm = true; $("clock-warning").hidden = true; upload.send(); });
+      $("clock-correct").addEventListener("click", () => { $("clock-warning").hidden = true; $("acquired_at").focus(); });
       upload.renderFiles();
     },
   };
