@@ -1,5 +1,5 @@
 // The admin's webhook page (/admin/webhooks): each site's webhook URL, set or switched off (the signing
-// secret is shown once, when set), and a site's delivery log (status, attempts, the receiver's answer).
+// secret is shown once, when set; a row's button switches them off), and a site's delivery log (status, attempts, the receiver's answer).
 "use strict";
 (function () {
   const {el, $, t, fmtTime, pageError, status, table, siteOptions} = window.AdminKit;
@@ -17,13 +17,23 @@
       : el("p", {}, t("admin_no_deliveries")));
   }
 
+  async function clear(site) {
+    if (!window.confirm(t("admin_webhook_clear_confirm"))) return;
+    try { await put(site.id, null); } catch (err) { say(`${t("admin_error")}: ${err.message}`, true); }
+  }
+
+  function rowActions(s) {
+    const button = (label, onclick) => el("button", {type: "button", class: "secondary small",
+      "aria-label": `${label} · ${s.name}`, onclick}, label);
+    return el("div", {class: "actions"}, button(t("admin_show_log"), () => showLog(s).catch(pageError)),
+      s.webhook_url ? button(t("admin_webhook_clear"), () => clear(s)) : null);
+  }
+
   async function load() {
     const sites = await api("/api/v1/admin/sites");
     $("webhook-table").replaceChildren(table([
       [t("admin_site"), (s) => s.name], [t("admin_webhook_url"), (s) => s.webhook_url || t("admin_webhook_none")],
-      [t("admin_actions"), (s) => el("button", {type: "button", class: "secondary small",
-        "aria-label": `${t("admin_show_log")} · ${s.name}`, onclick: () => showLog(s).catch(pageError)}, t("admin_show_log"))]],
-    sites, t("admin_webhooks")));
+      [t("admin_actions"), rowActions]], sites, t("admin_webhooks")));
     return sites;
   }
 
@@ -43,10 +53,6 @@
       if (!form.reportValidity()) return;
       try { await put(form.site_id.value, form.url.value.trim()); form.url.value = ""; }
       catch (err) { say(`${t("admin_error")}: ${err.message}`, true); }
-    });
-    $("webhook-clear").addEventListener("click", async () => {
-      if (!window.confirm(t("admin_webhook_clear_confirm"))) return;
-      try { await put(form.site_id.value, null); } catch (err) { say(`${t("admin_error")}: ${err.message}`, true); }
     });
     await load();
   }
