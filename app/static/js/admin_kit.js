@@ -24,8 +24,11 @@
     return `${(seconds / 60).toFixed(1)} ${t("admin_minutes")}`;
   }
 
-  // How long something has waited: like dur(), then hours with one decimal from two hours on.
+  // How long something has waited: like dur(), then hours with one decimal from two hours on, days from two days.
   function age(seconds) {
+    if (seconds !== null && seconds !== undefined && seconds >= 172800) {
+      return `${(seconds / 86400).toFixed(1)} ${t("admin_days")}`;
+    }
     if (seconds !== null && seconds !== undefined && seconds >= 7200) {
       return `${(seconds / 3600).toFixed(1)} ${t("admin_hours")}`;
     }
