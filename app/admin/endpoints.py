@@ -1,17 +1,20 @@
-"""/api/v1/admin/...: sites, users, reader coverage, API keys, the dashboard's statistics (hub admins only)."""
+"""/api/v1/admin/...: sites, users, reader coverage, API keys, the dashboard's statistics and its CSV
+exports, the live queue and requeue (hub admins only)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from app.params import RecordDate, RowId
-from app.admin import service, stats
+from app.admin import export, live_queue, service, stats
 from app.admin.schemas import (
     ApiKeyIn,
     ApiKeyListOut,
     ApiKeyOut,
+    QueueOut,
     CoverageIn,
     CreatedOut,
     SiteIn,
@@ -21,8 +24,12 @@ from app.admin.schemas import (
     UserUpdateIn,
     UserOut,
 )
+from app.content_disposition import content_disposition
 from app.deps import AdminOnly, CtxDep, SessionDep
-from storage.models import Role
+from app.i18n import pick_lang, strings
+from app.reading.schemas import ClaimOut
+from app.reading.views import claim_out
+from storage.models import Role, utcnow_aware
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -98,16 +105,64 @@ def revoke_api_key(key_id: RowId, session: SessionDep, admin: AdminOnly) -> ApiK
                      revoked_at=key.revoked_at)
 
 
+StatsFrom = Annotated[RecordDate, Query(alias="from", description="first day (China Standard Time)")]
+StatsTo = Annotated[RecordDate, Query(alias="to", description="last day, inclusive")]
+
+
 @router.get("/stats", response_model=StatsOut)
-def get_stats(
-    ctx: CtxDep, session: SessionDep, _: AdminOnly,
-    date_from: Annotated[RecordDate, Query(alias="from", description="first day (China Standard Time)")] = None,
-    date_to: Annotated[RecordDate, Query(alias="to", description="last day, inclusive")] = None,
-    site_id: RowId | None = None,
-) -> StatsOut:
-    """The alliance dashboard: studies per day and clinic, unreadable rate per clinic, turnaround
-    (received -> first signed report) p50/p90 against the SLA per priority, reader workload, critical
-    notices and time to acknowledgment. Default range: the last 30 days."""
+def get_stats(ctx: CtxDep, session: SessionDep, _: AdminOnly, date_from: StatsFrom = None, date_to: StatsTo = None,
+              site_id: RowId | None = None) -> StatsOut:
+    """The alliance dashboard: studies per day and clinic, unreadable and returned rates, turnaround
+    (received -> first signed report) p50/p90 and the on-time rate over every study that was due,
+    read time (claim -> signature), reader workload, critical notices and time to acknowledgment,
+    and one row per clinic. Default range: the last 30 days."""
     out = stats.dashboard(session, ctx.settings, date_from, date_to, site_id)
     session.rollback()
+    return out
+
+
+def _csv(body: bytes, name: str) -> Response:
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": content_disposition(name), "Cache-Control": "no-store"})
+
+
+@router.get("/stats/clinics.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM"}})
+def clinics_csv(request: Request, ctx: CtxDep, session: SessionDep, _: AdminOnly, date_from: StatsFrom = None,
+                date_to: StatsTo = None, site_id: RowId | None = None) -> Response:
+    """The dashboard's per-clinic table as CSV (UTF-8 with BOM for Excel; headers in the page language)."""
+    st = stats.dashboard(session, ctx.settings, date_from, date_to, site_id)
+    session.rollback()
+    lang = pick_lang(request)
+    return _csv(export.clinics_csv(st, lang), f"{strings(lang)['admin_csv_clinics']}_{st.date_from}_{st.date_to}.csv")
+
+
+@router.get("/stats/studies.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM"}})
+def studies_csv(request: Request, session: SessionDep, _: AdminOnly, date_from: StatsFrom = None,
+                date_to: StatsTo = None, site_id: RowId | None = None) -> Response:
+    """Every study received in the range (no patient data): clinic, priority, status, received, due
+    and first-signed times, turnaround, on time, signer, read time. UTF-8 with BOM."""
+    f, first, last = stats.stats_filter(session, date_from, date_to, site_id)
+    lang = pick_lang(request)
+    body = export.studies_csv(session, f, lang, utcnow_aware())
+    session.rollback()
+    return _csv(body, f"{strings(lang)['admin_csv_studies']}_{first}_{last}.csv")
+
+
+@router.get("/queue", response_model=QueueOut)
+def get_queue(ctx: CtxDep, session: SessionDep, _: AdminOnly,
+              limit: Annotated[int, Query(ge=1, le=2000, description="most studies listed")] = 500) -> QueueOut:
+    """The live queue: studies waiting for a report, most urgent first, with waiting time, due time,
+    how far past it, and the open claim (reader, age); the depth per priority."""
+    out = live_queue.live_queue(session, ctx.settings, limit)
+    session.rollback()
+    return out
+
+
+@router.post("/claims/{claim_id}/requeue", response_model=ClaimOut)
+def requeue_claim(claim_id: RowId, session: SessionDep, admin: AdminOnly) -> ClaimOut:
+    """End a reader's open claim and put the study back in the queue (audited)."""
+    out = claim_out(live_queue.requeue(session, admin, claim_id))
+    session.commit()
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -129,6 +130,7 @@ class SiteQualityOut(BaseModel):
     unreadable: int = Field(description="returned at once by the quality check")
     returned: int = Field(description="returned by a reader for re-recording")
     unreadable_rate: float | None = Field(description="unreadable / analysed")
+    returned_rate: float | None = Field(None, description="returned / analysed")
 
 
 class TurnaroundOut(BaseModel):
@@ -136,11 +138,15 @@ class TurnaroundOut(BaseModel):
     sla_min: int
     reported: int = Field(description="studies received in the range with a signed report")
     pending: int = Field(description="studies received in the range still waiting for a report")
+    overdue: int = Field(0, description="pending studies already past their due time")
+    due: int = Field(0, description="reported + overdue: every study that was due")
     p50_min: float | None
     p90_min: float | None
     mean_min: float | None
+    p50_s: float | None = Field(None, description="received -> first signature, median, seconds")
+    p90_s: float | None = None
     within_sla: int = Field(description="first report signed by the study's due_at")
-    within_sla_rate: float | None
+    within_sla_rate: float | None = Field(description="within_sla / due (unsigned overdue studies count as late)")
 
 
 class ReaderLoadOut(BaseModel):
@@ -154,6 +160,7 @@ class ReaderLoadOut(BaseModel):
     reports: int = Field(description="report versions signed in the range (amendments included)")
     amendments: int
     read_p50_min: float | None = Field(description="claim -> signature, median")
+    read_p50_s: float | None = Field(None, description="claim -> signature, median, seconds (reads under a minute)")
 
 
 class NoticeSiteOut(BaseModel):
@@ -176,6 +183,35 @@ class NoticesOut(BaseModel):
     per_site: list[NoticeSiteOut]
 
 
+class ClinicRowOut(SiteQualityOut):
+    """One row of the per-clinic table (sortable, with a sparkline of daily volume)."""
+
+    daily: list[int] = Field(description="studies received per day, aligned with volume.days")
+    due: int = Field(description="studies due: signed, or unsigned past their due time")
+    on_time: int = Field(description="first report signed by the due time")
+    overdue: int = Field(description="still unsigned past the due time")
+    on_time_rate: float | None = Field(description="on_time / due")
+    tat_p50_s: float | None = Field(description="received -> first signature, median, seconds")
+    open_notices: int = Field(description="critical notices raised in the range, not acknowledged")
+
+
+class TotalsOut(BaseModel):
+    """The dashboard's headline figures over the whole range (and clinic filter)."""
+
+    studies: int
+    analysed: int
+    unreadable: int
+    returned: int
+    unreadable_rate: float | None = Field(description="unreadable / analysed")
+    returned_rate: float | None = Field(description="returned by a reader / analysed")
+    due: int = Field(description="studies that were due: signed, or unsigned past their due time")
+    on_time: int
+    overdue: int
+    on_time_rate: float | None = Field(description="on_time / due")
+    read_n: int = Field(description="signed claims (claimed in the range)")
+    read_p50_s: float | None = Field(description="claim -> signature, median, seconds")
+
+
 class StatsOut(BaseModel):
     date_from: dt.date = Field(serialization_alias="from")
     date_to: dt.date = Field(serialization_alias="to")
@@ -187,3 +223,40 @@ class StatsOut(BaseModel):
     turnaround: list[TurnaroundOut]
     readers: list[ReaderLoadOut]
     notices: NoticesOut
+    totals: TotalsOut
+    clinics: list[ClinicRowOut]
+
+
+# -- the live queue (GET /api/v1/admin/queue) -------------------------------------------------
+
+class QueueStudyOut(BaseModel):
+    study_id: uuid.UUID
+    site_id: int
+    site_name: str
+    priority: str
+    status: str
+    pool: str | None
+    received_at: dt.datetime
+    due_at: dt.datetime | None
+    waiting_s: float = Field(description="now - received, seconds")
+    overdue_s: float | None = Field(description="now - due time when past it, else null")
+    claim_id: int | None
+    reader_id: int | None
+    reader_name: str | None
+    claimed_at: dt.datetime | None
+    claim_age_s: float | None = Field(description="now - claimed, seconds")
+    lease_until: dt.datetime | None
+
+
+class QueueDepthOut(BaseModel):
+    priority: str
+    sla_min: int
+    waiting: int
+    overdue: int
+
+
+class QueueOut(BaseModel):
+    now: dt.datetime
+    depth: list[QueueDepthOut] = Field(description="per priority, all waiting studies (not only those listed)")
+    studies: list[QueueStudyOut] = Field(description="most urgent first, at most ``limit``")
+    truncated: bool

@@ -1,4 +1,5 @@
-"""/admin/ pages: the alliance dashboard and the plain admin pages (sites, users, reader coverage, API keys).
+"""/admin/ pages: the alliance dashboard and the plain admin pages (sites, users, reader coverage, API keys,
+the live queue, webhooks).
 
 The pages are shells for hub admins; their JavaScript (``/static/js/admin.js``)
 calls the admin API (``/api/v1/admin/...``) with the session cookie, so the
@@ -21,6 +22,8 @@ PAGES = {
     "users": "admin/users.html",
     "coverage": "admin/coverage.html",
     "api-keys": "admin/api_keys.html",
+    "queue": "admin/queue.html",
+    "webhooks": "admin/webhooks.html",
 }
 
 
@@ -55,3 +58,15 @@ def coverage(request: Request) -> Response:
 @router.get("/api-keys", response_class=HTMLResponse)
 def api_keys(request: Request) -> Response:
     return _page(request, "api-keys")
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request) -> Response:
+    """The live queue: waiting and overdue studies, open claims by reader (reassign, requeue), escalations."""
+    return _page(request, "queue")
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+def webhooks(request: Request) -> Response:
+    """Each site's webhook URL (set, switch off) and its delivery log."""
+    return _page(request, "webhooks")

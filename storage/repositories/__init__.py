@@ -4,6 +4,7 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.delivery import DeliveryRepository
 from storage.repositories.dicom import DicomRepository
 from storage.repositories.integration import FhirRepository, Hl7Repository, OrderRepository
+from storage.repositories.live_queue import LiveQueueRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
 from storage.repositories.stats import StatsRepository
@@ -18,6 +19,7 @@ __all__ = [
     "ApiKeyRepository",
     "AuditRepository",
     "DeliveryRepository",
+    "LiveQueueRepository",
     "PatientRepository",
     "ReadingRepository",
     "SiteRepository",

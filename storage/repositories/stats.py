@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, extract, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, extract, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -35,6 +35,8 @@ from storage.models import (
 #: Offset of the alliance's clock (Asia/Shanghai has no daylight saving time).
 LOCAL_OFFSET_HOURS = 8
 PERCENTILES = (50, 90)
+#: A study in these states is still waiting for its report.
+OPEN_STATUSES = (StudyStatus.awaiting_read, StudyStatus.in_read)
 
 
 @dataclass(frozen=True)
@@ -123,28 +125,45 @@ class StatsRepository:
                 .group_by(Report.study_id).subquery())
 
     def turnaround(self, f: StatsFilter) -> list[dict[str, Any]]:
-        """Per priority, for studies received in the interval and signed since: received -> first
-        signed report in seconds (n, mean, p50, p90) and how many were signed by their ``due_at``."""
+        """Per priority (``g``), for studies received in the interval and signed since: received ->
+        first signed report in seconds (n, mean, p50, p90)."""
         first = self._first_signed()
         base = (select(Study.priority.label("g"), self._seconds(first.c.signed_at, Study.received_at).label("s"))
                 .join(first, first.c.study_id == Study.id).where(*self._studies_in(f)))
-        rows = {r["g"]: r for r in self._percentiles(base, "g")}
-        within = (
-            select(Study.priority, func.sum(case((first.c.signed_at <= Study.due_at, 1), else_=0)))
-            .join(first, first.c.study_id == Study.id).where(*self._studies_in(f)).group_by(Study.priority)
-        )
-        for priority, n in self.session.execute(within):
-            if priority in rows:
-                rows[priority]["within_sla"] = int(n or 0)
-        pending = (select(Study.priority, func.count()).outerjoin(first, first.c.study_id == Study.id)
-                   .where(*self._studies_in(f), first.c.study_id.is_(None),
-                          Study.status.in_([StudyStatus.awaiting_read, StudyStatus.in_read]))
-                   .group_by(Study.priority))
-        out = {p: {**r, "pending": 0} for p, r in rows.items()}
-        for priority, n in self.session.execute(pending):
-            out.setdefault(priority, {"g": priority, "n": 0, "mean": None, "p50": None, "p90": None,
-                                      "within_sla": 0})["pending"] = int(n)
-        return list(out.values())
+        return self._percentiles(base, "g")
+
+    def turnaround_per_site(self, f: StatsFilter) -> list[dict[str, Any]]:
+        """Per site (``g``): received -> first signed report in seconds (n, mean, p50, p90)."""
+        first = self._first_signed()
+        base = (select(Study.site_id.label("g"), self._seconds(first.c.signed_at, Study.received_at).label("s"))
+                .join(first, first.c.study_id == Study.id).where(*self._studies_in(f)))
+        return self._percentiles(base, "g")
+
+    def due_counts(self, f: StatsFilter, now: dt.datetime, by_site: bool) -> list[dict[str, Any]]:
+        """Per priority (or per site), as ``g``, of the studies received in the interval:
+
+        * ``signed``: with a signed report; ``on_time``: first signature by the study's ``due_at``;
+        * ``pending``: still waiting for a report (queued or in read);
+        * ``overdue``: pending and past ``due_at`` at ``now``.
+
+        The on-time rate is ``on_time / (signed + overdue)``: every study that was due, not only
+        the signed ones (a study nobody signed counts against the hub).
+        """
+        first = self._first_signed()
+        signed = first.c.study_id.is_not(None)
+        pending = and_(first.c.study_id.is_(None), Study.status.in_(OPEN_STATUSES))
+
+        def count(cond: ColumnElement[bool]) -> ColumnElement[int]:
+            return func.sum(case((cond, 1), else_=0))
+
+        group = Study.site_id if by_site else Study.priority
+        stmt = (select(group.label("g"), count(signed).label("signed"),
+                       count(and_(signed, first.c.signed_at <= Study.due_at)).label("on_time"),
+                       count(pending).label("pending"),
+                       count(and_(pending, Study.due_at < now)).label("overdue"))
+                .outerjoin(first, first.c.study_id == Study.id).where(*self._studies_in(f)).group_by(group))
+        return [{k: (v if k == "g" else int(v or 0)) for k, v in row._mapping.items()}
+                for row in self.session.execute(stmt)]
 
     # -- readers -----------------------------------------------------------------------------
     def reader_claims(self, f: StatsFilter) -> list[dict[str, Any]]:
@@ -185,6 +204,15 @@ class StatsRepository:
                        *([Study.site_id == f.site_id] if f.site_id is not None else [])))
         return self._percentiles(base, "g")
 
+    def read_time(self, f: StatsFilter) -> dict[str, Any]:
+        """Claim -> signature seconds of every claim signed (claimed in the interval): n, mean, p50, p90."""
+        base = (select(self._seconds(Claim.ended_at, Claim.claimed_at).label("s"))
+                .join(Study, Study.id == Claim.study_id)
+                .where(Claim.outcome == ClaimOutcome.signed, Claim.claimed_at >= f.start, Claim.claimed_at < f.end,
+                       *([Study.site_id == f.site_id] if f.site_id is not None else [])))
+        rows = self._percentiles(base, None)
+        return rows[0] if rows else {}
+
     # -- critical notices ------------------------------------------------------------------------
     def _notices_in(self, f: StatsFilter) -> list[ColumnElement[bool]]:
         where = [CriticalNotice.raised_at >= f.start, CriticalNotice.raised_at < f.end]
@@ -212,6 +240,26 @@ class StatsRepository:
         return self.session.scalar(select(func.min(CriticalNotice.raised_at)).where(
             *self._notices_in(f), CriticalNotice.acknowledged_at.is_(None)))
 
+    # -- the study list (CSV export) ---------------------------------------------------------------
+    def study_rows(self, f: StatsFilter, limit: int) -> list[dict[str, Any]]:
+        """One row per study received in the interval, oldest first, without patient data: site,
+        priority, status, received/due/first-signed times, the first signer and the read seconds
+        (claim -> signature of the signing claim)."""
+        first = (select(Report.study_id, Report.signed_at, Report.author_id)
+                 .where(Report.version == 1).subquery())
+        read = (select(Claim.study_id, func.max(self._seconds(Claim.ended_at, Claim.claimed_at)).label("read_s"))
+                .where(Claim.outcome == ClaimOutcome.signed).group_by(Claim.study_id).subquery())
+        stmt = (select(Study.id.label("study_id"), Study.site_id, Site.name.label("site_name"), Study.priority,
+                       Study.status, Study.received_at, Study.due_at, first.c.signed_at,
+                       func.coalesce(func.nullif(User.display_name, ""), User.username).label("signer"),
+                       read.c.read_s)
+                .join(Site, Site.id == Study.site_id)
+                .outerjoin(first, first.c.study_id == Study.id)
+                .outerjoin(User, User.id == first.c.author_id)
+                .outerjoin(read, read.c.study_id == Study.id)
+                .where(*self._studies_in(f)).order_by(Study.received_at, Study.id).limit(limit))
+        return [dict(row._mapping) for row in self.session.execute(stmt)]
+
     # -- names for the aggregates ------------------------------------------------------------------
     def site_names(self, site_ids: Sequence[int]) -> dict[int, str]:
         if not site_ids:
@@ -226,4 +274,4 @@ class StatsRepository:
         return {int(i): str(d or u) for i, d, u in self.session.execute(stmt)}
 
 
-__all__ = ["LOCAL_OFFSET_HOURS", "StatsFilter", "StatsRepository"]
+__all__ = ["LOCAL_OFFSET_HOURS", "OPEN_STATUSES", "StatsFilter", "StatsRepository"]

@@ -19,7 +19,7 @@ from tests.app.live import ARTIFACTS, chromium, served
 from tests.app.test_stats import seed_scenario
 
 DESKTOP = {"width": 1366, "height": 900}
-CANVASES = ("chart-volume", "chart-quality", "chart-tat", "chart-readers", "chart-notices")
+CANVASES = ("chart-volume", "chart-tat", "chart-readers", "chart-notices")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,17 @@ def test_dashboard_draws_charts_for_the_seeded_scenario(live, browser):
     p90 = page.evaluate("Chart.getChart(document.getElementById('chart-tat')).data.datasets[1].data")
     assert p90 == [20.0, 40.0, 300.0]
     tat_table = page.locator("#table-tat").inner_text()
-    assert "10 分钟" in tat_table and "240 分钟" in tat_table
+    assert "10.0 分钟" in tat_table and "240 分钟" in tat_table
+    # On time over every due study: 6 of 9 signed + 1 unsigned past due; unreadable 3 and returned 1 of 14.
+    expect(page.locator("#kpi-sla")).to_have_text("60.0%")
+    expect(page.locator("#kpi-sla-detail")).to_contain_text("6 / 10")
+    expect(page.locator("#kpi-unreadable")).to_have_text("21.4%")
+    expect(page.locator("#kpi-returned")).to_have_text("7.1%")
+    expect(page.locator("#kpi-read")).to_have_text("2.0 分钟")
+    rows = page.locator("#clinic-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first.locator("th")).to_have_text("Clinic B")  # worst unreadable rate first
+    assert page.locator("#clinic-table svg.spark").count() == 2
     _check_page(page, "dashboard_1366")
 
     # Filter by clinic: only clinic B's numbers; the URL keeps the filter.
@@ -86,8 +96,8 @@ def test_dashboard_draws_charts_for_the_seeded_scenario(live, browser):
     page.get_by_role("button", name="查询").click()
     expect(page.locator("#kpi-studies")).to_have_text("5")
     assert "site_id=" in page.url
-    labels = page.evaluate("Chart.getChart(document.getElementById('chart-quality')).data.labels")
-    assert labels == ["Clinic B"]
+    expect(page.locator("#clinic-table tbody tr")).to_have_count(1)
+    expect(page.locator("#clinic-table tbody th")).to_have_text("Clinic B")
     page.screenshot(path=str(ARTIFACTS / "admin_dashboard_clinic_b.png"), full_page=True)
     page.close()
 

@@ -1,37 +1,14 @@
 // The hub's admin pages (/admin/): the alliance dashboard (charts drawn by the vendored Chart.js, see
-// /static/vendor/README.md) and the plain pages for sites, users, reader coverage and API keys. All data
-// comes from the admin API (/api/v1/admin/...) through api.js with the session cookie; text from the API
-// is inserted as text, never as HTML.
+// /static/vendor/README.md; the per-clinic table with sparklines is plain DOM and SVG) and the plain pages
+// for sites, reader coverage and API keys; the users, queue and webhook pages register themselves in
+// AdminKit.pages (admin_users.js, admin_queue.js, admin_webhooks.js). All data comes from the admin API
+// (/api/v1/admin/...) through api.js with the session cookie; text from the API is inserted as text.
 "use strict";
 (function () {
-  const S = JSON.parse(document.getElementById("strings").textContent);
-  const LANG = (window.ECGHUB && window.ECGHUB.lang) || "zh-CN";
-  const $ = (id) => document.getElementById(id);
-  const t = (key) => (key in S ? S[key] : key);
+  const {el, $, t, fmtTime, pct, mins, dur, pageError, table, sortableTable, sparkline, siteOptions} = window.AdminKit;
   // Colour-blind-safe palette (Okabe-Ito, then Tableau) for per-clinic series.
   const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C6D00", "#000000",
                    "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#76B7B2", "#9C755F", "#E15759", "#BAB0AC"];
-
-  const el = window.el;
-  const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString(LANG, {hour12: false}) : "—");
-  const pct = (x) => (x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)}%`);
-  const mins = (x) => (x === null || x === undefined ? "—" : `${x} ${t("admin_minutes")}`);
-
-  function pageError(err) {
-    const box = $("page-error");
-    if (!err) { box.hidden = true; box.textContent = ""; return; }
-    box.textContent = `${t("admin_error")}: ${err.message || err}`;
-    box.hidden = false;
-  }
-
-  // A table: columns [[header, row => cell]], rows.
-  function table(columns, rows, caption) {
-    return el("table", {class: "data"},
-      caption ? el("caption", {class: "sr-only"}, caption) : null,
-      el("thead", {}, el("tr", {}, columns.map(([h]) => el("th", {scope: "col"}, h)))),
-      el("tbody", {}, rows.map((r) => el("tr", {}, columns.map(([, f], i) =>
-        i === 0 ? el("th", {scope: "row"}, f(r)) : el("td", {}, f(r)))))));
-  }
 
   // ---- dashboard ---------------------------------------------------------------------------------------
   const charts = {};
@@ -76,20 +53,74 @@
     document.body.dataset.statsLoaded = "1";
   }
 
-  function renderStats(st) {
-    const reported = st.turnaround.reduce((a, x) => a + x.reported, 0);
-    const within = st.turnaround.reduce((a, x) => a + x.within_sla, 0);
-    const analysed = st.quality.reduce((a, x) => a + x.analysed, 0);
-    const unreadable = st.quality.reduce((a, x) => a + x.unreadable, 0);
-    $("kpi-studies").textContent = st.volume.total;
-    $("kpi-sla").textContent = reported ? pct(within / reported) : "—";
-    $("kpi-unreadable").textContent = analysed ? pct(unreadable / analysed) : "—";
+  // Clinics beyond this many are drawn as one "other clinics" series (the table lists every one).
+  const MAX_SERIES = 11;
+
+  function volumeSeries(series) {
+    if (series.length <= MAX_SERIES + 1) return series;
+    const ranked = [...series].sort((a, b) => b.counts.reduce((x, y) => x + y, 0) - a.counts.reduce((x, y) => x + y, 0));
+    const rest = ranked.slice(MAX_SERIES);
+    return [...ranked.slice(0, MAX_SERIES), {site_name: t("admin_other_sites", {n: rest.length}),
+      counts: rest[0].counts.map((_, i) => rest.reduce((a, s) => a + s.counts[i], 0))}];
+  }
+
+  function renderKpis(st) {
+    const tot = st.totals;
+    $("kpi-studies").textContent = tot.studies;
+    $("kpi-sla").textContent = pct(tot.on_time_rate);
+    $("kpi-sla-detail").textContent = `${tot.on_time} / ${tot.due} · ${t("admin_overdue")} ${tot.overdue}`;
+    $("kpi-unreadable").textContent = pct(tot.unreadable_rate);
+    $("kpi-unreadable-detail").textContent = `${tot.unreadable} / ${tot.analysed}`;
+    $("kpi-returned").textContent = pct(tot.returned_rate);
+    $("kpi-returned-detail").textContent = `${tot.returned} / ${tot.analysed}`;
+    $("kpi-read").textContent = dur(tot.read_p50_s);
     $("kpi-notices").textContent = st.notices.open;
     $("kpi-notices").classList.toggle("alarm", st.notices.open > 0);
+    $("kpi-sla").classList.toggle("alarm", tot.overdue > 0);
+  }
 
-    // Studies per day, stacked by clinic.
+  // The per-clinic table: sortable, filterable by name, a sparkline of daily studies per clinic.
+  function renderClinics(st) {
+    const num = (c) => ({num: true, ...c});
+    const columns = [
+      {label: t("admin_site"), cell: (c) => c.site_name, key: (c) => c.site_name},
+      num({label: t("admin_studies"), cell: (c) => c.studies, key: (c) => c.studies, desc: true}),
+      {label: t("admin_trend"), cell: (c) => sparkline(c.daily, `${c.site_name} · ${t("admin_trend")} · ${c.daily.join(", ")}`)},
+      num({label: t("admin_unreadable_rate"), cell: (c) => pct(c.unreadable_rate), key: (c) => c.unreadable_rate, desc: true}),
+      num({label: t("admin_returned_rate"), cell: (c) => pct(c.returned_rate), key: (c) => c.returned_rate, desc: true}),
+      num({label: t("admin_on_time_rate"), cell: (c) => pct(c.on_time_rate), key: (c) => c.on_time_rate}),
+      num({label: t("admin_overdue"), cell: (c) => el("span", {class: c.overdue ? "alarm" : null}, c.overdue),
+           key: (c) => c.overdue, desc: true}),
+      num({label: t("admin_tat_p50"), cell: (c) => dur(c.tat_p50_s), key: (c) => c.tat_p50_s, desc: true}),
+      num({label: t("admin_open_notices"), cell: (c) => c.open_notices, key: (c) => c.open_notices, desc: true}),
+    ];
+    const tbl = sortableTable(columns, st.clinics, t("admin_clinic_table"), {col: 3, dir: -1});
+    $("clinic-table").replaceChildren(tbl);
+    const filter = $("clinic-filter");
+    const apply = () => {
+      const q = filter.value.trim().toLowerCase();
+      const shown = tbl.filter((c) => !q || c.site_name.toLowerCase().includes(q));
+      $("clinic-count").textContent = t("admin_shown_of", {n: shown, total: st.clinics.length});
+    };
+    filter.oninput = apply;
+    apply();
+  }
+
+  function renderExports(st) {
+    const q = new URLSearchParams({from: st.from, to: st.to});
+    if (st.site_id) q.set("site_id", st.site_id);
+    $("export-clinics").href = `/api/v1/admin/stats/clinics.csv?${q}`;
+    $("export-studies").href = `/api/v1/admin/stats/studies.csv?${q}`;
+  }
+
+  function renderStats(st) {
+    renderKpis(st);
+    renderClinics(st);
+    renderExports(st);
+
+    // Studies per day, stacked by clinic (the busiest eleven, then the rest as one series).
     const days = st.volume.days.map((d) => d.slice(5));
-    draw("chart-volume", {type: "bar", data: {labels: days, datasets: st.volume.series.map((s, i) => ({
+    draw("chart-volume", {type: "bar", data: {labels: days, datasets: volumeSeries(st.volume.series).map((s, i) => ({
       label: s.site_name, data: s.counts, backgroundColor: PALETTE[i % PALETTE.length]}))},
       options: {scales: {x: {stacked: true}, y: {stacked: true, beginAtZero: true, ticks: {precision: 0}}},
                 plugins: {legend: {position: "bottom"}}}});
@@ -97,22 +128,6 @@
       [[t("admin_day"), (r) => r.day], ...st.volume.series.map((s) => [s.site_name, (r) => s.counts[r.i]]),
        [t("admin_total"), (r) => st.volume.per_day_total[r.i]]],
       st.volume.days.map((day, i) => ({day, i})), t("admin_volume")));
-
-    // Per clinic: studies (bars) and unreadable rate (line, right axis).
-    const qs = st.quality;
-    draw("chart-quality", {type: "bar", data: {labels: qs.map((q) => q.site_name), datasets: [
-      {type: "bar", label: t("admin_studies"), data: qs.map((q) => q.studies), backgroundColor: "#0072B2", yAxisID: "y"},
-      {type: "line", label: t("admin_unreadable_rate"), data: qs.map((q) => q.unreadable_rate === null ? null : +(q.unreadable_rate * 100).toFixed(1)),
-       borderColor: "#ffffff", backgroundColor: "#D55E00", yAxisID: "y1", showLine: false, pointRadius: 9, pointHoverRadius: 10,
-       pointBorderWidth: 2, pointStyle: "rectRot", order: -1}]},
-      options: {scales: {y: {beginAtZero: true, ticks: {precision: 0}, title: {display: true, text: t("admin_studies")}},
-                         y1: {position: "right", beginAtZero: true, suggestedMax: 20, grid: {drawOnChartArea: false},
-                              title: {display: true, text: `${t("admin_unreadable_rate")} %`}}},
-                plugins: {legend: {position: "bottom"}}}});
-    $("table-quality").replaceChildren(table([
-      [t("admin_site"), (q) => q.site_name], [t("admin_studies"), (q) => q.studies], [t("admin_analysed"), (q) => q.analysed],
-      [t("admin_unreadable"), (q) => q.unreadable], [t("admin_returned"), (q) => q.returned],
-      [t("admin_unreadable_rate"), (q) => pct(q.unreadable_rate)]], qs, t("admin_per_site")));
 
     // Turnaround p50/p90 per priority against the SLA (a dash per priority).
     const tat = st.turnaround;
@@ -125,9 +140,9 @@
                 plugins: {legend: {position: "bottom"}}}});
     $("table-tat").replaceChildren(table([
       [t("admin_priority"), (x) => t(`admin_priority_${x.priority}`)], [t("admin_sla"), (x) => mins(x.sla_min)],
-      [t("admin_reported"), (x) => x.reported], [t("admin_pending"), (x) => x.pending],
-      [t("admin_p50"), (x) => mins(x.p50_min)], [t("admin_p90"), (x) => mins(x.p90_min)],
-      [t("admin_within_sla"), (x) => `${x.within_sla} (${pct(x.within_sla_rate)})`]], tat, t("admin_turnaround")));
+      [t("admin_reported"), (x) => x.reported], [t("admin_overdue"), (x) => x.overdue],
+      [t("admin_p50"), (x) => dur(x.p50_s)], [t("admin_p90"), (x) => dur(x.p90_s)],
+      [t("admin_on_time_rate"), (x) => `${x.within_sla} / ${x.due} (${pct(x.within_sla_rate)})`]], tat, t("admin_turnaround")));
 
     // Reader workload.
     const rd = st.readers;
@@ -138,7 +153,7 @@
     $("table-readers").replaceChildren(table([
       [t("admin_reader"), (r) => r.name], [t("admin_claims"), (r) => r.claims], [t("admin_signed"), (r) => r.signed],
       [t("admin_released"), (r) => r.released], [t("admin_expired"), (r) => r.expired], [t("admin_reports"), (r) => r.reports],
-      [t("admin_amendments"), (r) => r.amendments], [t("admin_read_p50"), (r) => mins(r.read_p50_min)]], rd, t("admin_readers")));
+      [t("admin_amendments"), (r) => r.amendments], [t("admin_read_p50"), (r) => dur(r.read_p50_s)]], rd, t("admin_readers")));
 
     // Critical notices per clinic: acknowledged and open; time to acknowledgment.
     const n = st.notices;
@@ -158,18 +173,7 @@
       n.per_site, t("admin_notices")));
   }
 
-  // ---- forms --------------------------------------------------------------------------------------------
-  function formStatus(text, isError) {
-    const box = $("form-status");
-    box.textContent = text || "";
-    box.className = isError ? "error-box" : "ok";
-  }
-
-  async function siteOptions(select) {
-    const sites = await api("/api/v1/admin/sites");
-    select.replaceChildren(...sites.map((s) => el("option", {value: s.id}, `${s.name} (${s.code})`)));
-    return sites;
-  }
+  const formStatus = (text, isError) => window.AdminKit.status("form-status", text, isError);
 
   // ---- sites ---------------------------------------------------------------------------------------------
   async function sitesPage() {
@@ -188,38 +192,6 @@
         await api("/api/v1/admin/sites", {method: "POST", json: {code: f.code.value.trim(), name: f.name.value.trim(),
                                                                  level: f.level.value, region: f.region.value.trim()}});
         formStatus(t("admin_created_ok")); f.reset(); await load();
-      } catch (err) { formStatus(`${t("admin_error")}: ${err.message}`, true); }
-    });
-    await load();
-  }
-
-  // ---- users ---------------------------------------------------------------------------------------------
-  async function usersPage() {
-    const sites = await siteOptions($("user-site"));
-    const names = new Map(sites.map((s) => [s.id, s.name]));
-    const load = async () => {
-      const users = await api("/api/v1/admin/users");
-      $("user-table").replaceChildren(table([
-        [t("admin_username"), (u) => u.username], [t("admin_display_name"), (u) => u.display_name || "—"],
-        [t("admin_site"), (u) => u.site_name], [t("admin_role"), (u) => t(`admin_role_${u.role}`)],
-        [t("admin_pools"), (u) => u.reader_pools.map((p) => t(`admin_pool_${p}`)).join("、") || "—"],
-        [t("admin_covered_sites"), (u) => u.role === "reader" ? (u.covered_site_ids.map((i) => names.get(i) || i).join("、") || "—") : ""],
-        [t("admin_active"), (u) => t(u.active ? "admin_yes" : "admin_no")]], users, t("admin_users")));
-    };
-    const form = $("user-form");
-    const syncPools = () => { $("user-pools").disabled = form.role.value !== "reader"; };
-    form.role.addEventListener("change", syncPools);
-    syncPools();
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      if (!form.reportValidity()) return;
-      const pools = [...form.querySelectorAll("input[name=reader_pools]:checked")].map((c) => c.value);
-      try {
-        await api("/api/v1/admin/users", {method: "POST", json: {
-          site_id: Number(form.site_id.value), username: form.username.value.trim(), password: form.password.value,
-          role: form.role.value, display_name: form.display_name.value.trim(), reader_pools: form.role.value === "reader" ? pools : []}});
-        formStatus(t("admin_created_ok")); form.password.value = ""; form.username.value = ""; form.display_name.value = "";
-        await load();
       } catch (err) { formStatus(`${t("admin_error")}: ${err.message}`, true); }
     });
     await load();
@@ -287,7 +259,7 @@
     await load();
   }
 
-  const PAGES = {dashboard, sites: sitesPage, users: usersPage, coverage: coveragePage, "api-keys": keysPage};
+  const PAGES = {dashboard, sites: sitesPage, coverage: coveragePage, "api-keys": keysPage, ...window.AdminKit.pages};
   window.AdminPages = {
     start(page) {
       Promise.resolve(PAGES[page]()).catch(pageError);
