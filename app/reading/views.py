@@ -45,16 +45,23 @@ def reports_out(reports: list[Report]) -> list[ReportOut]:
 
 
 def worklist(session: Session, principal: Principal, limit: int) -> Worklist:
+    """The reader's queue rows (patient, clinic, indication, waiting time), counts and own open claims."""
     repo = ReadingRepository(session)
     now = utcnow_aware()
-    studies = repo.worklist(principal.id, principal.reader_pools, limit)
+    rows = repo.worklist(principal.id, principal.reader_pools, limit)
     items = [WorklistItem(
-        study_id=s.id, site_id=s.site_id, priority=s.priority.value, due_at=s.due_at,
+        study_id=s.id, site_id=s.site_id, site_name=site_name, patient_name=s.patient.name,
+        patient_sex=s.patient.sex.value, priority=s.priority.value, due_at=s.due_at,
         overdue=bool(s.due_at and s.due_at < now), received_at=s.received_at,
+        waiting_s=max(0, int((now - s.received_at).total_seconds())),
         pool=s.pool.value if s.pool else None, age_days=age_in_days(s.patient.birth_date, s.acquired_at),
-        clinic_urgency=s.clinic_urgency.value,
-    ) for s in studies]
+        indication=s.indication, clinic_urgency=s.clinic_urgency.value,
+    ) for s, site_name in rows]
     items.sort(key=lambda i: not i.overdue)  # overdue first, order otherwise kept
+    if items:  # the rows name patients, so who saw which is on record (as for the recent list)
+        AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id,
+                                     action="study.worklist", object_type="reader", object_id=str(principal.id),
+                                     detail={"studies": [str(i.study_id) for i in items]})
     counts = {"stat": 0, "urgent": 0, "routine": 0, "overdue": 0}
     counts.update(repo.counts_by_priority(principal.id, principal.reader_pools, now))
     mine = [claim_out(c) for c in repo.open_claims_of(principal.id)]

@@ -190,15 +190,17 @@ class ReadingRepository:
         stmt = select(Study.id).where(Study.id == study_id, _eligible(reader_id, pools))
         return self.session.scalar(stmt) is not None
 
-    def worklist(self, reader_id: int, pools: Sequence[str], limit: int) -> list[Study]:
+    def worklist(self, reader_id: int, pools: Sequence[str], limit: int) -> list[tuple[Study, str]]:
+        """(study with its patient, site name) of the queued studies this reader may read, most urgent first."""
         stmt = (
-            select(Study)
+            select(Study, Site.name)
+            .join(Site, Site.id == Study.site_id)
             .where(Study.status == QUEUED, _eligible(reader_id, pools))
             .order_by(Study.priority_rank, Study.due_at, Study.received_at)
             .options(lazyload(Study.recording))
             .limit(limit)
         )
-        return list(self.session.scalars(stmt))
+        return [(study, site_name) for study, site_name in self.session.execute(stmt)]
 
     def counts_by_priority(self, reader_id: int, pools: Sequence[str], now: dt.datetime) -> dict[str, int]:
         stmt = (

@@ -267,3 +267,22 @@ def test_every_critical_statement_raises_a_notice(world, data, code):
     codes = {n["code"] for n in world.client.get("/api/v1/notices", headers=world.a.auth).json()
              if n["study_id"] == sid}
     assert code in codes and "SR" not in codes
+
+
+def test_queue_rows_name_patient_clinic_indication_and_waiting_time(world, data):
+    sid = _queued(world, data, "ludb/1", patient_name="王小明", indication="胸痛 2 小时", urgency="urgent")
+    wl = world.client.get("/api/v1/reader/worklist", headers=world.reader)
+    assert wl.status_code == 200
+    [row] = wl.json()["items"]
+    assert row["study_id"] == sid and row["patient_name"] == "王小明" and row["indication"] == "胸痛 2 小时"
+    with world.client.app.state.ctx.session_factory() as s:
+        from storage.models import Site, Study
+        study = s.get(Study, uuid.UUID(sid))
+        assert row["site_name"] == s.get(Site, study.site_id).name != ""
+        waited = (dt.datetime.now(dt.UTC) - study.received_at).total_seconds()
+    assert 0 <= row["waiting_s"] <= waited + 1 and row["patient_sex"] == "F"
+    assert row["age_days"] > 365 * 7 and row["clinic_urgency"] == "urgent"
+    # The rows name patients: who was shown which is audited.
+    with world.client.app.state.ctx.session_factory() as s:
+        shown = s.query(AuditEvent).filter_by(action="study.worklist").all()
+        assert shown and sid in shown[-1].detail["studies"]

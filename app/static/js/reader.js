@@ -76,12 +76,22 @@
     } catch (e) { showError(e); }
   }
 
+  /** Waiting time as the queue shows it: minutes, then hours and minutes (from seconds). */
+  function waitText(s) {
+    const m = Math.floor(Math.max(0, s) / 60);
+    return m < 60 ? t("rd_wait_min", {m}) : t("rd_wait_h", {h: Math.floor(m / 60), m: m % 60});
+  }
+
+  /** One row per queued study: priority, patient (name, sex, age), clinic, indication, waiting, due. */
   function renderQueue(items) {
     $("rd-queue-n").textContent = `(${items.length})`;
     $("rd-queue-rows").innerHTML = items.map((it) => `
-      <tr class="${it.overdue ? "overdue" : ""}">
+      <tr class="${it.overdue ? "overdue" : ""}" data-study="${esc(it.study_id)}">
         <td><span class="badge ${it.priority}">${esc(t("rd_prio_" + it.priority))}</span></td>
-        <td>${esc(ageText(it.age_days))}</td><td>${esc(t("rd_prio_" + it.clinic_urgency))}</td>
+        <td class="rd-q-patient"><b>${esc(it.patient_name)}</b> · ${esc(T["sex_" + it.patient_sex] || "")} · ${esc(ageText(it.age_days))}</td>
+        <td class="rd-q-clinic">${esc(it.site_name)}</td>
+        <td class="rd-q-ind">${esc(it.indication || "—")}</td>
+        <td class="rd-q-wait">${esc(waitText(it.waiting_s))}</td>
         <td>${esc(dateText(it.due_at))}${it.overdue ? " · " + esc(T.rd_overdue) : ""}</td>
         <td><button type="button" class="rd-btn" data-claim-study="${it.study_id}">${esc(T.rd_claim)}</button></td>
       </tr>`).join("");
