@@ -98,10 +98,14 @@ def claim_next(session: Session, principal: Principal, settings: Settings) -> Cl
     """Claim the most urgent study this reader may read; None when the queue is empty for them.
 
     The claim, the study's status and the audit events (claim.created, study.read) are
-    written by one statement that also returns what the reading bundle shows.
+    written by one statement that also returns what the reading bundle shows. A study this
+    reader put back (released) within ``putback_skip_minutes`` comes last: it is handed out
+    again only when no other eligible study is waiting.
     """
+    now = utcnow_aware()
     return ReadingRepository(session).claim_next(
-        principal.id, principal.reader_pools, utcnow_aware(), _lease(settings), principal.actor, principal.site_id)
+        principal.id, principal.reader_pools, now, _lease(settings), principal.actor, principal.site_id,
+        put_back_since=now - dt.timedelta(minutes=settings.putback_skip_minutes))
 
 
 def claim_study(session: Session, principal: Principal, settings: Settings, study_id: uuid.UUID) -> Claim:
