@@ -16,7 +16,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
-from app.notify.service import emit
+from app.notify.service import announce_queued, emit
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from app.settings import Settings
 from storage.models import Claim, ClaimOutcome, Role, Study, StudyStatus, User, utcnow_aware
@@ -55,18 +55,24 @@ def expire_lapsed(session: Session, now: dt.datetime | None = None) -> int:
     return len(lapsed)
 
 
+def _requeue(session: Session, claim: Claim) -> None:
+    """Put the claim's study back in the queue and tell the readers' live stream."""
+    if ReadingRepository(session).requeue(claim.study_id):
+        study = session.get(Study, claim.study_id)
+        if study is not None:
+            announce_queued(session, study, "requeued")
+
+
 def _expire(session: Session, claim: Claim, now: dt.datetime) -> None:
-    repo = ReadingRepository(session)
-    repo.end_claim(claim, ClaimOutcome.expired, now)
-    repo.requeue(claim.study_id)
+    ReadingRepository(session).end_claim(claim, ClaimOutcome.expired, now)
+    _requeue(session, claim)
     _audit(session, None, "claim.expired", claim, reader=claim.reader_id)
 
 
 def revoke(session: Session, claim: Claim, actor: Principal | None, reason: str) -> None:
     """End an open claim the reader may no longer hold and put the study back in the queue."""
-    repo = ReadingRepository(session)
-    repo.end_claim(claim, ClaimOutcome.revoked, utcnow_aware())
-    repo.requeue(claim.study_id)
+    ReadingRepository(session).end_claim(claim, ClaimOutcome.revoked, utcnow_aware())
+    _requeue(session, claim)
     _audit(session, actor, "claim.revoked", claim, reader=claim.reader_id, reason=reason)
 
 
@@ -164,9 +170,8 @@ def renew(session: Session, principal: Principal, settings: Settings, claim_id: 
 
 def release(session: Session, principal: Principal, claim_id: int) -> Claim:
     claim = own_open_claim(session, principal, claim_id)
-    repo = ReadingRepository(session)
-    repo.end_claim(claim, ClaimOutcome.released, utcnow_aware())
-    repo.requeue(claim.study_id)
+    ReadingRepository(session).end_claim(claim, ClaimOutcome.released, utcnow_aware())
+    _requeue(session, claim)
     _audit(session, principal, "claim.released", claim)
     return claim
 

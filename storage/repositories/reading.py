@@ -19,6 +19,7 @@ from storage.models import (
     ClaimOutcome,
     CriticalNotice,
     Escalation,
+    Event,
     Patient,
     ReaderCoverage,
     ReaderPool,
@@ -222,6 +223,18 @@ class ReadingRepository:
             .limit(limit)
         )
         return [(study, site_name) for study, site_name in self.session.execute(stmt)]
+
+    def queue_events_after(self, reader_id: int, pools: Sequence[str], after_id: int,
+                           limit: int = 100) -> list[Event]:
+        """``study.queued`` events after ``after_id`` for studies this reader may read, oldest first.
+
+        Eligibility is the study's current pool and the reader's current coverage, so a
+        coverage change applies from the next poll.
+        """
+        stmt = (select(Event).join(Study, Study.id == Event.study_id)
+                .where(Event.id > after_id, Event.type == "study.queued", _eligible(reader_id, pools))
+                .order_by(Event.id).limit(limit))
+        return list(self.session.scalars(stmt))
 
     def counts_by_priority(self, reader_id: int, pools: Sequence[str], now: dt.datetime) -> dict[str, int]:
         stmt = (

@@ -5,6 +5,7 @@ and the layout at 1366 x 768. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.app.factories import PASSWORD, World, patient_form, upload, wait_for_status, wfdb_files
-from tests.app.live import ARTIFACTS, chromium, served
+from tests.app.live import ARTIFACTS, chromium, served, wait_js
 
 
 @pytest.fixture
@@ -49,3 +50,37 @@ def test_queue_row_names_patient_clinic_and_indication(live, data):
         assert "张晓东" in text and "心悸三天" in text and "Clinic A" in text, text
         assert "分钟" in row.locator(".rd-q-wait").inner_text()
         page.screenshot(path=str(ARTIFACTS / "reader_queue_rows.png"))
+
+
+_RECORD_NOTIFICATIONS = """
+  // Record desktop notifications instead of showing them (the browser's API, not ours).
+  window.__notes = [];
+  window.Notification = class { constructor(title, opts) { window.__notes.push({title, body: (opts || {}).body}); } };
+  window.Notification.permission = "granted";
+  window.Notification.requestPermission = async () => "granted";
+"""
+
+
+def test_stat_arrival_alerts_the_open_page(live, data):
+    base, world = live
+    with chromium() as browser:
+        page = _open_reader(browser, base)
+        page.add_init_script(_RECORD_NOTIFICATIONS)
+        page.reload()
+        wait_js(page, "document.querySelector('[data-count=stat]').textContent === '0'")
+        page.click("#rd-queue summary")  # a gesture: unlocks the page's audio
+        time.sleep(1.0)  # the stream is open
+        sid = _queued(world, data, "ludb/1", patient_name="急诊患儿", indication="晕厥伴抽搐", urgency="stat")
+        page.locator("#rd-stat:not([hidden])").wait_for(timeout=20000)
+        alert = page.inner_text("#rd-stat")
+        assert "急诊患儿" in alert and "Clinic A" in alert and "晕厥伴抽搐" in alert, alert
+        assert page.get_attribute("#rd-stat", "data-study") == sid
+        assert page.evaluate("window.__rdBeeps") >= 1
+        notes = page.evaluate("window.__notes")
+        assert notes and "急诊患儿" in notes[0]["body"], notes
+        assert page.inner_text("[data-count=stat]") == "1"  # the queue refreshed without waiting 30 s
+        assert page.locator(f"#rd-queue-rows tr[data-study='{sid}']").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "reader_stat_alert.png"))
+        page.click("#rd-stat-claim")  # claims it straight from the alert
+        page.wait_for_selector(f"#rd-ecg[data-study='{sid}'][data-drawn-leads='12']")
+        assert page.is_hidden("#rd-stat")

@@ -73,7 +73,8 @@
       S.myClaims = wl.my_claims;
       renderClaims();
       renderQueue(wl.items);
-    } catch (e) { showError(e); }
+      return wl.items;
+    } catch (e) { showError(e); return null; }
   }
 
   /** Waiting time as the queue shows it: minutes, then hours and minutes (from seconds). */
@@ -913,6 +914,68 @@
     } catch (e) { showError(e); }
   }
 
+  // ------------------------------------------------------------------ live updates (server-sent events)
+  /** Listen to /api/v1/reader/stream: any queue event refreshes the worklist; a stat arrival also
+   *  beeps, shows a desktop notification (when permitted) and an in-page alert naming the study.
+   *  The browser reconnects by itself when the server ends the stream (bounded lifetime). */
+  function listen() {
+    if (!window.EventSource) return;
+    const es = new EventSource("/api/v1/reader/stream");
+    es.addEventListener("study.queued", (e) => {
+      let ev = null;
+      try { ev = JSON.parse(e.data); } catch (_) { return; }
+      const stat = ev.data && ev.data.priority === "stat" && ev.data.reason !== "requeued";
+      refreshWorklist().then((items) => { if (stat) statArrived(ev.study_id, items || []); });
+    });
+    S.stream = es;
+  }
+
+  /** A stat study arrived: sound, desktop notification and the in-page alert with a claim button. */
+  function statArrived(studyId, items) {
+    const it = items.find((x) => x.study_id === studyId);
+    const who = it ? [it.patient_name, ageText(it.age_days), it.site_name, it.indication].filter(Boolean).join(" · ") : "";
+    const text = who ? t("rd_stat_arrived_who", {who}) : T.rd_stat_arrived;
+    $("rd-stat-text").textContent = text;
+    $("rd-stat-claim").dataset.claimStudy = studyId;
+    $("rd-stat-claim").hidden = !it;
+    $("rd-stat").hidden = false;
+    $("rd-stat").dataset.study = studyId;
+    beep();
+    if (window.Notification && Notification.permission === "granted") {
+      try { new Notification(T.rd_stat_arrived, {body: who, tag: "ecghub-stat-" + studyId}); } catch (_) { /* not allowed here */ }
+    }
+    showNotifyButton();
+  }
+
+  /** Two short 880 Hz tones through WebAudio (no sound file); silent until the page has had a click or key. */
+  function beep() {
+    try {
+      S.audio = S.audio || new (window.AudioContext || window.webkitAudioContext)();
+      const ctx = S.audio, t0 = ctx.currentTime;
+      for (const at of [0, 0.25]) {
+        const osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = 880;
+        gain.gain.setValueAtTime(0.0001, t0 + at);
+        gain.gain.exponentialRampToValueAtTime(0.3, t0 + at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, t0 + at + 0.18);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(t0 + at);
+        osc.stop(t0 + at + 0.2);
+      }
+      window.__rdBeeps = (window.__rdBeeps || 0) + 1;
+    } catch (_) { /* no audio on this device */ }
+  }
+
+  /** The "desktop notifications" button, shown while the browser has not been asked yet. */
+  function showNotifyButton() {
+    $("rd-notify").hidden = !(window.Notification && Notification.permission === "default");
+  }
+  async function askNotify() {
+    if (S.audio && S.audio.state === "suspended") S.audio.resume();
+    try { await Notification.requestPermission(); } catch (_) { /* refused */ }
+    showNotifyButton();
+  }
+
   // ------------------------------------------------------------------ keyboard
   function typing(el) {
     return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
@@ -947,6 +1010,15 @@
     $("rd-prev-win").addEventListener("click", () => setWindow(S.start - 10));
     $("rd-next-win").addEventListener("click", () => setWindow(S.start + 10));
     $("rd-msg-close").addEventListener("click", clearMsg);
+    $("rd-stat-close").addEventListener("click", () => { $("rd-stat").hidden = true; });
+    $("rd-stat-claim").addEventListener("click", () => { $("rd-stat").hidden = true; });
+    $("rd-notify").addEventListener("click", askNotify);
+    // Browsers start audio only after a gesture: the first click or key unlocks the stat beep.
+    const unlock = () => {
+      try { S.audio = S.audio || new (window.AudioContext || window.webkitAudioContext)(); S.audio.resume(); } catch (_) { /* none */ }
+    };
+    document.addEventListener("pointerdown", unlock, {once: true});
+    document.addEventListener("keydown", unlock, {once: true});
     $("rd-march").addEventListener("click", toggleMarch);
     $("rd-clear").addEventListener("click", clearCalipers);
     $("rd-calib").addEventListener("change", (e) => {
@@ -990,7 +1062,9 @@
   wire();
   loadLexicon();
   refreshWorklist();
+  listen();
+  showNotifyButton();
   setInterval(tick, 1000);
-  setInterval(refreshWorklist, 30000);
+  setInterval(refreshWorklist, 30000);  // a safety net: the live stream refreshes it as studies arrive
   window.__rd = {state: S, fromMarks};
 })();
