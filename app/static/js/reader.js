@@ -8,14 +8,15 @@
   const $ = (id) => document.getElementById(id);
   const MARKS = ["p_on", "p_off", "qrs_on", "qrs_off", "t_end"];
   const MARK_LANE = {p_on: 0, p_off: 1, qrs_on: 2, qrs_off: 0, t_end: 1};  // label rows: neighbours never share one
-  const MEAS_KEYS = ["heart_rate_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"];
+  const MEAS_KEYS = ["heart_rate_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms",
+                     "p_axis_deg", "qrs_axis_deg", "t_axis_deg"];
   const DEPENDS = {p_on: ["p_ms", "pr_ms"], p_off: ["p_ms"], qrs_on: ["pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"],
                    qrs_off: ["qrs_ms"], t_end: ["qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"]};
 
   const S = {
     bundle: null, claim: null, leaseMs: 600000, renewing: false, waves: {}, beats: null, lex: [], lexByCode: {},
     layout: null, medLayout: null, marks: {}, machineMarks: {}, rrMs: null, chosen: [], cal: {a: null, b: null, cursor: null,
-    march: false, on: false}, enlarge: "", myClaims: [], priorBundle: null, priorWave: null, drawSeq: 0,
+    march: false, on: false}, vcal: {on: false, y1: null, y2: null, x: null, lead: "", gain: 1}, enlarge: "", myClaims: [], priorBundle: null, priorWave: null, drawSeq: 0,
     pxPerInch: Number(localStorage.getItem("rd.pxPerInch")) || 96, opening: 0, start: 0,
     mode: "sign",  // "sign": a claimed study; "amend": a signed study opened to amend; "view": neither
     lexReady: null,
@@ -242,7 +243,8 @@
   async function openBundle(b) {
     const seq = ++S.opening;
     S.bundle = b; S.claim = b.claim; S.waves = {}; S.beats = null; S.priorBundle = null; S.priorWave = null;
-    S.cal = {a: null, b: null, cursor: null, march: false, on: S.cal.on}; S.enlarge = ""; S.marks = {}; S.machineMarks = {};
+    S.cal = {a: null, b: null, cursor: null, march: false, on: S.cal.on}; S.enlarge = "";
+    S.vcal = {...S.vcal, y1: null, y2: null, lead: ""}; S.marks = {}; S.machineMarks = {};
     S.start = 0;
     $("rd-start").value = "0";
     $("rd-start").max = String(Math.max(0, Math.floor(b.recording.duration_s - 1)));
@@ -250,6 +252,7 @@
     S.leaseMs = b.claim ? new Date(b.claim.lease_until) - new Date(b.claim.claimed_at) : 600000;
     $("rd-empty").hidden = true;
     $("rd-study").hidden = false;
+    document.body.classList.add("rd-open");  // compact header: the 12 leads and the rhythm strip fit 1366 x 768
     showStudyLabel(b);
     fillLeadSelect(b.recording.leads);
     clearMedian();
@@ -295,6 +298,7 @@
     S.bundle = null; S.claim = null; S.waves = {}; S.beats = null; S.layout = null;
     $("rd-study").hidden = true;
     $("rd-empty").hidden = false;
+    document.body.classList.remove("rd-open");
     $("rd-prior-trace").hidden = true;
   }
 
@@ -303,7 +307,7 @@
     if (!b) return;
     if (!S.waves[key]) {
       const seq = S.opening;
-      const w = await api(`${b.links.waveform}?fs=250&start_s=${S.start}&duration_s=10&filtered=${$("rd-filter").value === "1"}`);
+      const w = await api(`${b.links.waveform}?${waveQuery()}`);
       if (seq !== S.opening) return;
       S.waves[key] = w;
     }
@@ -313,8 +317,16 @@
   // ------------------------------------------------------------------ drawing
   function scale() { return ECG.makeScale(S.pxPerInch, Number($("rd-speed").value), Number($("rd-gain").value)); }
 
-  /** Cache key of the shown waveform: filtered or raw, and the window's start (s). */
-  function waveKey() { return `${$("rd-filter").value}:${S.start}`; }
+  /** The waveform query: the 10 s window and the reader's filter choice (high-pass, low-pass Hz, notch);
+   *  500 samples/s when the low-pass is above 100 Hz or off, so that the band shown is the band chosen. */
+  function waveQuery() {
+    const lp = Number($("rd-lp").value);
+    const fs = lp === 0 || lp >= 100 ? 500 : 250;
+    return `fs=${fs}&start_s=${S.start}&duration_s=10&hp=${$("rd-hp").value}&lp=${$("rd-lp").value}&notch=${$("rd-notch").checked}`;
+  }
+
+  /** Cache key of the shown waveform: the filter choice and the window's start (s). */
+  function waveKey() { return waveQuery(); }
 
   /** Beats inside the shown 10 s window, with times (ms) from the window's start. */
   function windowBeats() {
@@ -355,8 +367,13 @@
     if (!S.layout) return;
     const sc = scale();
     ECG.drawCalipers($("rd-over"), S.layout, sc, S.cal);
+    ECG.drawVoltCaliper($("rd-over"), S.layout, S.vcal);
     const out = $("rd-caliper-out");
-    if (S.cal.a != null && S.cal.b != null) {
+    if (S.vcal.on) {
+      out.innerHTML = S.vcal.y2 != null ? `${esc(T.rd_voltage)} <span id="rd-vcal-mv">${voltMv().toFixed(2)}</span> mV` +
+        ` <span class="small muted">(${esc(S.vcal.lead)}, ${sc.mmPerMv * S.vcal.gain} mm/mV)</span>`
+        : S.vcal.y1 != null ? T.rd_vcal_second : T.rd_vcal_first;
+    } else if (S.cal.a != null && S.cal.b != null) {
       const ms = Math.abs(S.cal.b - S.cal.a) * 1000;
       out.innerHTML = `${esc(T.rd_interval)} <span id="rd-cal-ms">${Math.round(ms)}</span> ms · ` +
         `<span id="rd-cal-bpm">${fmt1(60000 / ms)}</span> ${esc(T.bpm)}${S.cal.march ? " · " + esc(T.rd_marching) : ""}`;
@@ -383,11 +400,21 @@
     S.rrMs = iv.rr || S.beats.rr_mean_ms;
     buildHandles();
     drawMedian();
+    renderAmplitudes(S.beats.lead_table || []);
+  }
+
+  /** The per-lead R, S and ST table (mV, from the median beat). */
+  function renderAmplitudes(rows) {
+    const mv = (v) => (v == null ? "—" : (Math.round(v * 100) / 100).toFixed(2));
+    $("rd-amp-rows").innerHTML = rows.length ? rows.map((r) => `<tr data-lead="${esc(r.lead)}"><th scope="row">${esc(r.lead)}</th>
+      <td>${mv(r.r_mv)}</td><td>${mv(r.s_mv)}</td><td>${mv(r.st_j_mv)}</td><td>${mv(r.st_j60_mv)}</td></tr>`).join("")
+      : `<tr><td colspan="5" class="muted">${esc(T.rd_none)}</td></tr>`;
   }
 
   /** Nothing of the previous study's median beats stays on screen while the new ones load. */
   function clearMedian() {
     S.medLayout = null;
+    renderAmplitudes([]);
     $("rd-handles").innerHTML = "";
     $("rd-median-canvas").width = 0;
     $("rd-median-canvas").style.width = "0px";
@@ -530,8 +557,34 @@
   }
 
   // ------------------------------------------------------------------ calipers and lead enlargement
+  /** The voltage caliper: two clicks in one lead's row; the vertical distance in mV at the row's gain. */
+  function toggleVolt(force) {
+    S.vcal = {on: force ?? !S.vcal.on, y1: null, y2: null, x: null, lead: "", gain: 1};
+    $("rd-vcal").setAttribute("aria-pressed", String(S.vcal.on));
+    if (S.vcal.on && S.cal.on) toggleCalipers(false);
+    $("rd-over").className = S.vcal.on || S.cal.on ? "calipers" : "pick";
+    drawCal();
+  }
+  /** mV between the two legs: pixels / (px per mm x mm per mV of the row, e.g. 10 mm/mV). */
+  function voltMv() {
+    return Math.abs(S.vcal.y2 - S.vcal.y1) / (scale().pxPerMv * S.vcal.gain);
+  }
+  function placeVolt(e) {
+    const rect = $("rd-over").getBoundingClientRect();
+    const x = e.clientX - rect.left, y = e.clientY - rect.top;
+    const row = S.layout.rows.find((r) => y >= r.y && y < r.y + r.h && x >= r.x0 && x < r.x1);
+    if (S.vcal.y1 == null || S.vcal.y2 != null || !row || row.lead !== S.vcal.lead) {
+      if (!row) return;
+      S.vcal = {...S.vcal, y1: y, y2: null, x, lead: row.lead, gain: row.gain || 1};
+    } else {
+      S.vcal.y2 = y;
+    }
+    drawCal();
+  }
+
   function toggleCalipers(force) {
     S.cal.on = force ?? !S.cal.on;
+    if (S.cal.on && S.vcal.on) toggleVolt(false);
     $("rd-calipers").setAttribute("aria-pressed", String(S.cal.on));
     $("rd-over").className = S.cal.on ? "calipers" : "pick";
     if (!S.cal.on) S.cal.cursor = null;
@@ -567,6 +620,7 @@
 
   function onTracingClick(e) {
     if (!S.layout) return;
+    if (S.vcal.on) { placeVolt(e); return; }
     if (S.cal.on) { placeLeg(timeAt(e.clientX)); return; }
     const rect = $("rd-over").getBoundingClientRect();
     const x = e.clientX - rect.left, y = e.clientY - rect.top;
@@ -691,8 +745,10 @@
 
   function machineMeasurements(b) {
     const a = b.analysis || {}, iv = a.intervals_ms || {};
+    const ax = a.axes_deg || {};
     return {heart_rate_bpm: a.heart_rate_bpm, p_ms: iv.p, pr_ms: iv.pr, qrs_ms: iv.qrs, qt_ms: iv.qt,
-            qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia};
+            qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia,
+            p_axis_deg: ax.p, qrs_axis_deg: ax.qrs, t_axis_deg: ax.t};
   }
 
   /** The report form: empty with the machine's measurements to sign a claimed study, or, for a signed
@@ -987,6 +1043,7 @@
     else if (k === "s" && S.bundle) { e.preventDefault(); askSign(); }
     else if (k === "c" && S.bundle) { e.preventDefault(); toggleCalipers(); }
     else if (k === "m" && S.bundle) { e.preventDefault(); toggleMarch(); }
+    else if (k === "v" && S.bundle) { e.preventDefault(); toggleVolt(); }
     else if (k === "r" && S.bundle) { e.preventDefault(); $("rd-stmt-input").focus(); }
     else if (e.key === "Escape" && S.bundle) { if (S.enlarge) setEnlarge(""); else clearCalipers(); }
   }
@@ -1003,7 +1060,8 @@
     $("rd-recent").addEventListener("toggle", refreshRecent);
     $("rd-speed").addEventListener("change", () => { drawMain(); drawMedian(); });
     $("rd-gain").addEventListener("change", () => { drawMain(); drawMedian(); });
-    $("rd-filter").addEventListener("change", () => loadWave().catch(showError));
+    for (const id of ["rd-hp", "rd-lp", "rd-notch"]) $(id).addEventListener("change", () => loadWave().catch(showError));
+    $("rd-vcal").addEventListener("click", () => toggleVolt());
     $("rd-enlarge").addEventListener("change", (e) => setEnlarge(e.target.value));
     $("rd-calipers").addEventListener("click", () => toggleCalipers());
     $("rd-start").addEventListener("change", (e) => setWindow(Number(e.target.value) || 0));
