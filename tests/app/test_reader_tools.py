@@ -107,3 +107,14 @@ def test_reader_overwrites_the_axis_and_it_is_recorded_as_edited(world, syntheti
     assert report["measurements"]["qrs_axis_deg"] == 75 and "qrs_axis_deg" in report["edited_measurements"]
     assert "p_axis_deg" not in report["edited_measurements"]  # confirmed unchanged, not an edit
     assert report["measurements"]["t_axis_deg"] == machine["t"]
+
+
+def test_pediatric_statements_can_be_signed(world, synthetic_study):
+    body = world.client.post(f"/api/v1/reader/studies/{synthetic_study}/claim", headers=world.reader).json()
+    signed = world.client.post(f"/api/v1/reader/claims/{body['claim']['id']}/sign", headers=world.reader,
+                               json={"statements": ["SARR", "JUVT", "RSR_V1", "RVD_AGE"]})
+    assert signed.status_code == 201, signed.text
+    zh = {s["code"]: s["zh"] for s in signed.json()["statements"]}
+    assert zh["RSR_V1"] == "V1导联呈rSr′型（儿童正常变异）" and zh["JUVT"] == "幼年型T波（符合年龄）"
+    codes = {s["code"] for s in world.client.get("/api/v1/reader/lexicon", headers=world.reader).json()}
+    assert {"WAP", "RSR_V1", "DEXTRO", "BRUGADA"} <= codes
