@@ -35,7 +35,7 @@ from app.errors import NotFound
 from app.reading import views
 from ecg.beats import detect_r_peaks
 from ecg.io import read_recording
-from ecg.leadwaves import lead_waves
+from ecg.leadwaves import LeadWaves, lead_waves
 from ecg.measure import (
     MORPH_CORR_MIN,
     BeatTable,
@@ -122,8 +122,8 @@ def lead_table(detail: MeasureDetail) -> list[dict[str, Any]]:
     """Per lead of the median beat: R and S amplitudes and the ST level, mV, against the PR baseline.
 
     ``r_mv``: the tallest R-type wave (R or R') above the baseline; ``s_mv``: the deepest S-type
-    wave (S or S') as a depth below it (>= 0), both from ``ecg.leadwaves`` (the waves a reader
-    names, ``pattern`` e.g. "qRs"); ``st_j_mv`` / ``st_j60_mv``: the ST level at the lead's own J
+    wave (S or S') as a depth below it (>= 0; for a wholly negative QS complex its depth), both
+    from ``ecg.leadwaves`` (the waves a reader names, ``pattern`` e.g. "qRs", "QS"); ``st_j_mv`` / ``st_j60_mv``: the ST level at the lead's own J
     point and 60 ms after it (``ecg.st.stt_profile``; None where the beat window is too short).
     """
     mb = detail.median
@@ -134,7 +134,7 @@ def lead_table(detail: MeasureDetail) -> list[dict[str, Any]]:
         w, p = waves.get(name), profile.get(name)
         rows.append({
             "lead": name, "pattern": w.pattern if w else "",
-            "r_mv": round(w.r_max_mv, 3) if w else None, "s_mv": round(w.s_max_mv, 3) if w else None,
+            "r_mv": round(w.r_max_mv, 3) if w else None, "s_mv": round(_negative_depth(w), 3) if w else None,
             "st_j_mv": p.st[0] if p else None, "st_j60_mv": p.st[60] if p else None,
         })
     return rows
@@ -195,6 +195,11 @@ def median_out(mb: MedianBeat) -> dict[str, Any]:
     return {"fs": MEDIAN_FS, "units": "uV", "duration_ms": round(len(mb.beat) * to_ms, 1),
             "r_ms": round(mb.r_index * to_ms, 1), "n_beats": mb.n_beats, "fiducials_ms": fid,
             "leads": {name: uv[:, i].tolist() for i, name in enumerate(mb.leads)}}
+
+
+def _negative_depth(w: LeadWaves) -> float:
+    """The S column: the deepest S or S' (mV, depth); a QS complex's depth (``ecg.leadwaves`` keeps it as Q)."""
+    return w.q_mv if w.qs else w.s_max_mv
 
 
 def _why_no_median(detail: MeasureDetail | None) -> str:

@@ -30,7 +30,7 @@ def _plateau(t: np.ndarray, start_ms: float, end_ms: float, ramp_ms: float) -> n
     return 0.5 - 0.5 * np.cos(np.pi * edge)
 
 
-def synthetic_ecg(seconds: float = 10.0, rr_s: float = 0.8) -> np.ndarray:
+def synthetic_ecg(r_mv: list[float] = R_MV, seconds: float = 10.0, rr_s: float = 0.8) -> np.ndarray:
     """(samples, 12) mV at 500 Hz: per beat a P wave, an R (Gaussian, sd 12 ms) then an S 40 ms
     later (sd 10 ms), an ST plateau of ST_MV from 60 to 260 ms after R, and a T wave at 330 ms.
     The waves are far enough apart (> 3 sd) that each peak is its own amplitude to < 0.5 %."""
@@ -39,14 +39,14 @@ def synthetic_ecg(seconds: float = 10.0, rr_s: float = 0.8) -> np.ndarray:
     for r_at in np.arange(0.4, seconds - 0.5, rr_s):
         ms = (t - r_at) * 1000.0
         for i in range(len(LEADS)):
-            t_wave = 0.25 if R_MV[i] > S_MV[i] else -0.1
-            x[:, i] += (0.12 * _gauss(ms, -160, 20) + R_MV[i] * _gauss(ms, 0, 12) - S_MV[i] * _gauss(ms, 40, 10)
+            t_wave = 0.25 if r_mv[i] > S_MV[i] else -0.1
+            x[:, i] += (0.12 * _gauss(ms, -160, 20) + r_mv[i] * _gauss(ms, 0, 12) - S_MV[i] * _gauss(ms, 40, 10)
                         + ST_MV[i] * _plateau(ms, 60, 260, 20) + t_wave * _gauss(ms, 330, 45))
     return x
 
 
-def _synthetic_files(tmp: Path) -> list:
-    wfdb.wrsamp("synth", fs=FS, units=["mV"] * 12, sig_name=LEADS, p_signal=synthetic_ecg(),
+def _synthetic_files(tmp: Path, r_mv: list[float] = R_MV) -> list:
+    wfdb.wrsamp("synth", fs=FS, units=["mV"] * 12, sig_name=LEADS, p_signal=synthetic_ecg(r_mv),
                 fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp))
     return wfdb_files(tmp, "synth")
 
@@ -118,3 +118,15 @@ def test_pediatric_statements_can_be_signed(world, synthetic_study):
     assert zh["RSR_V1"] == "V1导联呈rSr′型（儿童正常变异）" and zh["JUVT"] == "幼年型T波（符合年龄）"
     codes = {s["code"] for s in world.client.get("/api/v1/reader/lexicon", headers=world.reader).json()}
     assert {"WAP", "RSR_V1", "DEXTRO", "BRUGADA"} <= codes
+
+
+def test_a_qs_complex_shows_its_depth_in_the_s_column(world, tmp_path):
+    """V1 built wholly negative (no R): the table gives its depth as S, the pattern QS."""
+    r_mv = [0.0 if lead == "V1" else r for lead, r in zip(LEADS, R_MV)]  # V1: only the negative wave, 1.2 mV deep
+    sid = upload(world.client, world.a.auth, _synthetic_files(tmp_path, r_mv),
+                 form=patient_form(patient_id="QS")).json()["id"]
+    assert wait_for_status(world.client, world.a.auth, sid)["status"] == "awaiting_read"
+    rows = {r["lead"]: r for r in world.client.get(f"/api/v1/reader/studies/{sid}/beats",
+                                                   headers=world.reader).json()["lead_table"]}
+    assert rows["V1"]["pattern"] == "QS" and rows["V1"]["r_mv"] == pytest.approx(0.0, abs=0.03)
+    assert rows["V1"]["s_mv"] == pytest.approx(S_MV[6], abs=0.03)

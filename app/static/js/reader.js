@@ -407,8 +407,8 @@
   function renderAmplitudes(rows) {
     const mv = (v) => (v == null ? "—" : (Math.round(v * 100) / 100).toFixed(2));
     $("rd-amp-rows").innerHTML = rows.length ? rows.map((r) => `<tr data-lead="${esc(r.lead)}"><th scope="row">${esc(r.lead)}</th>
-      <td>${mv(r.r_mv)}</td><td>${mv(r.s_mv)}</td><td>${mv(r.st_j_mv)}</td><td>${mv(r.st_j60_mv)}</td></tr>`).join("")
-      : `<tr><td colspan="5" class="muted">${esc(T.rd_none)}</td></tr>`;
+      <td class="rd-pattern">${esc(r.pattern || "")}</td><td>${mv(r.r_mv)}</td><td>${mv(r.s_mv)}</td><td>${mv(r.st_j_mv)}</td><td>${mv(r.st_j60_mv)}</td></tr>`).join("")
+      : `<tr><td colspan="6" class="muted">${esc(T.rd_none)}</td></tr>`;
   }
 
   /** Nothing of the previous study's median beats stays on screen while the new ones load. */
