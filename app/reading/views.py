@@ -175,7 +175,8 @@ def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at:
         "reports": [r.model_dump(mode="json") for r in reports_out(reports)],
         "priors": [{"id": str(pid), "acquired_at": at.isoformat(), "status": status.value,
                     "link": f"/api/v1/reader/studies/{pid}"} for pid, at, status in priors],
-        "links": {"self": base, "waveform": f"{base}/waveform", "claim": f"{base}/claim"},
+        "links": {"self": base, "waveform": f"{base}/waveform", "beats": f"{base}/beats",  # median beats, R/S/ST table
+                  "claim": f"{base}/claim"},
     }
 
 

@@ -59,7 +59,8 @@ def synthetic_study(world, tmp_path) -> str:
 
 
 def test_lead_table_gives_the_built_in_amplitudes(world, synthetic_study):
-    beats = world.client.get(f"/api/v1/reader/studies/{synthetic_study}/beats", headers=world.reader)
+    bundle = world.client.get(f"/api/v1/reader/studies/{synthetic_study}", headers=world.reader).json()
+    beats = world.client.get(bundle["links"]["beats"], headers=world.reader)  # the bundle links its table
     assert beats.status_code == 200, beats.text
     rows = {r["lead"]: r for r in beats.json()["lead_table"]}
     assert list(rows) == LEADS
