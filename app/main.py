@@ -22,6 +22,7 @@ from app.observability import RequestContext
 from app.notices import endpoints as notice_endpoints
 from app.notify import endpoints as notify_endpoints
 from app.reading import endpoints as reading_endpoints
+from app.reading import stream as reading_stream
 from app.reading import viewer as reading_viewer
 from app.reports import endpoints as report_endpoints
 from app.security_headers import SecurityHeaders
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(study_endpoints.router)
     app.include_router(reading_endpoints.router)
     app.include_router(reading_viewer.router)
+    app.include_router(reading_stream.router)
     app.include_router(notice_endpoints.router)
     app.include_router(admin_endpoints.router)
     app.include_router(notify_endpoints.router)

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     sweep_grace_s: float = Field(60.0, ge=0)
 
     lease_minutes: float = Field(10.0, gt=0, description="reader's claim lease, renewed by the client")
+    reader_stream_poll_s: float = Field(1.0, gt=0, le=60, description="how often the readers' live stream "
+                                        "looks for new queue events (s)")
+    reader_stream_heartbeat_s: float = Field(15.0, gt=0, le=300, description="comment line sent this often so "
+                                             "proxies keep the readers' stream open (s)")
+    reader_stream_max_s: float = Field(300.0, gt=0, le=3600, description="a readers' stream ends after this "
+                                       "long (s); the browser reconnects with Last-Event-ID")
+    putback_skip_minutes: float = Field(10.0, ge=0, description="a study a reader put back is not handed to that "
+                                        "reader again by 'next' for this long, unless it is the only one left")
     housekeeping_interval_s: float = Field(15.0, gt=0)
     webhook_interval_s: float = Field(2.0, gt=0)
     share_link_default_hours: int = Field(72, ge=1)

@@ -102,3 +102,32 @@ def clean(signal: np.ndarray, fs: float, mains_hz: float = MAINS_HZ) -> np.ndarr
     x = highpass(signal, fs, cutoff_hz=0.5)
     x = notch(x, fs, mains_hz)
     return lowpass(x, fs, cutoff_hz=40.0)
+
+
+#: The reader's filter choices (Hz): high-pass 0.05 (the diagnostic band's low edge, AHA 2007)
+#: or 0.5 (steadier baseline, flattens ST a little); low-pass 40 (monitoring), 100 or 150 (diagnostic).
+VIEWER_HIGHPASS_HZ = (0.05, 0.5)
+VIEWER_LOWPASS_HZ = (40.0, 100.0, 150.0)
+
+
+def viewer(signal: np.ndarray, fs: float, highpass_hz: float | None, lowpass_hz: float | None,
+           notch_hz: float | None) -> np.ndarray:
+    """The tracing as the reader chose to see it: optional high-pass, mains notch and low-pass (Hz).
+
+    0.05 Hz uses the first-order zero-phase filter of ``display`` (Gustafsson's initial
+    conditions: its 3 s time constant is as long as the window); 0.5 Hz the 2nd-order
+    Butterworth of ``clean``; the low-pass is 4th-order at 40 Hz (as ``clean``), 2nd-order at
+    100/150 Hz (as ``display``), capped at 0.45 ``fs``; ``None`` leaves that stage out.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if highpass_hz is not None and x.shape[0] > 8:
+        if highpass_hz < 0.1:
+            b, a = sps.butter(1, highpass_hz, btype="highpass", fs=float(fs))
+            x = sps.filtfilt(b, a, x, axis=0, method="gust")
+        else:
+            x = highpass(x, fs, cutoff_hz=highpass_hz)
+    if notch_hz is not None:
+        x = notch(x, fs, notch_hz)
+    if lowpass_hz is not None and lowpass_hz < 0.45 * fs:
+        x = lowpass(x, fs, cutoff_hz=lowpass_hz, order=4 if lowpass_hz <= 40.0 else 2)
+    return x

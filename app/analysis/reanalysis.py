@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.analysis.service import age_in_days, analysed_seconds, notice_text, sla_due
 from app.notices.service import raise_notice
+from app.notify.service import announce_queued
 from app.settings import Settings
 from app.studies.recording import load_window
 from ecg.analyze import analyze_recording
@@ -106,6 +107,8 @@ def reanalyze_study(session_factory: sessionmaker[Session], blobs: BlobStore, se
             for f in analysis.findings:
                 if is_critical_value(f):
                     raise_notice(session, study, f.code, notice_text(f), source="machine")
+            if after != before:
+                announce_queued(session, study, "changed")  # the readers' queues re-sort
         else:
             out = replace(out, requeued=False)
         repo.add_analysis(Analysis(study_id=study_id, pipeline_version=analysis.pipeline_version, duration_ms=0.0,

@@ -26,7 +26,7 @@ from ecg.types import UnreadableRecording
 from storage.blobs import BlobStore
 from app.notices.service import raise_notice
 from app.observability import ANALYSIS_SECONDS
-from app.notify.service import emit
+from app.notify.service import announce_queued, emit
 from app.studies.recording import load_window
 from storage.models import PRIORITY_RANK, Analysis, ReaderPool, Recording, StudyStatus, Urgency
 from storage.repositories import AuditRepository, StudyRepository
@@ -155,6 +155,7 @@ def analyze_study(
             for f in analysis.findings:
                 if is_critical_value(f):  # the cited critical-value list (危急值), not any "critical" label
                     raise_notice(session, study, f.code, notice_text(f), source="machine")
+            announce_queued(session, study, "new")  # the readers' live stream (a stat arrival alerts)
         repo.add_analysis(Analysis(
             study_id=study_id, pipeline_version=analysis.pipeline_version, duration_ms=elapsed_ms,
             quality_verdict=analysis.quality.verdict, result=result,

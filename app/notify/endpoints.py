@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.params import RowId
 from app.deps import AdminOnly, ClinicOrAdmin, SessionDep
 from app.errors import NotFound
-from app.notify.service import event_body
+from app.notify.service import CLINIC_EVENT_TYPES, event_body
 from app.notify.webhooks import new_secret
 from storage.models import Role
 from storage.repositories import AuditRepository, DeliveryRepository, SiteRepository
@@ -39,7 +39,8 @@ async def events(
 
     def fetch() -> list[dict[str, Any]]:
         try:
-            return [event_body(e) for e in DeliveryRepository(session).events_after(site, after, limit)]
+            return [event_body(e) for e in DeliveryRepository(session).events_after(site, after, limit,
+                                                                                   CLINIC_EVENT_TYPES)]
         finally:
             session.rollback()  # hold no lock while waiting
 

@@ -16,7 +16,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
-from app.notify.service import emit
+from app.notify.service import announce_queued, emit
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from app.settings import Settings
 from storage.models import Claim, ClaimOutcome, Role, Study, StudyStatus, User, utcnow_aware
@@ -55,18 +55,24 @@ def expire_lapsed(session: Session, now: dt.datetime | None = None) -> int:
     return len(lapsed)
 
 
+def _requeue(session: Session, claim: Claim) -> None:
+    """Put the claim's study back in the queue and tell the readers' live stream."""
+    if ReadingRepository(session).requeue(claim.study_id):
+        study = session.get(Study, claim.study_id)
+        if study is not None:
+            announce_queued(session, study, "requeued")
+
+
 def _expire(session: Session, claim: Claim, now: dt.datetime) -> None:
-    repo = ReadingRepository(session)
-    repo.end_claim(claim, ClaimOutcome.expired, now)
-    repo.requeue(claim.study_id)
+    ReadingRepository(session).end_claim(claim, ClaimOutcome.expired, now)
+    _requeue(session, claim)
     _audit(session, None, "claim.expired", claim, reader=claim.reader_id)
 
 
 def revoke(session: Session, claim: Claim, actor: Principal | None, reason: str) -> None:
     """End an open claim the reader may no longer hold and put the study back in the queue."""
-    repo = ReadingRepository(session)
-    repo.end_claim(claim, ClaimOutcome.revoked, utcnow_aware())
-    repo.requeue(claim.study_id)
+    ReadingRepository(session).end_claim(claim, ClaimOutcome.revoked, utcnow_aware())
+    _requeue(session, claim)
     _audit(session, actor, "claim.revoked", claim, reader=claim.reader_id, reason=reason)
 
 
@@ -98,10 +104,14 @@ def claim_next(session: Session, principal: Principal, settings: Settings) -> Cl
     """Claim the most urgent study this reader may read; None when the queue is empty for them.
 
     The claim, the study's status and the audit events (claim.created, study.read) are
-    written by one statement that also returns what the reading bundle shows.
+    written by one statement that also returns what the reading bundle shows. A study this
+    reader put back (released) within ``putback_skip_minutes`` comes last: it is handed out
+    again only when no other eligible study is waiting.
     """
+    now = utcnow_aware()
     return ReadingRepository(session).claim_next(
-        principal.id, principal.reader_pools, utcnow_aware(), _lease(settings), principal.actor, principal.site_id)
+        principal.id, principal.reader_pools, now, _lease(settings), principal.actor, principal.site_id,
+        put_back_since=now - dt.timedelta(minutes=settings.putback_skip_minutes))
 
 
 def claim_study(session: Session, principal: Principal, settings: Settings, study_id: uuid.UUID) -> Claim:
@@ -160,9 +170,8 @@ def renew(session: Session, principal: Principal, settings: Settings, claim_id: 
 
 def release(session: Session, principal: Principal, claim_id: int) -> Claim:
     claim = own_open_claim(session, principal, claim_id)
-    repo = ReadingRepository(session)
-    repo.end_claim(claim, ClaimOutcome.released, utcnow_aware())
-    repo.requeue(claim.study_id)
+    ReadingRepository(session).end_claim(claim, ClaimOutcome.released, utcnow_aware())
+    _requeue(session, claim)
     _audit(session, principal, "claim.released", claim)
     return claim
 

@@ -88,12 +88,19 @@ def get_waveform(
     duration_s: Annotated[float, Query(gt=0, le=60)] = 10.0,
     fs: Annotated[float, Query(ge=50, le=1000)] = 250.0,
     filtered: bool = True,
+    hp: Annotated[float | None, Query(description="high-pass Hz: 0.05 or 0.5; 0 for none")] = None,
+    lp: Annotated[float | None, Query(description="low-pass Hz: 40, 100 or 150; 0 for none")] = None,
+    notch: Annotated[bool | None, Query(description="mains notch (ECGHUB_MAINS_HZ) on or off")] = None,
 ) -> dict[str, Any]:
-    """Leads in integer microvolts, downsampled to ``fs`` Hz, for a viewer (window of at most 60 s)."""
+    """Leads in integer microvolts, downsampled to ``fs`` Hz, for a viewer (window of at most 60 s).
+
+    Filters: ``hp``/``lp``/``notch`` as the reader chose (any one given: the others default to
+    off); otherwise ``filtered`` (0.5-40 Hz and the notch) or raw."""
+    band = views.viewer_band(hp, lp, notch, ctx.settings.mains_hz)
     study = views.readable_study(session, reader, study_id, "study.waveform_read")
     _ = study.recording.files  # loaded inside this transaction, not lazily after the commit
     session.commit()
-    return views.waveform(ctx.blobs, study, start_s, duration_s, fs, filtered)
+    return views.waveform(ctx.blobs, study, start_s, duration_s, fs, filtered, band)
 
 
 @router.post("/reader/claims/{claim_id}/renew", response_model=ClaimOut)

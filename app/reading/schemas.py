@@ -86,14 +86,21 @@ class ReportOut(BaseModel):
 
 
 class WorklistItem(BaseModel):
+    """One queued study as the queue row shows it: who, from where, why, how long it has waited."""
+
     study_id: uuid.UUID
     site_id: int
+    site_name: str = Field(description="the clinic (site) that sent the study")
+    patient_name: str
+    patient_sex: str = Field(description="M, F or U")
     priority: str
     due_at: dt.datetime | None
     overdue: bool
     received_at: dt.datetime
+    waiting_s: int = Field(description="seconds since the study was received, at the time of the answer")
     pool: str | None
-    age_days: int | None
+    age_days: int | None = Field(description="age at acquisition in days (the page shows days, months or years)")
+    indication: str = Field(description="the clinic's reason for the ECG, as written")
     clinic_urgency: str
 
 

@@ -1,7 +1,8 @@
 """/api/v1/reader/studies/{id}/beats: what the reading workstation's viewer needs beyond the waveform.
 
 The per-lead median beat (integer µV at ``MEDIAN_FS`` Hz), its global fiducials
-in ms from the start of the median beat, and every detected beat with a label.
+in ms from the start of the median beat, every detected beat with a label, and the
+per-lead amplitude table (R, S, ST at J and J + 60 ms, mV; ``lead_table``).
 Computed on request from the analysed part of the original recording (``analysed_seconds``: the
 pipeline's window, so a long recording costs the same as 10 min) and the stored R peaks with
 ``ecg.measure.measure_detail`` (the same function the pipeline uses, so the
@@ -35,6 +36,7 @@ from app.errors import NotFound
 from app.reading import views
 from app.studies.recording import load_window
 from ecg.beats import detect_r_peaks
+from ecg.leadwaves import LeadWaves, lead_waves
 from ecg.measure import (
     MORPH_CORR_MIN,
     BeatTable,
@@ -42,6 +44,7 @@ from ecg.measure import (
     MedianBeat,
     measure_detail,
 )
+from ecg.st import stt_profile
 from ecg.version import PIPELINE_VERSION
 from storage.blobs import BlobStore
 from storage.models import Study
@@ -114,7 +117,30 @@ def beat_view(blobs: BlobStore, study: Study, result: dict[str, Any], mains_hz: 
         "rr_mean_ms": mean_rr_ms(r_peaks, fs),
         "median": median_out(detail.median) if detail and detail.median else None,
         "median_missing": None if detail and detail.median else _why_no_median(detail),
+        "lead_table": lead_table(detail) if detail and detail.median else [],
     }
+
+
+def lead_table(detail: MeasureDetail) -> list[dict[str, Any]]:
+    """Per lead of the median beat: R and S amplitudes and the ST level, mV, against the PR baseline.
+
+    ``r_mv``: the tallest R-type wave (R or R') above the baseline; ``s_mv``: the deepest S-type
+    wave (S or S') as a depth below it (>= 0; for a wholly negative QS complex its depth), both
+    from ``ecg.leadwaves`` (the waves a reader names, ``pattern`` e.g. "qRs", "QS"); ``st_j_mv`` / ``st_j60_mv``: the ST level at the lead's own J
+    point and 60 ms after it (``ecg.st.stt_profile``; None where the beat window is too short).
+    """
+    mb = detail.median
+    waves = lead_waves(mb) if mb is not None else {}
+    profile = stt_profile(detail)
+    rows = []
+    for name in (mb.leads if mb is not None else ()):
+        w, p = waves.get(name), profile.get(name)
+        rows.append({
+            "lead": name, "pattern": w.pattern if w else "",
+            "r_mv": round(w.r_max_mv, 3) if w else None, "s_mv": round(_negative_depth(w), 3) if w else None,
+            "st_j_mv": p.st[0] if p else None, "st_j60_mv": p.st[60] if p else None,
+        })
+    return rows
 
 
 def usable_leads(result: dict[str, Any], leads: tuple[str, ...]) -> list[int]:
@@ -172,6 +198,11 @@ def median_out(mb: MedianBeat) -> dict[str, Any]:
     return {"fs": MEDIAN_FS, "units": "uV", "duration_ms": round(len(mb.beat) * to_ms, 1),
             "r_ms": round(mb.r_index * to_ms, 1), "n_beats": mb.n_beats, "fiducials_ms": fid,
             "leads": {name: uv[:, i].tolist() for i, name in enumerate(mb.leads)}}
+
+
+def _negative_depth(w: LeadWaves) -> float:
+    """The S column: the deepest S or S' (mV, depth); a QS complex's depth (``ecg.leadwaves`` keeps it as Q)."""
+    return w.q_mv if w.qs else w.s_max_mv
 
 
 def _why_no_median(detail: MeasureDetail | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,8 @@ from app.auth.principal import Principal
 from app.errors import NotFound
 from app.errors import InvalidRequest
 from app.reading.schemas import ClaimOut, ReportOut, StatementOut, Worklist, WorklistItem
-from ecg.filters import clean
+from ecg.filters import MAINS_HZ, VIEWER_HIGHPASS_HZ, VIEWER_LOWPASS_HZ, clean
+from ecg.filters import viewer as viewer_filter
 from app.studies.recording import load_window
 from storage.blobs import BlobStore
 from storage.models import Claim, Report, Site, Study, StudyStatus, utcnow_aware
@@ -45,16 +47,23 @@ def reports_out(reports: list[Report]) -> list[ReportOut]:
 
 
 def worklist(session: Session, principal: Principal, limit: int) -> Worklist:
+    """The reader's queue rows (patient, clinic, indication, waiting time), counts and own open claims."""
     repo = ReadingRepository(session)
     now = utcnow_aware()
-    studies = repo.worklist(principal.id, principal.reader_pools, limit)
+    rows = repo.worklist(principal.id, principal.reader_pools, limit)
     items = [WorklistItem(
-        study_id=s.id, site_id=s.site_id, priority=s.priority.value, due_at=s.due_at,
+        study_id=s.id, site_id=s.site_id, site_name=site_name, patient_name=s.patient.name,
+        patient_sex=s.patient.sex.value, priority=s.priority.value, due_at=s.due_at,
         overdue=bool(s.due_at and s.due_at < now), received_at=s.received_at,
+        waiting_s=max(0, int((now - s.received_at).total_seconds())),
         pool=s.pool.value if s.pool else None, age_days=age_in_days(s.patient.birth_date, s.acquired_at),
-        clinic_urgency=s.clinic_urgency.value,
-    ) for s in studies]
+        indication=s.indication, clinic_urgency=s.clinic_urgency.value,
+    ) for s, site_name in rows]
     items.sort(key=lambda i: not i.overdue)  # overdue first, order otherwise kept
+    if items:  # the rows name patients, so who saw which is on record (as for the recent list)
+        AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id,
+                                     action="study.worklist", object_type="reader", object_id=str(principal.id),
+                                     detail={"studies": [str(i.study_id) for i in items]})
     counts = {"stat": 0, "urgent": 0, "routine": 0, "overdue": 0}
     counts.update(repo.counts_by_priority(principal.id, principal.reader_pools, now))
     mine = [claim_out(c) for c in repo.open_claims_of(principal.id)]
@@ -166,19 +175,49 @@ def _bundle(session: Session, study_id: uuid.UUID, patient_id: int, acquired_at:
         "reports": [r.model_dump(mode="json") for r in reports_out(reports)],
         "priors": [{"id": str(pid), "acquired_at": at.isoformat(), "status": status.value,
                     "link": f"/api/v1/reader/studies/{pid}"} for pid, at, status in priors],
-        "links": {"self": base, "waveform": f"{base}/waveform", "claim": f"{base}/claim"},
+        "links": {"self": base, "waveform": f"{base}/waveform", "beats": f"{base}/beats",  # median beats, R/S/ST table
+                  "claim": f"{base}/claim"},
     }
 
 
+@dataclass(frozen=True)
+class ViewerBand:
+    """The reader's filter choice (Hz; None: that stage off)."""
+
+    highpass_hz: float | None
+    lowpass_hz: float | None
+    notch_hz: float | None
+
+
+def _choice(name: str, value: float | None, allowed: tuple[float, ...]) -> float | None:
+    if value is None or value == 0:
+        return None
+    if value not in allowed:
+        raise InvalidRequest(f"{name} must be one of {', '.join(f'{v:g}' for v in allowed)} (Hz) or 0 for none")
+    return float(value)
+
+
+def viewer_band(hp: float | None, lp: float | None, notch: bool | None, mains_hz: float) -> ViewerBand | None:
+    """The filter choice from the waveform query (None when none of hp, lp, notch was given); 422 on others."""
+    if hp is None and lp is None and notch is None:
+        return None
+    return ViewerBand(_choice("hp", hp, VIEWER_HIGHPASS_HZ), _choice("lp", lp, VIEWER_LOWPASS_HZ),
+                      mains_hz if notch else None)
+
+
 def waveform(blobs: BlobStore, study: Study, start_s: float, duration_s: float, fs_out: float,
-             filtered: bool) -> dict[str, Any]:
-    """Leads as integer microvolts at ``fs_out`` Hz over [start_s, start_s + duration_s) s."""
+             filtered: bool, band: ViewerBand | None = None) -> dict[str, Any]:
+    """Leads as integer microvolts at ``fs_out`` Hz over [start_s, start_s + duration_s) s.
+
+    ``band`` (the reader's choice) wins over ``filtered`` (0.5-40 Hz with the notch, or raw)."""
     if start_s >= study.recording.duration_s:
         raise InvalidRequest(f"start_s is past the end of the recording ({study.recording.duration_s:.1f} s)")
     rec, _ = load_window(blobs, study.recording, start_s, duration_s)  # only the window is decoded
     a = int(start_s * rec.fs)
     x = rec.signals
-    if filtered:
+    if band is not None:
+        x = viewer_filter(x, rec.fs, band.highpass_hz, band.lowpass_hz, band.notch_hz)
+    elif filtered:
         x = clean(x, rec.fs)
     fs_out = min(fs_out, rec.fs)
     if fs_out < rec.fs:
@@ -186,8 +225,12 @@ def waveform(blobs: BlobStore, study: Study, start_s: float, duration_s: float, 
         x = sps.resample_poly(x, up, down, axis=0)
         fs_out = rec.fs * up / down
     uv = np.round(np.nan_to_num(x) * 1000.0).astype(np.int32)
+    shown = band if band is not None else ViewerBand(0.5, 40.0, MAINS_HZ) if filtered else ViewerBand(None, None, None)
+    lowpass = None if shown.lowpass_hz is None else min(shown.lowpass_hz, 0.45 * rec.fs)
     return {"fs": fs_out, "start_s": a / rec.fs, "duration_s": uv.shape[0] / fs_out, "units": "uV",
-            "filtered": filtered, "leads": {name: uv[:, i].tolist() for i, name in enumerate(rec.leads)}}
+            "filtered": band is not None or filtered,
+            "filter": {"highpass_hz": shown.highpass_hz, "lowpass_hz": lowpass, "notch_hz": shown.notch_hz},
+            "leads": {name: uv[:, i].tolist() for i, name in enumerate(rec.leads)}}
 
 
 def _ratio(fs_out: float, fs_in: float) -> tuple[int, int]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Event, ShareLink, WebhookDelivery
@@ -37,11 +38,19 @@ class DeliveryRepository:
         self.session.flush()
         return event
 
-    def events_after(self, site_id: int | None, after_id: int, limit: int) -> list[Event]:
+    def events_after(self, site_id: int | None, after_id: int, limit: int,
+                     types: Sequence[str] | None = None) -> list[Event]:
+        """Events after ``after_id`` (of one site, of the given types when set), oldest first."""
         stmt = select(Event).where(Event.id > after_id).order_by(Event.id).limit(limit)
         if site_id is not None:
             stmt = stmt.where(Event.site_id == site_id)
+        if types is not None:
+            stmt = stmt.where(Event.type.in_(list(types)))
         return list(self.session.scalars(stmt))
+
+    def last_event_id(self) -> int:
+        """The newest event's id (0 when there is none): where a new listener starts."""
+        return int(self.session.scalar(select(func.max(Event.id))) or 0)
 
     def event(self, event_id: int) -> Event | None:
         return self.session.get(Event, event_id)

@@ -20,6 +20,7 @@ from storage.models import (
     ClaimOutcome,
     CriticalNotice,
     Escalation,
+    Event,
     Patient,
     ReaderCoverage,
     ReaderPool,
@@ -39,6 +40,12 @@ def _eligible(reader_id: int, pools: Sequence[str]) -> ColumnElement[bool]:
     covered = select(ReaderCoverage.site_id).where(ReaderCoverage.user_id == reader_id)
     return and_(Study.pool.in_([ReaderPool(p) for p in pools if p in ReaderPool._value2member_map_]),
                 Study.site_id.in_(covered))
+
+
+def _put_back_by(reader_id: int, since: dt.datetime):
+    """The study was put back (released) by this reader after ``since``."""
+    return (select(Claim.id).where(Claim.study_id == Study.id, Claim.reader_id == reader_id,
+                                   Claim.outcome == ClaimOutcome.released, Claim.ended_at > since).exists())
 
 
 def _pool_values(pools: Sequence[str]) -> list[str]:
@@ -110,8 +117,11 @@ class ClaimedStudy:
         return cls.from_row(values)
 
 
-#: PostgreSQL: the whole claim in one statement. ``picked`` takes the top eligible study and
-#: skips rows other readers hold (SKIP LOCKED: 50 readers take 50 different studies at once);
+#: PostgreSQL: the whole claim in one statement. ``fresh`` takes the top eligible study this
+#: reader did not put back since ``put_back_since`` (their released claims, read through the
+#: claims' study index) and skips rows other readers hold (SKIP LOCKED: 50 readers take 50
+#: different studies at once); ``put_back`` runs only when ``fresh`` found none (a one-time
+#: filter), so a study put back returns to its reader only when nothing else is waiting;
 #: ``marked`` puts it in read, ``opened`` inserts the claim (``open_study_id`` unique: one open
 #: claim per study), ``audited`` writes claim.created and study.read; the final SELECT returns
 #: what the reading bundle shows, with the latest analysis (R peaks counted in SQL, not sent),
@@ -120,13 +130,25 @@ class ClaimedStudy:
 #: aware datetimes, JSON and arrays, and SQLAlchemy's per-execution result set-up for a
 #: textual statement (~0.25 ms) is skipped.
 CLAIM_NEXT_PG = """
-WITH picked AS (
+WITH fresh AS (
     SELECT s.id FROM studies s
     WHERE s.status = 'awaiting_read' AND s.pool = ANY(%(pools)s)
+      AND s.site_id IN (SELECT c.site_id FROM reader_coverage c WHERE c.user_id = %(reader_id)s)
+      AND NOT EXISTS (SELECT 1 FROM claims k WHERE k.study_id = s.id AND k.reader_id = %(reader_id)s
+                      AND k.outcome = 'released' AND k.ended_at > %(put_back_since)s)
+    ORDER BY s.priority_rank, s.due_at, s.received_at
+    LIMIT 1
+    FOR UPDATE OF s SKIP LOCKED
+), put_back AS (
+    SELECT s.id FROM studies s
+    WHERE NOT EXISTS (SELECT 1 FROM fresh)
+      AND s.status = 'awaiting_read' AND s.pool = ANY(%(pools)s)
       AND s.site_id IN (SELECT c.site_id FROM reader_coverage c WHERE c.user_id = %(reader_id)s)
     ORDER BY s.priority_rank, s.due_at, s.received_at
     LIMIT 1
     FOR UPDATE OF s SKIP LOCKED
+), picked AS (
+    SELECT id FROM fresh UNION ALL SELECT id FROM put_back
 ), marked AS (
     UPDATE studies s SET status = 'in_read' FROM picked WHERE s.id = picked.id
     RETURNING s.id, s.site_id, s.patient_id, s.status, s.priority, s.due_at, s.received_at, s.acquired_at,
@@ -199,14 +221,28 @@ class ReadingRepository:
         stmt = select(Study.id).where(Study.id == study_id, _eligible(reader_id, pools))
         return self.session.scalar(stmt) is not None
 
-    def worklist(self, reader_id: int, pools: Sequence[str], limit: int) -> list[Study]:
+    def worklist(self, reader_id: int, pools: Sequence[str], limit: int) -> list[tuple[Study, str]]:
+        """(study with its patient, site name) of the queued studies this reader may read, most urgent first."""
         stmt = (
-            select(Study)
+            select(Study, Site.name)
+            .join(Site, Site.id == Study.site_id)
             .where(Study.status == QUEUED, _eligible(reader_id, pools))
             .order_by(Study.priority_rank, Study.due_at, Study.received_at)
             .options(lazyload(Study.recording))
             .limit(limit)
         )
+        return [(study, site_name) for study, site_name in self.session.execute(stmt)]
+
+    def queue_events_after(self, reader_id: int, pools: Sequence[str], after_id: int,
+                           limit: int = 100) -> list[Event]:
+        """``study.queued`` events after ``after_id`` for studies this reader may read, oldest first.
+
+        Eligibility is the study's current pool and the reader's current coverage, so a
+        coverage change applies from the next poll.
+        """
+        stmt = (select(Event).join(Study, Study.id == Event.study_id)
+                .where(Event.id > after_id, Event.type == "study.queued", _eligible(reader_id, pools))
+                .order_by(Event.id).limit(limit))
         return list(self.session.scalars(stmt))
 
     def counts_by_priority(self, reader_id: int, pools: Sequence[str], now: dt.datetime) -> dict[str, int]:
@@ -243,30 +279,35 @@ class ReadingRepository:
         return self.session.scalar(stmt)
 
     def claim_next(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
-                   actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
+                   actor: str, actor_site_id: int | None,
+                   put_back_since: dt.datetime | None = None) -> ClaimedStudy | None:
         """Claim the top eligible queued study for this reader and audit it; None if none is left.
 
-        PostgreSQL: one statement (``CLAIM_NEXT_PG``). SQLite: the same steps as separate
-        statements inside the transaction, which holds the single write lock from BEGIN
-        IMMEDIATE, so claims are serialised there and SKIP LOCKED is not needed.
+        Studies this reader released after ``put_back_since`` are taken only when no other
+        eligible study is waiting. PostgreSQL: one statement (``CLAIM_NEXT_PG``). SQLite: the
+        same steps as separate statements inside the transaction, which holds the single write
+        lock from BEGIN IMMEDIATE, so claims are serialised there and SKIP LOCKED is not needed.
         """
         pool_values = _pool_values(pools)
         if not pool_values:
             return None
+        since = put_back_since or now
         params = {"pools": pool_values, "reader_id": reader_id, "now": now, "lease_until": now + lease,
-                  "actor": actor, "actor_site_id": actor_site_id}
+                  "actor": actor, "actor_site_id": actor_site_id, "put_back_since": since}
         connection = self.session.connection()
         if connection.dialect.name == "postgresql":
             with _psycopg(connection).cursor(row_factory=dict_row) as cur:
                 row = cur.execute(CLAIM_NEXT_PG, params).fetchone()
             return ClaimedStudy.from_statement(row) if row is not None else None
-        return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id)
+        return self._claim_next_stepwise(reader_id, pools, now, lease, actor, actor_site_id, since)
 
     def _claim_next_stepwise(self, reader_id: int, pools: Sequence[str], now: dt.datetime, lease: dt.timedelta,
-                             actor: str, actor_site_id: int | None) -> ClaimedStudy | None:
+                             actor: str, actor_site_id: int | None, put_back_since: dt.datetime) -> ClaimedStudy | None:
         pick = (select(Study.id).where(Study.status == QUEUED, _eligible(reader_id, pools))
                 .order_by(Study.priority_rank, Study.due_at, Study.received_at).limit(1))
-        study_id = self.session.scalar(pick)
+        study_id = self.session.scalar(pick.where(~_put_back_by(reader_id, put_back_since)))
+        if study_id is None:
+            study_id = self.session.scalar(pick)  # only studies this reader put back are left
         if study_id is None:
             return None
         check(QUEUED, StudyStatus.in_read)

@@ -27,7 +27,8 @@ EXAMPLES = int(os.environ.get("ECGHUB_FUZZ_EXAMPLES", "10"))
 _TMP = Path(tempfile.mkdtemp(prefix="ecghub-fuzz-"))
 _DB = f"sqlite:///{_TMP}/fuzz.db"
 APP = create_app(Settings(var_dir=_TMP / "var", database_url=_DB, secret_key="fuzz-secret-key-not-for-production",
-                          worker_mode="off", metrics_token="fuzz-metrics"))
+                          worker_mode="off", metrics_token="fuzz-metrics",
+                          reader_stream_max_s=0.5))  # the readers' event stream ends after 0.5 s
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

@@ -269,3 +269,62 @@ def test_every_critical_statement_raises_a_notice(world, data, code):
     codes = {n["code"] for n in world.client.get("/api/v1/notices", headers=world.a.auth).json()
              if n["study_id"] == sid}
     assert code in codes and "SR" not in codes
+
+
+def test_queue_rows_name_patient_clinic_indication_and_waiting_time(world, data):
+    sid = _queued(world, data, "ludb/1", patient_name="王小明", indication="胸痛 2 小时", urgency="urgent")
+    wl = world.client.get("/api/v1/reader/worklist", headers=world.reader)
+    assert wl.status_code == 200
+    [row] = wl.json()["items"]
+    assert row["study_id"] == sid and row["patient_name"] == "王小明" and row["indication"] == "胸痛 2 小时"
+    with world.client.app.state.ctx.session_factory() as s:
+        from storage.models import Site, Study
+        study = s.get(Study, uuid.UUID(sid))
+        assert row["site_name"] == s.get(Site, study.site_id).name != ""
+        waited = (dt.datetime.now(dt.UTC) - study.received_at).total_seconds()
+    assert 0 <= row["waiting_s"] <= waited + 1 and row["patient_sex"] == "F"
+    assert row["age_days"] > 365 * 7 and row["clinic_urgency"] == "urgent"
+    # The rows name patients: who was shown which is audited.
+    with world.client.app.state.ctx.session_factory() as s:
+        shown = s.query(AuditEvent).filter_by(action="study.worklist").all()
+        assert shown and sid in shown[-1].detail["studies"]
+
+
+def _put_back(world, headers, body) -> None:
+    rel = world.client.post(f"/api/v1/reader/claims/{body['claim']['id']}/release", headers=headers)
+    assert rel.status_code == 200 and rel.json()["outcome"] == "released"
+
+
+def test_put_back_study_is_skipped_for_that_reader_while_others_wait(world, data):
+    stat = _queued(world, data, "ludb/1", patient_id="S", urgency="stat")
+    routine = _queued(world, data, "ludb/3", patient_id="R", urgency="routine")
+    first = _next(world, world.reader)
+    assert first["study"]["id"] == stat  # the most urgent first
+    _put_back(world, world.reader, first)
+    second = _next(world, world.reader)
+    assert second["study"]["id"] == routine  # not the stat study just put back, though it ranks higher
+    # Another reader is not affected: the put-back stat study is their next one.
+    assert _next(world, world.extra["reader2"])["study"]["id"] == stat
+    _put_back(world, world.reader, second)
+    _put_back(world, world.extra["reader2"], {"claim": world.client.get(
+        "/api/v1/reader/worklist", headers=world.extra["reader2"]).json()["my_claims"][0]})
+    # Both are now put back by this reader: the higher-ranked one comes back (nothing else waits).
+    assert _next(world, world.reader)["study"]["id"] == stat
+
+
+def test_put_back_only_study_comes_back_and_skip_lapses(world, data):
+    only = _queued(world, data, "ludb/1")
+    body = _next(world, world.reader)
+    _put_back(world, world.reader, body)
+    again = _next(world, world.reader)
+    assert again["study"]["id"] == only  # it is the only one: it may come back
+    _put_back(world, world.reader, again)
+    other = _queued(world, data, "ludb/3", patient_id="OTHER", urgency="routine")
+    assert _next(world, world.reader)["study"]["id"] == other
+    # The skip lasts putback_skip_minutes: put back longer ago than that, the study ranks as usual.
+    ctx = world.client.app.state.ctx
+    with ctx.session_factory() as s:
+        s.execute(update(Claim).where(Claim.study_id == uuid.UUID(only)).values(
+            ended_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=ctx.settings.putback_skip_minutes + 1)))
+        s.commit()
+    assert _next(world, world.reader)["study"]["id"] == only

@@ -62,3 +62,12 @@ def test_chinese_evidence_names_ages_and_tables_in_chinese(data, age_days):
         a = analyze_recording(read_recording(data / f"{record}.hea"), age_days=age_days, sex="F")
         for f in a.findings:
             assert not english.search(f.evidence_zh), (record, f.code, f.evidence_zh)
+
+
+def test_pediatric_reader_statements_are_in_the_lexicon():
+    """What a pediatric cardiologist writes for normal-for-age findings and common pediatric diagnoses."""
+    lex = lexicon()
+    expected = {"JUVT": "normal", "RVD_AGE": "normal", "SARR": "normal", "WAP": "normal", "RSR_V1": "normal",
+                "DEXTRO": "abnormal", "BRUGADA": "abnormal"}
+    assert {c: lex[c].severity for c in expected} == expected
+    assert "儿童正常变异" in lex["RSR_V1"].zh and "符合年龄" in lex["JUVT"].zh and "符合年龄" in lex["RVD_AGE"].zh

@@ -8,14 +8,15 @@
   const $ = (id) => document.getElementById(id);
   const MARKS = ["p_on", "p_off", "qrs_on", "qrs_off", "t_end"];
   const MARK_LANE = {p_on: 0, p_off: 1, qrs_on: 2, qrs_off: 0, t_end: 1};  // label rows: neighbours never share one
-  const MEAS_KEYS = ["heart_rate_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"];
+  const MEAS_KEYS = ["heart_rate_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms",
+                     "p_axis_deg", "qrs_axis_deg", "t_axis_deg"];
   const DEPENDS = {p_on: ["p_ms", "pr_ms"], p_off: ["p_ms"], qrs_on: ["pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"],
                    qrs_off: ["qrs_ms"], t_end: ["qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"]};
 
   const S = {
     bundle: null, claim: null, leaseMs: 600000, renewing: false, waves: {}, beats: null, lex: [], lexByCode: {},
     layout: null, medLayout: null, marks: {}, machineMarks: {}, rrMs: null, chosen: [], cal: {a: null, b: null, cursor: null,
-    march: false, on: false}, enlarge: "", myClaims: [], priorBundle: null, priorWave: null, drawSeq: 0,
+    march: false, on: false}, vcal: {on: false, y1: null, y2: null, x: null, lead: "", gain: 1}, enlarge: "", myClaims: [], priorBundle: null, priorWave: null, drawSeq: 0,
     pxPerInch: Number(localStorage.getItem("rd.pxPerInch")) || 96, opening: 0, start: 0,
     mode: "sign",  // "sign": a claimed study; "amend": a signed study opened to amend; "view": neither
     lexReady: null,
@@ -73,15 +74,26 @@
       S.myClaims = wl.my_claims;
       renderClaims();
       renderQueue(wl.items);
-    } catch (e) { showError(e); }
+      return wl.items;
+    } catch (e) { showError(e); return null; }
   }
 
+  /** Waiting time as the queue shows it: minutes, then hours and minutes (from seconds). */
+  function waitText(s) {
+    const m = Math.floor(Math.max(0, s) / 60);
+    return m < 60 ? t("rd_wait_min", {m}) : t("rd_wait_h", {h: Math.floor(m / 60), m: m % 60});
+  }
+
+  /** One row per queued study: priority, patient (name, sex, age), clinic, indication, waiting, due. */
   function renderQueue(items) {
     $("rd-queue-n").textContent = `(${items.length})`;
     $("rd-queue-rows").innerHTML = items.map((it) => `
-      <tr class="${it.overdue ? "overdue" : ""}">
+      <tr class="${it.overdue ? "overdue" : ""}" data-study="${esc(it.study_id)}">
         <td><span class="badge ${it.priority}">${esc(t("rd_prio_" + it.priority))}</span></td>
-        <td>${esc(ageText(it.age_days))}</td><td>${esc(t("rd_prio_" + it.clinic_urgency))}</td>
+        <td class="rd-q-patient"><b>${esc(it.patient_name)}</b> · ${esc(T["sex_" + it.patient_sex] || "")} · ${esc(ageText(it.age_days))}</td>
+        <td class="rd-q-clinic">${esc(it.site_name)}</td>
+        <td class="rd-q-ind">${esc(it.indication || "—")}</td>
+        <td class="rd-q-wait">${esc(waitText(it.waiting_s))}</td>
         <td>${esc(dateText(it.due_at))}${it.overdue ? " · " + esc(T.rd_overdue) : ""}</td>
         <td><button type="button" class="rd-btn" data-claim-study="${it.study_id}">${esc(T.rd_claim)}</button></td>
       </tr>`).join("");
@@ -231,7 +243,8 @@
   async function openBundle(b) {
     const seq = ++S.opening;
     S.bundle = b; S.claim = b.claim; S.waves = {}; S.beats = null; S.priorBundle = null; S.priorWave = null;
-    S.cal = {a: null, b: null, cursor: null, march: false, on: S.cal.on}; S.enlarge = ""; S.marks = {}; S.machineMarks = {};
+    S.cal = {a: null, b: null, cursor: null, march: false, on: S.cal.on}; S.enlarge = "";
+    S.vcal = {...S.vcal, y1: null, y2: null, lead: ""}; S.marks = {}; S.machineMarks = {};
     S.start = 0;
     $("rd-start").value = "0";
     $("rd-start").max = String(Math.max(0, Math.floor(b.recording.duration_s - 1)));
@@ -239,6 +252,7 @@
     S.leaseMs = b.claim ? new Date(b.claim.lease_until) - new Date(b.claim.claimed_at) : 600000;
     $("rd-empty").hidden = true;
     $("rd-study").hidden = false;
+    document.body.classList.add("rd-open");  // compact header: the 12 leads and the rhythm strip fit 1366 x 768
     showStudyLabel(b);
     fillLeadSelect(b.recording.leads);
     clearMedian();
@@ -284,6 +298,7 @@
     S.bundle = null; S.claim = null; S.waves = {}; S.beats = null; S.layout = null;
     $("rd-study").hidden = true;
     $("rd-empty").hidden = false;
+    document.body.classList.remove("rd-open");
     $("rd-prior-trace").hidden = true;
   }
 
@@ -292,7 +307,7 @@
     if (!b) return;
     if (!S.waves[key]) {
       const seq = S.opening;
-      const w = await api(`${b.links.waveform}?fs=250&start_s=${S.start}&duration_s=10&filtered=${$("rd-filter").value === "1"}`);
+      const w = await api(`${b.links.waveform}?${waveQuery()}`);
       if (seq !== S.opening) return;
       S.waves[key] = w;
     }
@@ -302,8 +317,16 @@
   // ------------------------------------------------------------------ drawing
   function scale() { return ECG.makeScale(S.pxPerInch, Number($("rd-speed").value), Number($("rd-gain").value)); }
 
-  /** Cache key of the shown waveform: filtered or raw, and the window's start (s). */
-  function waveKey() { return `${$("rd-filter").value}:${S.start}`; }
+  /** The waveform query: the 10 s window and the reader's filter choice (high-pass, low-pass Hz, notch);
+   *  500 samples/s when the low-pass is above 100 Hz or off, so that the band shown is the band chosen. */
+  function waveQuery() {
+    const lp = Number($("rd-lp").value);
+    const fs = lp === 0 || lp >= 100 ? 500 : 250;
+    return `fs=${fs}&start_s=${S.start}&duration_s=10&hp=${$("rd-hp").value}&lp=${$("rd-lp").value}&notch=${$("rd-notch").checked}`;
+  }
+
+  /** Cache key of the shown waveform: the filter choice and the window's start (s). */
+  function waveKey() { return waveQuery(); }
 
   /** Beats inside the shown 10 s window, with times (ms) from the window's start. */
   function windowBeats() {
@@ -344,8 +367,13 @@
     if (!S.layout) return;
     const sc = scale();
     ECG.drawCalipers($("rd-over"), S.layout, sc, S.cal);
+    ECG.drawVoltCaliper($("rd-over"), S.layout, S.vcal);
     const out = $("rd-caliper-out");
-    if (S.cal.a != null && S.cal.b != null) {
+    if (S.vcal.on) {
+      out.innerHTML = S.vcal.y2 != null ? `${esc(T.rd_voltage)} <span id="rd-vcal-mv">${voltMv().toFixed(2)}</span> mV` +
+        ` <span class="small muted">(${esc(S.vcal.lead)}, ${sc.mmPerMv * S.vcal.gain} mm/mV)</span>`
+        : S.vcal.y1 != null ? T.rd_vcal_second : T.rd_vcal_first;
+    } else if (S.cal.a != null && S.cal.b != null) {
       const ms = Math.abs(S.cal.b - S.cal.a) * 1000;
       out.innerHTML = `${esc(T.rd_interval)} <span id="rd-cal-ms">${Math.round(ms)}</span> ms · ` +
         `<span id="rd-cal-bpm">${fmt1(60000 / ms)}</span> ${esc(T.bpm)}${S.cal.march ? " · " + esc(T.rd_marching) : ""}`;
@@ -372,11 +400,21 @@
     S.rrMs = iv.rr || S.beats.rr_mean_ms;
     buildHandles();
     drawMedian();
+    renderAmplitudes(S.beats.lead_table || []);
+  }
+
+  /** The per-lead R, S and ST table (mV, from the median beat). */
+  function renderAmplitudes(rows) {
+    const mv = (v) => (v == null ? "—" : (Math.round(v * 100) / 100).toFixed(2));
+    $("rd-amp-rows").innerHTML = rows.length ? rows.map((r) => `<tr data-lead="${esc(r.lead)}"><th scope="row">${esc(r.lead)}</th>
+      <td class="rd-pattern">${esc(r.pattern || "")}</td><td>${mv(r.r_mv)}</td><td>${mv(r.s_mv)}</td><td>${mv(r.st_j_mv)}</td><td>${mv(r.st_j60_mv)}</td></tr>`).join("")
+      : `<tr><td colspan="6" class="muted">${esc(T.rd_none)}</td></tr>`;
   }
 
   /** Nothing of the previous study's median beats stays on screen while the new ones load. */
   function clearMedian() {
     S.medLayout = null;
+    renderAmplitudes([]);
     $("rd-handles").innerHTML = "";
     $("rd-median-canvas").width = 0;
     $("rd-median-canvas").style.width = "0px";
@@ -519,8 +557,34 @@
   }
 
   // ------------------------------------------------------------------ calipers and lead enlargement
+  /** The voltage caliper: two clicks in one lead's row; the vertical distance in mV at the row's gain. */
+  function toggleVolt(force) {
+    S.vcal = {on: force ?? !S.vcal.on, y1: null, y2: null, x: null, lead: "", gain: 1};
+    $("rd-vcal").setAttribute("aria-pressed", String(S.vcal.on));
+    if (S.vcal.on && S.cal.on) toggleCalipers(false);
+    $("rd-over").className = S.vcal.on || S.cal.on ? "calipers" : "pick";
+    drawCal();
+  }
+  /** mV between the two legs: pixels / (px per mm x mm per mV of the row, e.g. 10 mm/mV). */
+  function voltMv() {
+    return Math.abs(S.vcal.y2 - S.vcal.y1) / (scale().pxPerMv * S.vcal.gain);
+  }
+  function placeVolt(e) {
+    const rect = $("rd-over").getBoundingClientRect();
+    const x = e.clientX - rect.left, y = e.clientY - rect.top;
+    const row = S.layout.rows.find((r) => y >= r.y && y < r.y + r.h && x >= r.x0 && x < r.x1);
+    if (S.vcal.y1 == null || S.vcal.y2 != null || !row || row.lead !== S.vcal.lead) {
+      if (!row) return;
+      S.vcal = {...S.vcal, y1: y, y2: null, x, lead: row.lead, gain: row.gain || 1};
+    } else {
+      S.vcal.y2 = y;
+    }
+    drawCal();
+  }
+
   function toggleCalipers(force) {
     S.cal.on = force ?? !S.cal.on;
+    if (S.cal.on && S.vcal.on) toggleVolt(false);
     $("rd-calipers").setAttribute("aria-pressed", String(S.cal.on));
     $("rd-over").className = S.cal.on ? "calipers" : "pick";
     if (!S.cal.on) S.cal.cursor = null;
@@ -556,6 +620,7 @@
 
   function onTracingClick(e) {
     if (!S.layout) return;
+    if (S.vcal.on) { placeVolt(e); return; }
     if (S.cal.on) { placeLeg(timeAt(e.clientX)); return; }
     const rect = $("rd-over").getBoundingClientRect();
     const x = e.clientX - rect.left, y = e.clientY - rect.top;
@@ -680,8 +745,10 @@
 
   function machineMeasurements(b) {
     const a = b.analysis || {}, iv = a.intervals_ms || {};
+    const ax = a.axes_deg || {};
     return {heart_rate_bpm: a.heart_rate_bpm, p_ms: iv.p, pr_ms: iv.pr, qrs_ms: iv.qrs, qt_ms: iv.qt,
-            qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia};
+            qtc_bazett_ms: iv.qtc_bazett, qtc_fridericia_ms: iv.qtc_fridericia,
+            p_axis_deg: ax.p, qrs_axis_deg: ax.qrs, t_axis_deg: ax.t};
   }
 
   /** The report form: empty with the machine's measurements to sign a claimed study, or, for a signed
@@ -903,6 +970,68 @@
     } catch (e) { showError(e); }
   }
 
+  // ------------------------------------------------------------------ live updates (server-sent events)
+  /** Listen to /api/v1/reader/stream: any queue event refreshes the worklist; a stat arrival also
+   *  beeps, shows a desktop notification (when permitted) and an in-page alert naming the study.
+   *  The browser reconnects by itself when the server ends the stream (bounded lifetime). */
+  function listen() {
+    if (!window.EventSource) return;
+    const es = new EventSource("/api/v1/reader/stream");
+    es.addEventListener("study.queued", (e) => {
+      let ev = null;
+      try { ev = JSON.parse(e.data); } catch (_) { return; }
+      const stat = ev.data && ev.data.priority === "stat" && ev.data.reason !== "requeued";
+      refreshWorklist().then((items) => { if (stat) statArrived(ev.study_id, items || []); });
+    });
+    S.stream = es;
+  }
+
+  /** A stat study arrived: sound, desktop notification and the in-page alert with a claim button. */
+  function statArrived(studyId, items) {
+    const it = items.find((x) => x.study_id === studyId);
+    const who = it ? [it.patient_name, ageText(it.age_days), it.site_name, it.indication].filter(Boolean).join(" · ") : "";
+    const text = who ? t("rd_stat_arrived_who", {who}) : T.rd_stat_arrived;
+    $("rd-stat-text").textContent = text;
+    $("rd-stat-claim").dataset.claimStudy = studyId;
+    $("rd-stat-claim").hidden = !it;
+    $("rd-stat").hidden = false;
+    $("rd-stat").dataset.study = studyId;
+    beep();
+    if (window.Notification && Notification.permission === "granted") {
+      try { new Notification(T.rd_stat_arrived, {body: who, tag: "ecghub-stat-" + studyId}); } catch (_) { /* not allowed here */ }
+    }
+    showNotifyButton();
+  }
+
+  /** Two short 880 Hz tones through WebAudio (no sound file); silent until the page has had a click or key. */
+  function beep() {
+    try {
+      S.audio = S.audio || new (window.AudioContext || window.webkitAudioContext)();
+      const ctx = S.audio, t0 = ctx.currentTime;
+      for (const at of [0, 0.25]) {
+        const osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = 880;
+        gain.gain.setValueAtTime(0.0001, t0 + at);
+        gain.gain.exponentialRampToValueAtTime(0.3, t0 + at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, t0 + at + 0.18);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(t0 + at);
+        osc.stop(t0 + at + 0.2);
+      }
+      window.__rdBeeps = (window.__rdBeeps || 0) + 1;
+    } catch (_) { /* no audio on this device */ }
+  }
+
+  /** The "desktop notifications" button, shown while the browser has not been asked yet. */
+  function showNotifyButton() {
+    $("rd-notify").hidden = !(window.Notification && Notification.permission === "default");
+  }
+  async function askNotify() {
+    if (S.audio && S.audio.state === "suspended") S.audio.resume();
+    try { await Notification.requestPermission(); } catch (_) { /* refused */ }
+    showNotifyButton();
+  }
+
   // ------------------------------------------------------------------ keyboard
   function typing(el) {
     return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
@@ -914,6 +1043,7 @@
     else if (k === "s" && S.bundle) { e.preventDefault(); askSign(); }
     else if (k === "c" && S.bundle) { e.preventDefault(); toggleCalipers(); }
     else if (k === "m" && S.bundle) { e.preventDefault(); toggleMarch(); }
+    else if (k === "v" && S.bundle) { e.preventDefault(); toggleVolt(); }
     else if (k === "r" && S.bundle) { e.preventDefault(); $("rd-stmt-input").focus(); }
     else if (e.key === "Escape" && S.bundle) { if (S.enlarge) setEnlarge(""); else clearCalipers(); }
   }
@@ -930,13 +1060,23 @@
     $("rd-recent").addEventListener("toggle", refreshRecent);
     $("rd-speed").addEventListener("change", () => { drawMain(); drawMedian(); });
     $("rd-gain").addEventListener("change", () => { drawMain(); drawMedian(); });
-    $("rd-filter").addEventListener("change", () => loadWave().catch(showError));
+    for (const id of ["rd-hp", "rd-lp", "rd-notch"]) $(id).addEventListener("change", () => loadWave().catch(showError));
+    $("rd-vcal").addEventListener("click", () => toggleVolt());
     $("rd-enlarge").addEventListener("change", (e) => setEnlarge(e.target.value));
     $("rd-calipers").addEventListener("click", () => toggleCalipers());
     $("rd-start").addEventListener("change", (e) => setWindow(Number(e.target.value) || 0));
     $("rd-prev-win").addEventListener("click", () => setWindow(S.start - 10));
     $("rd-next-win").addEventListener("click", () => setWindow(S.start + 10));
     $("rd-msg-close").addEventListener("click", clearMsg);
+    $("rd-stat-close").addEventListener("click", () => { $("rd-stat").hidden = true; });
+    $("rd-stat-claim").addEventListener("click", () => { $("rd-stat").hidden = true; });
+    $("rd-notify").addEventListener("click", askNotify);
+    // Browsers start audio only after a gesture: the first click or key unlocks the stat beep.
+    const unlock = () => {
+      try { S.audio = S.audio || new (window.AudioContext || window.webkitAudioContext)(); S.audio.resume(); } catch (_) { /* none */ }
+    };
+    document.addEventListener("pointerdown", unlock, {once: true});
+    document.addEventListener("keydown", unlock, {once: true});
     $("rd-march").addEventListener("click", toggleMarch);
     $("rd-clear").addEventListener("click", clearCalipers);
     $("rd-calib").addEventListener("change", (e) => {
@@ -980,7 +1120,9 @@
   wire();
   loadLexicon();
   refreshWorklist();
+  listen();
+  showNotifyButton();
   setInterval(tick, 1000);
-  setInterval(refreshWorklist, 30000);
+  setInterval(refreshWorklist, 30000);  // a safety net: the live stream refreshes it as studies arrive
   window.__rd = {state: S, fromMarks};
 })();

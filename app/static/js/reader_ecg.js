@@ -206,6 +206,22 @@
     }
   }
 
+  /** The voltage caliper on the overlay (drawn after the time calipers): two horizontal legs across
+   *  the lead's row at y1, y2 (CSS px) joined by a vertical bar at x. */
+  function drawVoltCaliper(canvas, lay, vc) {
+    if (!vc || !vc.on || vc.y1 == null) return;
+    const ctx = canvas.getContext("2d");
+    const row = lay.rows.find((r) => r.lead === vc.lead && vc.x >= r.x0 && vc.x < r.x1) || {x0: 0, x1: lay.width};
+    ctx.save();
+    ctx.strokeStyle = "#0b57d0"; ctx.lineWidth = 1.5;
+    for (const y of [vc.y1, vc.y2]) {
+      if (y == null) continue;
+      ctx.beginPath(); ctx.moveTo(row.x0, y); ctx.lineTo(row.x1, y); ctx.stroke();
+    }
+    if (vc.y2 != null) { ctx.beginPath(); ctx.moveTo(vc.x, vc.y1); ctx.lineTo(vc.x, vc.y2); ctx.stroke(); }
+    ctx.restore();
+  }
+
   /** Layout of the median beats (4 columns of 3 leads when all 12 exist), 50 mm/s, gain = sc.mmPerMv. */
   function medianLayout(median, sc) {
     const names = Object.keys(median.leads);
@@ -245,5 +261,5 @@
     return lay;
   }
 
-  window.ECG = {makeScale, findLead, drawTracing, drawCalipers, drawMedian, medianLayout, MEDIAN_MM_PER_S, LABEL_MM};
+  window.ECG = {makeScale, findLead, drawTracing, drawCalipers, drawVoltCaliper, drawMedian, medianLayout, MEDIAN_MM_PER_S, LABEL_MM};
 })();
