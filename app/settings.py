@@ -7,8 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.text_rules import checked_text
 
 WorkerMode = Literal["inprocess", "broker", "off"]
 
@@ -105,11 +107,31 @@ class Settings(BaseSettings):
     dicom_interval_s: float = Field(2.0, gt=0, description="PACS outbox: queue and send every so often")
     dicom_timeout_s: float = Field(10.0, gt=0, description="association/answer timeout towards a PACS")
     dicom_worklist_limit: int = Field(500, ge=1, description="at most this many worklist entries per C-FIND")
+    # Branding of patient-facing reports (phone page /r/{token} and the PDF header).
+    hub_name: str = Field("区域儿童医院心电诊断中心", min_length=1, max_length=60,
+                          description="hub hospital name printed on every report")
+    report_title: str = Field("心电图报告", min_length=1, max_length=30, description="title of the report")
+    report_logo: Path | None = Field(None, description="PNG or SVG logo shown on the phone page and the PDF header")
 
     mains_hz: float = 50.0
     sla_stat_min: int = 10
     sla_urgent_min: int = 30
     sla_routine_min: int = 240
+
+    @field_validator("hub_name", "report_title")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return checked_text(value)  # printed on every report: no control or direction characters
+
+    @field_validator("report_logo")
+    @classmethod
+    def _logo(cls, value: Path | None) -> Path | None:
+        """A readable .png or .svg file; refused at start-up rather than missing from every report."""
+        if value is None:
+            return None
+        if value.suffix.lower() not in (".png", ".svg") or not value.is_file():
+            raise ValueError(f"report_logo must be an existing .png or .svg file, got {str(value)!r}")
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

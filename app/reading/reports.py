@@ -59,6 +59,7 @@ def _store(session: Session, principal: Principal, study: Study, body: SignIn, r
         study_id=study.id, version=(previous[0].version + 1) if previous else 1, author_id=principal.id,
         statements=statements, free_text=body.free_text, measurements={"values": values, "edited": edited},
         signed_at=utcnow_aware(), supersedes_id=previous[0].id if previous else None, amendment_reason=reason,
+        patient_explanation=body.patient_explanation,
     ))
     for s in statements:
         if s["severity"] == "critical":

@@ -36,9 +36,11 @@ class SignIn(BaseModel):
                                                          "when it is not the claimed study (wrong-patient guard)")
     statements: list[str] = Field(min_length=1, max_length=30, description="lexicon codes")
     free_text: str = Field("", max_length=4000)
+    patient_explanation: str = Field("", max_length=300, description="optional plain-language words for the "
+                                     "family, shown under the conclusion on the phone page and printed on the PDF")
     measurements: ConfirmedMeasurements = ConfirmedMeasurements()
 
-    @field_validator("free_text")
+    @field_validator("free_text", "patient_explanation")
     @classmethod
     def _printable(cls, v: str) -> str:
         return checked_text(v, multiline=True)  # signed text prints exactly as stored
@@ -83,6 +85,7 @@ class ReportOut(BaseModel):
     edited_measurements: list[str]
     supersedes_version: int | None
     amendment_reason: str
+    patient_explanation: str = ""
 
 
 class WorklistItem(BaseModel):

@@ -37,7 +37,7 @@ def report_out(r: Report, by_id: dict[int, Report]) -> ReportOut:
         statements=[StatementOut(**{k: s[k] for k in ("code", "zh", "en", "severity")}) for s in r.statements],
         free_text=r.free_text, measurements=r.measurements.get("values", {}),
         edited_measurements=r.measurements.get("edited", []), supersedes_version=sup.version if sup else None,
-        amendment_reason=r.amendment_reason,
+        amendment_reason=r.amendment_reason, patient_explanation=r.patient_explanation,
     )
 
 

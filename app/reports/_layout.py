@@ -23,6 +23,8 @@ GRID_WIDTH_MM = 265.0
 GRID_HEIGHT_MM = 170.0
 #: Grid origin (bottom-left) on the A4 page and on the compact phone page.
 A4_GRID_ORIGIN_MM = (16.0, 10.0)
+#: Paper above the printed header (mm; printers leave about 4 mm unprinted).
+A4_TOP_MARGIN_MM = 4.0
 COMPACT_MARGIN_MM = 2.0
 COMPACT_FOOTER_MM = 6.0
 #: Row pitch of the standard 3x4 + rhythm layout, and the smallest pitch for strips.
@@ -110,7 +112,7 @@ def _grid(page: str) -> tuple[tuple[float, float], Rect, Rect | None, float]:
         x0, y0 = A4_GRID_ORIGIN_MM
         grid = Rect(x0, y0, GRID_WIDTH_MM, GRID_HEIGHT_MM)
         width, height = A4_LANDSCAPE_MM
-        header = Rect(x0, grid.y1 + 2.0, GRID_WIDTH_MM, height - 5.0 - (grid.y1 + 2.0))
+        header = Rect(x0, grid.y1 + 2.0, GRID_WIDTH_MM, height - A4_TOP_MARGIN_MM - (grid.y1 + 2.0))
         return (width, height), grid, header, y0 - 5.0
     if page == "compact":
         m = COMPACT_MARGIN_MM

@@ -19,6 +19,7 @@ from app.deps import ClinicOrAdmin, CtxDep, SessionDep
 from app.errors import Conflict
 from app.i18n import pick_lang, strings
 from app.reports import document, share
+from app.reports.branding import Branding
 from app.studies.service import get_study
 from storage.models import ShareLink, Study
 
@@ -89,7 +90,7 @@ def clinic_pdf(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, principal:
     study = get_study(session, principal, study_id, audit_action="report.pdf")
     doc = _signed_doc(session, study)
     session.commit()
-    pdf = document.report_pdf(ctx.blobs, doc)
+    pdf = document.report_pdf(ctx.blobs, doc, Branding.from_settings(ctx.settings))
     return Response(pdf, media_type="application/pdf", headers=PRIVATE)
 
 
@@ -110,8 +111,13 @@ def _refusal(request: Request, expired: bool) -> HTMLResponse:
         status_code=410 if expired else 404, headers=PRIVATE)
 
 
+def in_wechat(request: Request) -> bool:
+    """WeChat's in-app browser (``MicroMessenger`` in the user agent), which often cannot open a PDF."""
+    return "micromessenger" in request.headers.get("user-agent", "").lower()
+
+
 @router.get("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
-def shared_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+def shared_page(token: str, request: Request, ctx: CtxDep, session: SessionDep) -> HTMLResponse:
     """The phone page of a shared report; a bad, expired or revoked link shows a refusal and nothing else."""
     try:
         study = share.open_link(session, token, "page")
@@ -120,9 +126,10 @@ def shared_page(token: str, request: Request, session: SessionDep) -> HTMLRespon
         return _refusal(request, exc.expired)
     doc = document.load(session, study)
     session.commit()
-    lang = pick_lang(request)
-    ctx = document.page_context(doc, lang, f"/r/{token}")
-    return templates.TemplateResponse(request, "report.html", ctx, headers=PRIVATE)
+    tracing = document.tracing_svg_rows(ctx.blobs, study) if doc.signed else None
+    page = document.page_context(doc, pick_lang(request), f"/r/{token}", Branding.from_settings(ctx.settings),
+                                 tracing, in_wechat(request))
+    return templates.TemplateResponse(request, "report.html", page, headers={**PRIVATE, "Vary": "User-Agent"})
 
 
 @router.get("/r/{token}/ecg.png", include_in_schema=False)
@@ -147,5 +154,5 @@ def shared_pdf(token: str, request: Request, ctx: CtxDep, session: SessionDep) -
         session.commit()
         return _refusal(request, exc.expired)
     session.commit()
-    pdf = document.report_pdf(ctx.blobs, doc)
+    pdf = document.report_pdf(ctx.blobs, doc, Branding.from_settings(ctx.settings))
     return Response(pdf, media_type="application/pdf", headers=PRIVATE)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -32,6 +33,7 @@ from PIL import Image
 
 from app.reports import _fonts
 from app.reports._layout import (
+    A4_LANDSCAPE_MM,
     GRID_MAJOR_MM,
     GRID_MINOR_MM,
     STANDARD_12,
@@ -54,18 +56,36 @@ MAJOR_COLOUR = (0.91, 0.47, 0.47)
 TRACE_COLOUR = (0.0, 0.0, 0.0)
 #: Palette size of the phone PNG (quantised, no dithering).
 PNG_COLOURS = 48
+#: Printed header: top row (hospital and title) in pt, the patient block in pt, logo height (mm).
+HEADER_TITLE_PT = 12.0
+HEADER_LINE_PT = 9.0
+LOGO_HEIGHT_MM = 5.0
+#: Line pitch as a multiple of the font size (9 pt: 3.65 mm, five rows under the top row);
+#: continuation pages print at ``CONTINUATION_PT``.
+LINE_SPACING = 1.15
+CONTINUATION_PT = 10.0
 
 
 @dataclass(frozen=True)
 class TracingHeader:
-    """Text above the tracing on the printed page: a title and free lines (Chinese and/or English)."""
+    """Text above the tracing on the printed page.
+
+    ``organisation`` (the hub hospital, left) and ``title`` (right) at 12 pt on the top row,
+    after ``logo_png`` (PNG bytes, drawn ``LOGO_HEIGHT_MM`` high); then the short ``lines`` at
+    ``HEADER_LINE_PT`` in two (or three) columns, then the ``notes`` paragraphs full width.
+    Notes that do not fit go to continuation pages, announced on page 1 by ``continued``.
+    """
 
     title: str
     lines: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    organisation: str = ""
+    logo_png: bytes | None = None
+    continued: str = "（续见下页）"
 
 
 @dataclass(frozen=True)
-class _Tracing:
+class Tracing:
     """Filtered window of the leads to draw (mV, keyed by label) and how to lay them out."""
 
     waves: dict[str, np.ndarray]
@@ -76,7 +96,7 @@ class _Tracing:
 # ---------------------------------------------------------------- inputs
 
 
-def _check(
+def check_signals(
     signals: np.ndarray, fs: float, leads: Sequence[str], speed: float, gain: float, start_s: float
 ) -> np.ndarray:
     """Validate arguments; return signals as float64 (samples, leads) in mV."""
@@ -96,9 +116,9 @@ def _check(
 
 
 def filter_text(fs: float, high_hz: float) -> str:
-    """The printed filter settings, e.g. "filters 0.05-150 Hz, 50 Hz notch"."""
+    """The printed filter settings, e.g. "滤波 0.05-150 Hz，50 Hz 陷波" (band edges in Hz)."""
     low, high = display_band(fs, high_hz)
-    return f"filters {low:g}-{high:g} Hz, {MAINS_HZ:g} Hz notch"
+    return f"滤波 {low:g}-{high:g} Hz，{MAINS_HZ:g} Hz 陷波"
 
 
 def _window(x: np.ndarray, fs: float, start_s: float, window_s: float,
@@ -137,8 +157,8 @@ def _limb_derived(have: dict[str, np.ndarray]) -> list[str]:
     return derived
 
 
-def _prepare(x: np.ndarray, fs: float, leads: Sequence[str], start_s: float, window_s: float,
-             high_hz: float = ADULT_DISPLAY_HIGH_HZ) -> _Tracing:
+def prepare(x: np.ndarray, fs: float, leads: Sequence[str], start_s: float, window_s: float,
+             high_hz: float = ADULT_DISPLAY_HIGH_HZ) -> Tracing:
     """Filter the window and choose the 12-lead layout or strips; ``note`` lists leads for the footer."""
     win = _window(x, fs, start_s, window_s, high_hz)
     standard: dict[str, np.ndarray] = {}
@@ -149,15 +169,15 @@ def _prepare(x: np.ndarray, fs: float, leads: Sequence[str], start_s: float, win
     derived = _limb_derived(standard)
     if all(name in standard for name in STANDARD_12):
         extra = [str(n) for n in leads if normalise_lead(str(n)) not in STANDARD_12]
-        notes = [f"{', '.join(derived)} derived from I and II"] if derived else []
-        notes += [f"not shown: {', '.join(extra)}"] if extra else []
-        return _Tracing(standard, True, "; ".join(notes))
+        notes = [f"{'、'.join(derived)} 由 I、II 导联计算"] if derived else []
+        notes += [f"未显示：{'、'.join(extra)}"] if extra else []
+        return Tracing(standard, True, "；".join(notes))
     labels = list(normalise_leads([str(n) for n in leads]))
     shown = labels[: max_strips()]
-    note = f"leads in recording: {', '.join(labels)}"
+    note = f"记录中的导联：{'、'.join(labels)}"
     if len(shown) < len(labels):
-        note += f" (first {len(shown)} shown)"
-    return _Tracing({label: win[:, col] for col, label in enumerate(shown)}, False, note)
+        note += f"（显示前 {len(shown)} 个）"
+    return Tracing({label: win[:, col] for col, label in enumerate(shown)}, False, note)
 
 
 # ---------------------------------------------------------------- drawing
@@ -204,7 +224,7 @@ def _draw_grid(ax: Axes, rect: Rect, scale: float) -> None:
 
 
 def _lead_polylines(
-    layout: Layout, tracing: _Tracing, fs: float, speed: float, gain: float
+    layout: Layout, tracing: Tracing, fs: float, speed: float, gain: float
 ) -> list[np.ndarray]:
     """One (n, 2) polyline (mm) per layout segment; NaN samples break the line."""
     lines = []
@@ -242,7 +262,7 @@ def _separator_polylines(layout: Layout, speed: float) -> list[np.ndarray]:
 
 
 def _draw_traces(
-    ax: Axes, layout: Layout, tracing: _Tracing, fs: float, speed: float, gain: float, scale: float
+    ax: Axes, layout: Layout, tracing: Tracing, fs: float, speed: float, gain: float, scale: float
 ) -> None:
     """Leads, calibration pulses and column ticks as one LineCollection clipped to the grid."""
     lines = _lead_polylines(layout, tracing, fs, speed, gain)
@@ -267,7 +287,7 @@ def _draw_footer(ax: Axes, layout: Layout, note: str, speed: float, gain: float,
                  filters: str) -> None:
     """Scale and filter settings at the left, the lead note at the right (6.5 pt)."""
     prop = _fonts.font(6.5)
-    start = f"   from {start_s:g} s" if start_s else ""
+    start = f"   自 {start_s:g} s 起" if start_s else ""
     text = f"{speed:g} mm/s   {gain:g} mm/mV   {filters}{start}"
     y = layout.footer_y_mm
     ax.text(layout.grid.x0, y, text, fontproperties=prop, ha="left", va="center", parse_math=False)
@@ -306,34 +326,103 @@ def _wrap(line: str, max_em: float) -> list[str]:
     return out
 
 
-def _fit_header(lines: tuple[str, ...], box: Rect) -> tuple[float, int, list[str]]:
-    """Font size (pt), column count and wrapped lines that fit ``box`` (mm); truncated with "…" otherwise."""
-    for size in (7.0, 6.5, 6.0):
-        line_mm = size / PT_PER_MM * 1.3
-        rows = max(1, int(box.height // line_mm))
-        for ncols in (1, 2, 3):
-            col_em = (box.width / ncols - 4.0) / (size / PT_PER_MM)
-            wrapped = [w for line in lines for w in _wrap(line, col_em)]
-            if len(wrapped) <= rows * ncols:
-                return size, ncols, wrapped
-    capacity = rows * ncols
-    return size, ncols, wrapped[: capacity - 1] + ["…"]
+def _line_mm(size_pt: float) -> float:
+    """Line pitch (mm) of text at ``size_pt``."""
+    return size_pt / PT_PER_MM * LINE_SPACING
 
 
-def _draw_header(ax: Axes, box: Rect, header: TracingHeader) -> None:
-    """Title (12 pt) at the top left, then the free lines in up to three columns."""
-    ax.text(box.x0, box.y1, header.title, fontproperties=_fonts.font(12), ha="left", va="top", parse_math=False)
-    lines_box = Rect(box.x0, box.y0, box.width, box.height - 5.5)
-    size, ncols, wrapped = _fit_header(header.lines, lines_box)
-    if not wrapped:
+def _fit_columns(lines: tuple[str, ...], width_mm: float, rows: int) -> tuple[int, list[str]]:
+    """Column count (2 or 3) and wrapped ``lines`` at ``HEADER_LINE_PT`` within ``rows``; "…" past them."""
+    for ncols in (2, 3):
+        col_em = (width_mm / ncols - 4.0) / (HEADER_LINE_PT / PT_PER_MM)
+        wrapped = [w for line in lines for w in _wrap(line, col_em)]
+        if len(wrapped) <= rows * ncols:
+            return ncols, wrapped
+    return ncols, wrapped[: rows * ncols - 1] + ["…"]
+
+
+def _fit_notes(notes: tuple[str, ...], width_mm: float, rows: int) -> tuple[list[str], list[str]]:
+    """Wrapped full-width notes that fit ``rows`` (whole notes only) and the notes left over."""
+    col_em = (width_mm - 4.0) / (HEADER_LINE_PT / PT_PER_MM)
+    wrapped = [_wrap(note, col_em) for note in notes]
+    if sum(len(w) for w in wrapped) <= rows:
+        return [line for w in wrapped for line in w], []
+    kept: list[str] = []
+    for k, w in enumerate(wrapped):
+        if len(kept) + len(w) > rows - 1:  # the last row announces the continuation
+            return kept, list(notes[k:])
+        kept += w
+    return kept, []
+
+
+def _draw_logo(ax: Axes, png: bytes, x_mm: float, top_mm: float) -> float:
+    """The logo ``LOGO_HEIGHT_MM`` high with its top-left corner at (``x_mm``, ``top_mm``); its width (mm)."""
+    image = Image.open(io.BytesIO(png)).convert("RGBA")
+    width = LOGO_HEIGHT_MM * image.width / max(image.height, 1)
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    ax.imshow(np.asarray(image), extent=(x_mm, x_mm + width, top_mm - LOGO_HEIGHT_MM, top_mm),
+              aspect="auto", interpolation="antialiased", zorder=3)
+    ax.set_xlim(xlim)  # imshow rescales the axes to the image: keep 1 data unit = 1 mm of the page
+    ax.set_ylim(ylim)
+    return width
+
+
+def _draw_top_row(ax: Axes, box: Rect, header: TracingHeader) -> float:
+    """Logo and hospital at the left, title at the right (``HEADER_TITLE_PT``); the row height (mm)."""
+    x = box.x0
+    if header.logo_png:
+        x += _draw_logo(ax, header.logo_png, x, box.y1) + 2.0
+    middle = box.y1 - LOGO_HEIGHT_MM / 2.0
+    title = _fonts.font(HEADER_TITLE_PT)
+    if header.organisation:
+        ax.text(x, middle, header.organisation, fontproperties=title, ha="left", va="center", parse_math=False)
+    ax.text(box.x1, middle, header.title, fontproperties=title, ha="right", va="center", parse_math=False)
+    return LOGO_HEIGHT_MM + 0.5
+
+
+def _draw_lines(ax: Axes, box: Rect, lines: list[str], ncols: int, size_pt: float) -> None:
+    """``lines`` top-down in ``ncols`` columns of ``box`` (mm) at ``size_pt``."""
+    if not lines:
         return
-    line_mm = size / PT_PER_MM * 1.3
-    rows = -(-len(wrapped) // ncols)
-    prop = _fonts.font(size)
-    for i, text in enumerate(wrapped):
+    rows = -(-len(lines) // ncols)
+    prop = _fonts.font(size_pt)
+    for i, text in enumerate(lines):
         col, row = divmod(i, rows)
-        x = lines_box.x0 + col * lines_box.width / ncols
-        ax.text(x, lines_box.y1 - row * line_mm, text, fontproperties=prop, ha="left", va="top", parse_math=False)
+        x = box.x0 + col * box.width / ncols
+        ax.text(x, box.y1 - row * _line_mm(size_pt), text, fontproperties=prop, ha="left", va="top",
+                parse_math=False)
+
+
+def _draw_header(ax: Axes, box: Rect, header: TracingHeader) -> list[str]:
+    """Top row, the lines in columns, the notes full width; returns the notes left for continuation pages."""
+    body = Rect(box.x0, box.y0, box.width, box.height - _draw_top_row(ax, box, header))
+    line_mm = _line_mm(HEADER_LINE_PT)
+    rows = max(1, int(body.height // line_mm))
+    ncols, block = _fit_columns(header.lines, body.width, rows)
+    used = -(-len(block) // ncols)
+    _draw_lines(ax, body, block, ncols, HEADER_LINE_PT)
+    kept, overflow = _fit_notes(header.notes, body.width, rows - used)
+    below = Rect(body.x0, body.y0, body.width, body.height - used * line_mm)
+    _draw_lines(ax, below, kept + ([header.continued] if overflow else []), 1, HEADER_LINE_PT)
+    return overflow
+
+
+def _continuation_pages(header: TracingHeader, lines: list[str]) -> list[Figure]:
+    """A4 landscape text pages for header lines that did not fit page 1 (``CONTINUATION_PT``)."""
+    width, height = A4_LANDSCAPE_MM
+    box = Rect(16.0, 10.0, width - 32.0, height - 15.0)
+    col_em = box.width / (CONTINUATION_PT / PT_PER_MM)
+    wrapped = [w for line in lines for w in _wrap(line, col_em)]
+    pages = []
+    while wrapped:
+        fig, ax = _new_page(A4_LANDSCAPE_MM, 72.0)
+        top = _draw_top_row(ax, box, header)
+        body = Rect(box.x0, box.y0, box.width, box.height - top - 2.0)
+        per_page = max(1, int(body.height // _line_mm(CONTINUATION_PT)))
+        _draw_lines(ax, body, wrapped[:per_page], 1, CONTINUATION_PT)
+        wrapped = wrapped[per_page:]
+        pages.append(fig)
+    return pages
 
 
 # ---------------------------------------------------------------- public API
@@ -344,9 +433,9 @@ def _page(
     speed: float, gain: float, start_s: float, line_scale: float, high_hz: float = ADULT_DISPLAY_HIGH_HZ,
 ) -> tuple[Figure, Axes, Layout]:
     """Figure with grid, traces, labels and footer drawn; the caller adds the header and saves."""
-    x = _check(signals, fs, leads, speed, gain, start_s)
+    x = check_signals(signals, fs, leads, speed, gain, start_s)
     window_s = twelve_lead_layout(speed, page).window_s
-    tracing = _prepare(x, fs, leads, start_s, window_s, high_hz)
+    tracing = prepare(x, fs, leads, start_s, window_s, high_hz)
     shown = tuple(tracing.waves)
     layout = twelve_lead_layout(speed, page) if tracing.twelve else strip_layout(shown, speed, page)
     fig, ax = _new_page(layout.page_mm, dpi)
@@ -362,7 +451,8 @@ def render_pdf(
     speed_mm_s: float = 25.0, gain_mm_mv: float = 10.0, start_s: float = 0.0,
     high_hz: float = ADULT_DISPLAY_HIGH_HZ,
 ) -> bytes:
-    """One A4 landscape page (297 x 210 mm) as PDF bytes, to scale when printed at 100 %.
+    """An A4 landscape page (297 x 210 mm) as PDF bytes, to scale when printed at 100 %, plus
+    continuation pages when the header text is longer than page 1 holds.
 
     ``signals`` (samples, leads) in mV at ``fs`` Hz; the window shown is
     250 mm / ``speed_mm_s`` (10 s at 25 mm/s) from ``start_s`` seconds; ``high_hz`` the
@@ -370,10 +460,12 @@ def render_pdf(
     """
     fig, ax, layout = _page(signals, fs, leads, "a4", 72.0, speed_mm_s, gain_mm_mv, start_s, 1.0, high_hz)
     assert layout.header is not None
-    _draw_header(ax, layout.header, header)
+    overflow = _draw_header(ax, layout.header, header)
     buf = io.BytesIO()
     metadata = {"Title": header.title, "Creator": "ecghub", "CreationDate": None}
-    fig.savefig(buf, format="pdf", metadata=metadata)
+    with PdfPages(buf, metadata=metadata) as pdf:
+        for page in [fig, *_continuation_pages(header, overflow)]:
+            pdf.savefig(page)
     return buf.getvalue()
 
 

@@ -62,6 +62,8 @@ class Report(Base):
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), nullable=True)
     amendment_reason: Mapped[str] = mapped_column(Text, default="")
+    #: The reader's plain-language words for the family (phone page, PDF); empty when none were written.
+    patient_explanation: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class CriticalNotice(Base):

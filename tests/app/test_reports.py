@@ -191,8 +191,8 @@ def test_printed_band_is_wider_for_a_child_and_printed(world, data):
         pdf = world.client.get(f"/api/v1/studies/{sid}/report.pdf", headers=world.a.auth).content
         return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
 
-    assert "filters 0.05-225 Hz" in footer("2019-03-04")
-    assert "filters 0.05-150 Hz" in footer("1970-03-04")
+    assert "滤波 0.05-225 Hz" in footer("2019-03-04")
+    assert "滤波 0.05-150 Hz" in footer("1970-03-04")
 
 
 def test_reports_are_signed_with_the_readers_name_and_title(world, data):

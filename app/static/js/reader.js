@@ -760,6 +760,7 @@
     S.chosen = amending ? latest.statements.map((x) => x.code).filter((c) => S.lexByCode[c]) : [];
     renderChosen();
     $("rd-free").value = amending ? latest.free_text || "" : "";
+    $("rd-family").value = amending ? latest.patient_explanation || "" : "";
     $("rd-stmt-input").value = "";
     $("rd-amend-reason").value = "";
     closeList();
@@ -902,7 +903,8 @@
     const id = S.bundle.study.id, seq = S.opening;
     try {
       const r = await api(`/api/v1/reader/studies/${id}/amend`, {method: "POST", json: {
-        statements: S.chosen, free_text: $("rd-free").value, measurements: amendMeasurements(),
+        statements: S.chosen, free_text: $("rd-free").value, patient_explanation: $("rd-family").value,
+        measurements: amendMeasurements(),
         reason: $("rd-amend-reason").value.trim()}});
       const b = await api(`/api/v1/reader/studies/${id}`);
       if (seq === S.opening) {
@@ -928,7 +930,7 @@
     try {
       const r = await api(`/api/v1/reader/claims/${S.claim.id}/sign`, {method: "POST", json: {
         study_id: S.bundle.study.id, statements: S.chosen, free_text: $("rd-free").value,
-        measurements: measurementsPayload()}});
+        patient_explanation: $("rd-family").value, measurements: measurementsPayload()}});
       closeStudy();
       say(t(crit ? "rd_signed_critical" : "rd_signed_ok", {v: r.version}), "ok");
       $("rd-next").focus();
