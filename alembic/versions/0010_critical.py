@@ -5,7 +5,7 @@ they told and when, the read-back, the action); a study records where its acquis
 came from (device header, clinic form, or server receipt when the device clock was wrong).
 
 Revision ID: 0010_critical
-Revises: 0008
+Revises: 0009_dicom
 Create Date: 2026-12-04 19:00:00
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision: str = '0010_critical'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009_dicom'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """report patient_explanation: the reader's plain-language words for the family, printed with the version
 
-Revision ID: 0013_phone
-Revises: 0008
+Revision ID: 0011_phone
+Revises: 0010_critical
 Create Date: 2026-12-04 19:00:00
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0013_phone'
-down_revision: str | None = '0008'
+revision: str = '0011_phone'
+down_revision: str | None = '0010_critical'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
