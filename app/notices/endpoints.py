@@ -27,17 +27,13 @@ def _out(session: Session, notices: list[CriticalNotice]) -> list[NoticeOut]:
 @router.get("/notices", response_model=list[NoticeOut])
 def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: bool = False) -> list[NoticeOut]:
     """The site's critical notices, newest first (``unacknowledged=true`` for the banner), naming the patient."""
-    out = _out(session, service.list_notices(session, principal, unacknowledged))
-    session.commit()
-    return out
+    return _out(session, service.list_notices(session, principal, unacknowledged))
 
 
 @router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
 def acknowledge(notice_id: RowId, session: SessionDep, principal: ClinicOrAdmin) -> NoticeOut:
     """Record that the clinic received the critical result (who and when)."""
-    out = _out(session, [service.acknowledge(session, principal, notice_id)])[0]
-    session.commit()
-    return out
+    return _out(session, [service.acknowledge(session, principal, notice_id)])[0]
 
 
 @router.get("/admin/escalations", response_model=list[EscalationOut])
