@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
@@ -30,30 +32,41 @@ CtxDep = Annotated[AppContext, Depends(get_ctx)]
 
 
 async def get_session(ctx: CtxDep) -> AsyncIterator[Session]:
-    """One session per request. Endpoints commit explicitly before answering, so a
-    success status is never sent for data that was not committed; anything
-    uncommitted is rolled back here.
+    """One session and one transaction per request, committed here, once.
 
-    Async on purpose: opening a session does no I/O, and after an endpoint's commit
-    closing it does none either, so the thread-pool hops of a sync dependency are
-    paid only when a transaction is still open (an error) and must be rolled back.
+    Scope ``"function"`` (see ``SessionDep``): FastAPI leaves this block after the endpoint
+    has returned and its answer is serialised, but before the answer is sent. So a success
+    status is never sent for data that was not committed (a failed commit becomes the error
+    answer), and an endpoint that raised is rolled back. Endpoints commit themselves only
+    where order matters (before a slow render, before forgetting a cached credential, in
+    the upload's own thread), each with a comment saying why.
+
+    The commit runs in a thread outside the request pool's limit (a fresh limiter, as
+    FastAPI does for dependency exits): with SQLite's single writer, a commit waiting for a
+    pool thread while every pool thread waits for the write lock would deadlock. Opening
+    a session does no I/O, and when no transaction is open closing does none either.
     """
     session = ctx.session_factory()
     try:
         yield session
+    except BaseException:
+        if session.in_transaction():
+            await _off_pool(session.rollback)
+        raise
+    else:
+        if session.in_transaction():
+            await _off_pool(session.commit)
     finally:
         if session.in_transaction():
-            await run_in_threadpool(_end, session)
-        else:
-            session.close()
+            await _off_pool(session.rollback)  # only if the commit itself failed
+        session.close()
 
 
-def _end(session: Session) -> None:
-    session.rollback()
-    session.close()
+async def _off_pool(step: Callable[[], None]) -> None:
+    await anyio.to_thread.run_sync(step, limiter=anyio.CapacityLimiter(1))
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 SESSION_COOKIE = "ecghub_session"

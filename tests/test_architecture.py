@@ -61,3 +61,21 @@ def test_mypy_finds_nothing():
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Success: no issues found" in run.stdout
+
+
+def test_request_handlers_leave_the_commit_to_the_session_dependency():
+    """One transaction per request, committed once in ``app.deps.get_session``.
+
+    A handler module (one that takes ``SessionDep``) may commit itself only where the order
+    matters, and then says why on the same line (``# order: ...``); any other commit is the
+    scattered-commit pattern this replaced.
+    """
+    stray = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "SessionDep" not in text or path.name == "deps.py":
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if "session.commit()" in line and "# order:" not in line:
+                stray.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not stray, "commit without a reason in a request handler:\n" + "\n".join(stray)

@@ -42,7 +42,6 @@ def list_sites(session: SessionDep, _: AdminOnly) -> list[SiteOut]:
 @router.post("/sites", response_model=CreatedOut, status_code=201)
 def create_site(body: SiteIn, session: SessionDep, admin: AdminOnly) -> CreatedOut:
     site = service.create_site(session, admin, body)
-    session.commit()
     return CreatedOut(id=site.id)
 
 
@@ -58,7 +57,6 @@ def list_users(session: SessionDep, _: AdminOnly, site_id: RowId | None = None, 
 @router.post("/users", response_model=CreatedOut, status_code=201)
 def create_user(body: UserIn, session: SessionDep, admin: AdminOnly) -> CreatedOut:
     user = service.create_user(session, admin, body)
-    session.commit()
     return CreatedOut(id=user.id)
 
 
@@ -69,7 +67,6 @@ def update_user(user_id: RowId, body: UserUpdateIn, session: SessionDep, admin: 
     out = UserOut(id=u.id, site_id=u.site_id, site_name=u.site.name, username=u.username,
                   display_name=u.display_name, title=u.title, role=u.role, reader_pools=list(u.reader_pools or []),
                   active=u.active, created_at=u.created_at)
-    session.commit()
     return out
 
 
@@ -77,7 +74,6 @@ def update_user(user_id: RowId, body: UserUpdateIn, session: SessionDep, admin: 
 def set_coverage(reader_id: RowId, body: CoverageIn, session: SessionDep, admin: AdminOnly) -> CoverageIn:
     """The sites whose studies this reader may read (replaces the previous list)."""
     sites = service.set_coverage(session, admin, reader_id, body.site_ids)
-    session.commit()
     return CoverageIn(site_ids=sites)
 
 
@@ -92,7 +88,6 @@ def list_api_keys(session: SessionDep, _: AdminOnly, site_id: RowId | None = Non
 @router.post("/sites/{site_id}/api-keys", response_model=ApiKeyOut, status_code=201)
 def create_api_key(site_id: RowId, body: ApiKeyIn, session: SessionDep, admin: AdminOnly) -> ApiKeyOut:
     key, token = service.create_api_key(session, admin, site_id, body.name)
-    session.commit()
     return ApiKeyOut(id=key.id, site_id=key.site_id, name=key.name, created_at=key.created_at,
                      revoked_at=key.revoked_at, token=token)
 
@@ -100,7 +95,6 @@ def create_api_key(site_id: RowId, body: ApiKeyIn, session: SessionDep, admin: A
 @router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyOut)
 def revoke_api_key(key_id: RowId, session: SessionDep, admin: AdminOnly) -> ApiKeyOut:
     key = service.revoke_api_key(session, admin, key_id)
-    session.commit()
     return ApiKeyOut(id=key.id, site_id=key.site_id, name=key.name, created_at=key.created_at,
                      revoked_at=key.revoked_at)
 

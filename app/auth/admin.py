@@ -37,7 +37,7 @@ def disable_user(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: AdminO
     service.revoke_sessions(session, user_id, admin.actor, admin.site_id)
     AuditRepository(session).add(actor=admin.actor, actor_site_id=admin.site_id, action="user.disabled",
                                  object_type="user", object_id=str(user_id), detail={"claims_ended": ended})
-    session.commit()
+    session.commit()  # order: forget the cached token version only once the new one is committed
     ctx.sessions.forget(user_id)
     return AccessChangeOut(user_id=user_id, active=False, claims_ended=ended)
 
@@ -58,7 +58,7 @@ def reset_password(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: Admi
     temporary = secrets.token_urlsafe(12)
     service.set_password(session, user, temporary, actor=admin.actor, actor_site_id=admin.site_id, temporary=True,
                          action="user.password_reset")
-    session.commit()
+    session.commit()  # order: forget the cached token version only once the new one is committed
     ctx.sessions.forget(user_id)
     return PasswordResetOut(user_id=user_id, temporary_password=temporary)
 
@@ -70,6 +70,6 @@ def revoke_sessions(user_id: RowId, ctx: CtxDep, session: SessionDep, admin: Adm
     if user is None:
         raise NotFound("no such user")
     service.revoke_sessions(session, user_id, admin.actor, admin.site_id)
-    session.commit()
+    session.commit()  # order: forget the cached token version only once the new one is committed
     ctx.sessions.forget(user_id)
     return AccessChangeOut(user_id=user_id, active=user.active, claims_ended=0)

@@ -74,7 +74,7 @@ def store_password(ctx: AppContext, user_id: int, new_password: str) -> None:
         assert user is not None
         service.set_password(session, user, new_password, actor=f"user:{user_id}", actor_site_id=user.site_id,
                              temporary=False, action="auth.password_changed")
-        session.commit()
+        session.commit()  # order: its own short unit of work, after the slow password check outside any transaction
 
 
 @router.post("/auth/logout", status_code=204)
@@ -86,7 +86,7 @@ def logout(ctx: CtxDep, session: SessionDep, principal: CurrentPrincipal) -> Res
     """
     if principal.kind == "user":
         service.revoke_sessions(session, principal.id, principal.actor, principal.site_id, action="auth.logout")
-        session.commit()
+        session.commit()  # order: forget the cached token version only once the new one is committed
         ctx.sessions.forget(principal.id)
     return Response(status_code=204)
 

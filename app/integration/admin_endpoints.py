@@ -105,7 +105,6 @@ def set_hl7(site_id: RowId, body: Hl7SettingsIn, session: SessionDep, admin: Adm
                                  object_type="site", object_id=str(site_id),
                                  detail={"endpoint": body.endpoint.model_dump() if body.endpoint else None,
                                          "sending_facilities": names})
-    session.commit()
     return _settings_out(repo, site_id)
 
 

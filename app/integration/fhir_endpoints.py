@@ -49,7 +49,6 @@ def _scope(principal: Principal) -> int | None:
 def _answer(session: Session, principal: Principal, resource: dict[str, Any], what: str) -> JSONResponse:
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action=f"fhir.{what}",
                                  object_type=resource.get("resourceType", ""), object_id=str(resource.get("id", "")))
-    session.commit()
     return JSONResponse(res.validated(resource), media_type=FHIR_JSON)
 
 
@@ -114,7 +113,6 @@ def _search_answer(session: Session, principal: Principal, bundle: dict[str, Any
                    request: Request) -> JSONResponse:
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="fhir.search",
                                  object_type=type_, object_id=request.url.query[:200])
-    session.commit()
     return JSONResponse(res.validated(bundle), media_type=FHIR_JSON)
 
 

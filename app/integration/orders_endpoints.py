@@ -83,6 +83,4 @@ def get_order(order_id: RowId, session: SessionDep, principal: ClinicOrAdmin) ->
         raise NotFound("no such order")
     AuditRepository(session).add(actor=principal.actor, actor_site_id=principal.site_id, action="order.read",
                                  object_type="order", object_id=str(order.id))
-    out = order_out(order)
-    session.commit()
-    return out
+    return order_out(order)

@@ -36,9 +36,7 @@ def _out(session: Session, notices: list[CriticalNotice]) -> list[NoticeOut]:
 @router.get("/notices", response_model=list[NoticeOut])
 def list_notices(session: SessionDep, principal: ClinicOrAdmin, unacknowledged: bool = False) -> list[NoticeOut]:
     """The site's critical notices, newest first (``unacknowledged=true`` for the banner), naming the patient."""
-    out = _out(session, service.list_notices(session, principal, unacknowledged))
-    session.commit()
-    return out
+    return _out(session, service.list_notices(session, principal, unacknowledged))
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeDetail)
@@ -46,9 +44,7 @@ def get_notice(notice_id: RowId, session: SessionDep, principal: ClinicOrAdmin) 
     """One notice with its closed loop and the audited chain: raised, first shown, acknowledged."""
     notice = closed_loop.read_notice(session, principal, notice_id)
     who = ReadingRepository(session).patients_of([notice.study_id])
-    out = NoticeDetail(**_fields(notice, who), chain=closed_loop.chain(session, notice))
-    session.commit()
-    return out
+    return NoticeDetail(**_fields(notice, who), chain=closed_loop.chain(session, notice))
 
 
 @router.post("/notices/{notice_id}/acknowledge", response_model=NoticeDetail, responses={
@@ -60,9 +56,7 @@ def acknowledge(notice_id: RowId, body: AcknowledgeIn, session: SessionDep, prin
     """Record the closed loop (危急值): who received the value, whom they told and when, the read-back."""
     notice = closed_loop.acknowledge(session, principal, notice_id, body)
     who = ReadingRepository(session).patients_of([notice.study_id])
-    out = NoticeDetail(**_fields(notice, who), chain=closed_loop.chain(session, notice))
-    session.commit()
-    return out
+    return NoticeDetail(**_fields(notice, who), chain=closed_loop.chain(session, notice))
 
 
 @router.get("/admin/notices/overdue", response_model=list[OverdueNoticeOut])
@@ -72,10 +66,8 @@ def overdue_notices(ctx: CtxDep, session: SessionDep, principal: AdminOnly) -> l
     rows = closed_loop.overdue(session, principal, ctx.settings)
     who = ReadingRepository(session).patients_of([n.study_id for n, _ in rows])
     sites = {s.id: s.name for s in SiteRepository(session).all()} if rows else {}
-    out = [OverdueNoticeOut(**_fields(n, who), site_id=n.site_id, site_name=sites.get(n.site_id, ""),
+    return [OverdueNoticeOut(**_fields(n, who), site_id=n.site_id, site_name=sites.get(n.site_id, ""),
                             waiting_min=round(waited, 1)) for n, waited in rows]
-    session.commit()
-    return out
 
 
 @router.get("/admin/escalations", response_model=list[EscalationOut])

@@ -81,7 +81,6 @@ def set_webhook(site_id: RowId, body: WebhookIn, session: SessionDep, admin: Adm
     site.webhook_secret = new_secret() if body.url else None
     AuditRepository(session).add(actor=admin.actor, actor_site_id=admin.site_id, action="site.webhook_set",
                                  object_type="site", object_id=str(site_id))
-    session.commit()
     return WebhookOut(url=site.webhook_url, secret=site.webhook_secret)
 
 

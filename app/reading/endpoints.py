@@ -28,7 +28,7 @@ def _keeping_revocation(session: Session) -> Iterator[None]:
     try:
         yield
     except claims.ClaimOutOfScope:
-        session.commit()
+        session.commit()  # order: the ending must persist although the answer is an error
         raise
 
 
@@ -36,9 +36,7 @@ def _keeping_revocation(session: Session) -> Iterator[None]:
 def get_worklist(session: SessionDep, reader: ReaderOnly,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Worklist:
     """Studies this reader may read, stat > urgent > routine then earliest due; overdue first."""
-    out = views.worklist(session, reader, limit)
-    session.commit()
-    return out
+    return views.worklist(session, reader, limit)
 
 
 @router.post("/reader/next", response_model=dict[str, Any],
@@ -56,9 +54,7 @@ def next_study(ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> Any:
     if claimed is None:
         session.rollback()  # nothing was written
         return Response(status_code=204)
-    body = views.claimed_bundle(session, claimed)
-    session.commit()
-    return body
+    return views.claimed_bundle(session, claimed)
 
 
 @router.post("/reader/studies/{study_id}/claim")
@@ -66,9 +62,7 @@ def claim_study(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, reader: R
     """Claim this study (only if it is waiting and in your scope)."""
     claim = claims.claim_study(session, reader, ctx.settings, study_id)
     study = views.readable_study(session, reader, study_id, "study.read")
-    body = views.bundle(session, reader, study, claim)
-    session.commit()
-    return body
+    return views.bundle(session, reader, study, claim)
 
 
 @router.get("/reader/studies/{study_id}")
@@ -76,9 +70,7 @@ def get_study(study_id: uuid.UUID, session: SessionDep, reader: ReaderOnly) -> d
     """The reading bundle: patient age and sex, indication, urgency, analysis, reports, priors."""
     study = views.readable_study(session, reader, study_id, "study.read")
     open_claim = ReadingRepository(session).open_claim_for_study(study_id)
-    body = views.bundle(session, reader, study, open_claim if open_claim and open_claim.reader_id == reader.id else None)
-    session.commit()
-    return body
+    return views.bundle(session, reader, study, open_claim if open_claim and open_claim.reader_id == reader.id else None)
 
 
 @router.get("/reader/studies/{study_id}/waveform")
@@ -99,7 +91,7 @@ def get_waveform(
     band = views.viewer_band(hp, lp, notch, ctx.settings.mains_hz)
     study = views.readable_study(session, reader, study_id, "study.waveform_read")
     _ = study.recording.files  # loaded inside this transaction, not lazily after the commit
-    session.commit()
+    session.commit()  # order: end the transaction before the samples are read and filtered
     return views.waveform(ctx.blobs, study, start_s, duration_s, fs, filtered, band)
 
 
@@ -107,7 +99,6 @@ def get_waveform(
 def renew(claim_id: RowId, ctx: CtxDep, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
     with _keeping_revocation(session):
         out = views.claim_out(claims.renew(session, reader, ctx.settings, claim_id))
-    session.commit()
     return out
 
 
@@ -115,7 +106,6 @@ def renew(claim_id: RowId, ctx: CtxDep, session: SessionDep, reader: ReaderOnly)
 def release(claim_id: RowId, session: SessionDep, reader: ReaderOnly) -> ClaimOut:
     with _keeping_revocation(session):
         out = views.claim_out(claims.release(session, reader, claim_id))
-    session.commit()
     return out
 
 
@@ -124,7 +114,6 @@ def return_to_clinic(claim_id: RowId, body: ReturnIn, session: SessionDep, reade
     """Send the study back to the clinic for re-recording, with the reason they will see."""
     with _keeping_revocation(session):
         out = views.claim_out(claims.return_to_clinic(session, reader, claim_id, body.reason))
-    session.commit()
     return out
 
 
@@ -133,18 +122,14 @@ def sign(claim_id: RowId, body: SignIn, session: SessionDep, reader: ReaderOnly)
     """Sign: statements from the lexicon, free text, confirmed measurements. Signed versions never change."""
     with _keeping_revocation(session):
         report = reports.sign(session, reader, claim_id, body)
-    out = views.reports_out(ReadingRepository(session).reports(report.study_id))[0]
-    session.commit()
-    return out
+    return views.reports_out(ReadingRepository(session).reports(report.study_id))[0]
 
 
 @router.post("/reader/studies/{study_id}/amend", response_model=ReportOut, status_code=201)
 def amend(study_id: uuid.UUID, body: AmendIn, session: SessionDep, reader: ReaderOnly) -> ReportOut:
     """A new signed version with a reason; earlier versions stay readable."""
     report = reports.amend(session, reader, study_id, body)
-    out = views.reports_out(ReadingRepository(session).reports(report.study_id))[0]
-    session.commit()
-    return out
+    return views.reports_out(ReadingRepository(session).reports(report.study_id))[0]
 
 
 @router.get("/reader/lexicon")
@@ -154,6 +139,4 @@ def get_lexicon(_: ReaderOnly) -> list[dict[str, str]]:
 
 @router.post("/admin/claims/{claim_id}/reassign", response_model=ClaimOut)
 def reassign(claim_id: RowId, body: ReassignIn, ctx: CtxDep, session: SessionDep, admin: AdminOnly) -> ClaimOut:
-    out = views.claim_out(claims.reassign(session, admin, ctx.settings, claim_id, body.reader_id))
-    session.commit()
-    return out
+    return views.claim_out(claims.reassign(session, admin, ctx.settings, claim_id, body.reader_id))

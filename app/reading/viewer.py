@@ -69,7 +69,7 @@ def get_beats(study_id: uuid.UUID, ctx: CtxDep, session: SessionDep, reader: Rea
     """Median beat per lead (µV at 500 Hz), fiducials (ms from the median beat's start), labelled beats."""
     study = views.readable_study(session, reader, study_id, "study.beats_read")
     analysis = StudyRepository(session).latest_analysis(study.id)
-    session.commit()
+    session.commit()  # order: end the transaction before the beat view is computed (tens of ms to seconds)
     if analysis is None:
         raise NotFound("this study has no analysis yet")
     return beat_view(ctx.blobs, study, analysis.result, ctx.settings.mains_hz)
@@ -91,7 +91,6 @@ def get_recent(session: SessionDep, reader: ReaderOnly,
             "age_days": age_in_days(study.patient.birth_date, study.acquired_at),
             "version": report.version, "signed_at": report.signed_at.isoformat(),
             "link": f"/api/v1/reader/studies/{study.id}"} for study, report in rows]
-    session.commit()
     return out
 
 

@@ -33,11 +33,10 @@ def list_studies(
     """The caller's site's studies, newest first; follow ``next_cursor`` for the next page."""
     page = service.list_studies(session, principal, limit=limit, cursor=cursor, status=status,
                                 received_from=received_from, received_to=received_to, patient_id=patient_id)
-    body = StudyList(  # built before commit: no lazy load may open a new transaction
+    body = StudyList(
         items=[StudySummary.of(s, page.first_signed_at.get(s.id)) for s in page.items],
         next_cursor=service.encode_cursor(page.next_after) if page.next_after else None,
     )
-    session.commit()
     return body
 
 
@@ -45,16 +44,13 @@ def list_studies(
 def get_study(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin) -> StudyDetail:
     """Status, quality verdict with reasons, measurements and findings when the analysis is done."""
     study, analysis, first_signed_at = service.get_study_detail(session, principal, study_id)
-    out = StudyDetail.build(study, analysis, first_signed_at)  # before commit: no lazy load may open a new transaction
-    session.commit()
-    return out
+    return StudyDetail.build(study, analysis, first_signed_at)
 
 
 @router.get("/{study_id}/report", response_model=StudyReport)
 def get_report(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmin) -> StudyReport:
     """Signed report versions, latest first. Unsigned studies show their status and no interpretation."""
     study, reports = service.get_reports(session, principal, study_id)
-    session.commit()
     return StudyReport(study_id=study.id, status=study.status.value, status_reason=study.status_reason,
                        versions=reports_out(reports))
 
@@ -63,6 +59,5 @@ def get_report(study_id: uuid.UUID, session: SessionDep, principal: ClinicOrAdmi
 def get_file(study_id: uuid.UUID, name: str, ctx: CtxDep, session: SessionDep, principal: ClinicOrAdmin) -> Response:
     """One original uploaded file, byte for byte."""
     data = service.original_file(session, ctx.blobs, principal, study_id, name)
-    session.commit()
     return Response(data, media_type="application/octet-stream",
                     headers={"Content-Disposition": content_disposition(name)})

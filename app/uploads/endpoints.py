@@ -41,7 +41,7 @@ def _store(ctx: AppContext, session: Session, principal: Principal, meta: Upload
     never wait for another thread from the pool, which may all be waiting for that lock."""
     result = service.upload_study(ctx, session, principal, meta, files, key)
     body = StudyAccepted.of(result.study)  # built before commit: no lazy load after it
-    session.commit()
+    session.commit()  # order: in this worker thread (see above), before the job is published
     return result, body
 
 

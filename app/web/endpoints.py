@@ -105,7 +105,7 @@ def logout(request: Request, ctx: CtxDep, session: SessionDep) -> Response:
         principal = None
     if principal is not None:
         auth.revoke_sessions(session, principal.id, principal.actor, principal.site_id, action="auth.logout")
-        session.commit()
+        session.commit()  # order: forget the cached token version only once the new one is committed
         ctx.sessions.forget(principal.id)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
