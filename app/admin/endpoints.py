@@ -157,6 +157,4 @@ def get_queue(ctx: CtxDep, session: SessionDep, _: AdminOnly,
 @router.post("/claims/{claim_id}/requeue", response_model=ClaimOut)
 def requeue_claim(claim_id: RowId, session: SessionDep, admin: AdminOnly) -> ClaimOut:
     """End a reader's open claim and put the study back in the queue (audited)."""
-    out = claim_out(live_queue.requeue(session, admin, claim_id))
-    session.commit()
-    return out
+    return claim_out(live_queue.requeue(session, admin, claim_id))

@@ -98,9 +98,7 @@ def add_peer(body: PeerIn, session: SessionDep, admin: AdminOnly) -> PeerOut:
         raise Conflict(f"AE title {body.ae_title!r} is already mapped") from exc
     AuditRepository(session).add(actor=admin.actor, actor_site_id=admin.site_id, action="dicom.peer_added",
                                  object_type="site", object_id=str(body.site_id), detail={"ae_title": body.ae_title})
-    out = PeerOut.model_validate(peer, from_attributes=True)
-    session.commit()
-    return out
+    return PeerOut.model_validate(peer, from_attributes=True)
 
 
 @router.delete("/dicom-peers/{peer_id}", status_code=204)
@@ -112,7 +110,6 @@ def delete_peer(peer_id: RowId, session: SessionDep, admin: AdminOnly) -> Respon
     AuditRepository(session).add(actor=admin.actor, actor_site_id=admin.site_id, action="dicom.peer_removed",
                                  object_type="site", object_id=str(peer.site_id), detail={"ae_title": peer.ae_title})
     repo.delete_peer(peer)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -144,7 +141,6 @@ def set_pacs(site_id: RowId, body: PacsSettingsIn, session: SessionDep, admin: A
     AuditRepository(session).add(actor=admin.actor, actor_site_id=admin.site_id, action="site.pacs_set",
                                  object_type="site", object_id=str(site_id),
                                  detail={"pacs": body.pacs.model_dump() if body.pacs else None})
-    session.commit()
     return _pacs_out(repo, site_id)
 
 

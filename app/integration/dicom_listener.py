@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from pydicom.dataset import Dataset
-from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # names generated when the module loads
+    ModalityWorklistInformationFind,
+    Verification,
+)
 from pynetdicom import AE, evt
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from pynetdicom.transport import ThreadedAssociationServer
 
@@ -51,7 +56,7 @@ class EcghubAE(AE):
         self._ctx = ctx
 
     @property
-    def require_calling_aet(self) -> list[str]:  # type: ignore[override]
+    def require_calling_aet(self) -> list[str]:
         with read_only(), self._ctx.session_factory() as s:
             titles = [p.ae_title for p in DicomRepository(s).peers()]
             s.rollback()
@@ -84,6 +89,7 @@ def handle_store(event: Event, ctx: AppContext) -> Dataset:
     """One C-STORE: the object stored as a study (see ``dicom_store``), or a failure status."""
     peer = _peer(ctx, event)
     request = event.request
+    assert isinstance(request, C_STORE)  # this handler is bound to EVT_C_STORE only
     sop_class, sop_instance = str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID)
     if peer is None:  # unmapped since the association was accepted
         return _status(PROCESSING_FAILURE, "calling AE title is not mapped to a site")
@@ -152,9 +158,11 @@ class DicomListener:
 
     def start(self) -> int:
         """Start listening; returns the bound port (useful with port 0)."""
-        handlers = [(evt.EVT_C_STORE, handle_store, [self.ctx]), (evt.EVT_C_FIND, handle_find, [self.ctx])]
-        self._server = build_ae(self.ctx).start_server((self.host, self.port), block=False, evt_handlers=handlers)
-        self.port = self._server.server_address[1]
+        handlers: list[Any] = [(evt.EVT_C_STORE, handle_store, [self.ctx]), (evt.EVT_C_FIND, handle_find, [self.ctx])]
+        server = build_ae(self.ctx).start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        assert server is not None  # block=False returns the running server
+        self._server = server
+        self.port = server.server_address[1]
         return self.port
 
     def stop(self) -> None:

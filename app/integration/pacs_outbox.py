@@ -26,6 +26,7 @@ from app.integration.dicom_store import ECG_STORAGE
 from app.integration.order_match import order_for_study
 from app.notify.webhooks import SEND_LEASE, count_attempt
 from app.reports import document
+from app.reports.branding import Branding
 from app.settings import Settings
 from storage.db import read_only
 from storage.models import DicomDelivery, DicomPacs, Event, utcnow_aware
@@ -107,7 +108,7 @@ def _take_due(session_factory: sessionmaker[Session]) -> list[_Send]:
 def _build(ctx: AppContext, job: _Send) -> list[pacs_export.PacsObject]:
     """The objects of one delivery, read in one read-only transaction, rendered after it."""
     with read_only(), ctx.session_factory() as s:
-        study = StudyRepository(s).get(job.study_id)
+        study = StudyRepository(s).get_one(job.study_id)
         report = next(r for r in ReadingRepository(s).reports(job.study_id) if r.version == job.version)
         order = order_for_study(s, study, link=False)
         doc = document.load(s, study)
@@ -115,7 +116,7 @@ def _build(ctx: AppContext, job: _Send) -> list[pacs_export.PacsObject]:
         uid = pacs_export.study_uid(waveform, study, order)
         pdf_object = pacs_export.report_pdf_object(study, report, order, uid)
         # closing (not rolling back) ends the transaction and keeps what was loaded for the rendering
-    pacs_export.attach_pdf(pdf_object, document.report_pdf(ctx.blobs, doc))
+    pacs_export.attach_pdf(pdf_object, document.report_pdf(ctx.blobs, doc, Branding.from_settings(ctx.settings)))
     return pacs_export.objects(waveform, pdf_object, order)
 
 
@@ -141,7 +142,7 @@ def c_store(settings: Settings, job: _Send, objects: list[pacs_export.PacsObject
 
 def _record(session_factory: sessionmaker[Session], job: _Send, error: str) -> None:
     with session_factory() as s:
-        d = s.get(DicomDelivery, job.delivery_id)
+        d = s.get_one(DicomDelivery, job.delivery_id)
         d.last_error = error[:500]
         count_attempt(d, not error, utcnow_aware())
         s.commit()

@@ -103,7 +103,8 @@ def _grid_paths(x0: float, x1: float, height_mm: float) -> str:
     Vertical lines at whole mm from the row start, horizontal ones at whole mm from the top
     (the baseline is on a 5 mm line), as on the printed page.
     """
-    minor, major = [], []
+    minor: list[str] = []
+    major: list[str] = []
     for k in range(int(np.ceil(x0)), int(np.floor(x1)) + 1):
         (major if k % GRID_MAJOR_MM == 0 else minor).append(f"M{k},0V{height_mm:g}")
     for k in range(0, int(height_mm) + 1):

@@ -109,9 +109,9 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
         listing = list_zip(files[zips[0]]) if inspect else None
         header = _zip_wfdb_header(listing) if listing else None
         if listing and header:  # a zipped WFDB record is described from its directory: nothing inflated
-            inner = _with_extension_check(inspect_wfdb_sizes(listing.small[header], header, listing.sizes),
-                                          "wfdb", header)
-            return _with_extension_check(inner, "zip", zips[0])
+            described = _with_extension_check(inspect_wfdb_sizes(listing.small[header], header, listing.sizes),
+                                              "wfdb", header)
+            return _with_extension_check(described, "zip", zips[0])
         inner = _read_mapping(unzip(files[zips[0]]), fs, from_zip=True, inspect=inspect)
         return _with_extension_check(inner, "zip", zips[0])
     if zips:
@@ -145,6 +145,7 @@ def _window(files: Mapping[str, bytes], start_s: float, duration_s: float) -> tu
             return read_wfdb_window(files[headers[0]], headers[0], {n: len(d) for n, d in files.items()},
                                     lambda n, at, size: files[n][at: at + size], start_s, duration_s)
     rec = _read_mapping(files, None)  # the other formats: read whole (bounded by their limits), then cut
+    assert isinstance(rec, Recording)  # not inspecting: the samples were decoded
     a = min(rec.n_samples - 1, max(0, int(start_s * rec.fs)))
     b = max(a + 1, min(rec.n_samples, a + int(round(duration_s * rec.fs))))
     return dataclasses.replace(rec, signals=rec.signals[a:b].copy()), RecordingInfo.of(rec)

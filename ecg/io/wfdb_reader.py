@@ -47,7 +47,7 @@ class _Plan:
     warnings: list[str]
 
 
-def _find_file(files: Mapping[str, bytes], wanted: str) -> str | None:
+def _find_file(files: Mapping[str, object], wanted: str) -> str | None:
     """The uploaded name for ``wanted``: exact, else case-insensitive (Windows uploads)."""
     if wanted in files:
         return wanted

@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy import ColumnElement, Connection, CursorResult, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.sql.expression import Exists
 
 from storage.models import (
     Analysis,
@@ -42,7 +43,7 @@ def _eligible(reader_id: int, pools: Sequence[str]) -> ColumnElement[bool]:
                 Study.site_id.in_(covered))
 
 
-def _put_back_by(reader_id: int, since: dt.datetime):
+def _put_back_by(reader_id: int, since: dt.datetime) -> Exists:
     """The study was put back (released) by this reader after ``since``."""
     return (select(Claim.id).where(Claim.study_id == Study.id, Claim.reader_id == reader_id,
                                    Claim.outcome == ClaimOutcome.released, Claim.ended_at > since).exists())
@@ -492,7 +493,7 @@ class ReadingRepository:
             .values(**values)
             .execution_options(synchronize_session="fetch")
         )
-        return self.session.execute(stmt).rowcount == 1
+        return cast("CursorResult[Any]", self.session.execute(stmt)).rowcount == 1  # DML: a cursor result
 
     def unacknowledged_older_than(self, before: dt.datetime) -> list[CriticalNotice]:
         """Open notices raised before ``before``, oldest first (the most urgent at the top)."""
