@@ -33,6 +33,12 @@ def _serve(args: argparse.Namespace) -> int:
         # the demo serves this machine: links point at the address it listens on
         os.environ["ECGHUB_PUBLIC_BASE_URL"] = f"http://{args.host}:{args.port}"
         settings = Settings()
+    if args.demo:  # the demo shows the hospital doors too: HL7 orders in, DICOM worklist and carts
+        from app.demo import DEMO_DICOM_PORT, DEMO_HL7_PORT
+
+        os.environ.setdefault("ECGHUB_HL7_LISTEN_PORT", str(DEMO_HL7_PORT))
+        os.environ.setdefault("ECGHUB_DICOM_LISTEN_PORT", str(DEMO_DICOM_PORT))
+        settings = Settings()
     upgrade(settings.resolved_database_url)
     if args.demo:
         from app.demo import seed_demo

@@ -20,10 +20,17 @@ from app.context import AppContext
 from app.settings import Settings
 from app.uploads import service as uploads
 from app.uploads.schemas import UploadMetadata
-from storage.models import Role, Site, SiteLevel
-from storage.repositories import ReadingRepository, SiteRepository, UserRepository
+from storage.models import DicomPeer, Role, Site, SiteLevel
+from storage.repositories import DicomRepository, Hl7Repository, ReadingRepository, SiteRepository, UserRepository
 
 PASSWORD = "demo-heart-2026"
+
+#: The demo's hospital systems: the county hospital's HIS sends HL7 orders as this sending facility
+#: (MSH-4) and its ECG cart calls the DICOM listener with this AE title.
+HL7_FACILITY = ("qingshan-county", "QINGSHAN_HIS")
+DICOM_CART = ("qingshan-county", "QS_ECG_CART")
+#: Listener ports the demo uses unless ECGHUB_HL7_LISTEN_PORT / ECGHUB_DICOM_LISTEN_PORT say otherwise.
+DEMO_HL7_PORT, DEMO_DICOM_PORT = 2575, 11112
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,12 @@ USERS = [
 ]
 STUDIES = {
     "qingshan-county": [
-        DemoStudy("mitdb/100", "QS-0001", "张伟", "M", dt.date(1957, 5, 2), "chest discomfort"),
-        DemoStudy("ludb/101", "QS-0002", "李娜", "F", dt.date(1950, 8, 9), "irregular pulse", "urgent"),
+        DemoStudy("mitdb/100", "QS-0001", "张伟", "M", dt.date(1957, 5, 2), "胸闷，活动后加重"),
+        DemoStudy("ludb/101", "QS-0002", "李娜", "F", dt.date(1950, 8, 9), "脉搏不齐，心悸", "urgent"),
     ],
     "shimen-township": [
-        DemoStudy("ludb/145", "SM-0001", "王小明", "M", dt.date(2011, 3, 14), "school sports screening"),
-        DemoStudy("ludb/189", "SM-0002", "陈静", "F", dt.date(2009, 6, 30), "dizziness"),
+        DemoStudy("ludb/145", "SM-0001", "王小明", "M", dt.date(2011, 3, 14), "学校体育课前筛查"),
+        DemoStudy("ludb/189", "SM-0002", "陈静", "F", dt.date(2009, 6, 30), "头晕，乏力"),
     ],
 }
 
@@ -93,6 +100,20 @@ def _sites_and_users(ctx: AppContext) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _integration_peers(ctx: AppContext) -> None:
+    """Map the demo county hospital's HIS (HL7 sending facility) and ECG cart (AE title) to its site."""
+    with ctx.session_factory() as s:
+        site_id = _seeded(SiteRepository(s).by_code(HL7_FACILITY[0]), HL7_FACILITY[0]).id
+        hl7 = Hl7Repository(s)
+        if hl7.facility(HL7_FACILITY[1]) is None:
+            hl7.set_facilities(site_id, [f.sending_facility for f in hl7.facilities(site_id)] + [HL7_FACILITY[1]])
+        dicom = DicomRepository(s)
+        if dicom.peer(DICOM_CART[1]) is None:
+            cart_site = _seeded(SiteRepository(s).by_code(DICOM_CART[0]), DICOM_CART[0]).id
+            dicom.add_peer(DicomPeer(ae_title=DICOM_CART[1], site_id=cart_site, description="demo ECG cart"))
+        s.commit()
+
+
 def _upload(ctx: AppContext, site_id: int, user_id: int, study: DemoStudy, root: Path) -> None:
     base = root / study.record
     files = [uploads.UploadedFile(base.with_suffix(ext).name, base.with_suffix(ext).read_bytes())
@@ -115,6 +136,7 @@ def seed_demo(settings: Settings, root: Path | None = None) -> str:
     ctx = AppContext.from_settings(settings)
     root = root or default_data_dir()
     ids = _sites_and_users(ctx)
+    _integration_peers(ctx)
     for code, studies in STUDIES.items():
         for study in studies:
             if root.joinpath(study.record + ".hea").exists():
@@ -122,4 +144,10 @@ def seed_demo(settings: Settings, root: Path | None = None) -> str:
     ctx.engine.dispose()
     lines = [f"Demo accounts (password for all: {PASSWORD}):"]
     lines += [f"  {u:<14} {role.value:<7} at {code}" for u, code, role, _ in USERS]
+    if settings.hl7_listen_port is not None:
+        lines.append(f"HL7 orders (MLLP): {settings.hl7_listen_host}:{settings.hl7_listen_port}, "
+                     f"sending facility {HL7_FACILITY[1]} = {HL7_FACILITY[0]}")
+    if settings.dicom_listen_port is not None:
+        lines.append(f"DICOM worklist and ECG C-STORE: {settings.dicom_ae_title}@{settings.dicom_listen_host}:"
+                     f"{settings.dicom_listen_port}, calling AE title {DICOM_CART[1]} = {DICOM_CART[0]}")
     return "\n".join(lines)

@@ -111,7 +111,7 @@ def _build(ctx: AppContext, job: _Send) -> list[pacs_export.PacsObject]:
         study = StudyRepository(s).get_one(job.study_id)
         report = next(r for r in ReadingRepository(s).reports(job.study_id) if r.version == job.version)
         order = order_for_study(s, study, link=False)
-        doc = document.load(s, study)
+        doc = document.load(s, study, job.version)
         waveform = pacs_export.original_waveform(ctx.blobs, study)
         uid = pacs_export.study_uid(waveform, study, order)
         pdf_object = pacs_export.report_pdf_object(study, report, order, uid)

@@ -50,8 +50,13 @@ class ReportDoc:
         return self.latest is not None and self.study.status != StudyStatus.withdrawn
 
 
-def load(session: Session, study: Study) -> ReportDoc:
-    reports = ReadingRepository(session).reports(study.id)
+def load(session: Session, study: Study, version: int | None = None) -> ReportDoc:
+    """The study's report as of signed ``version`` (None: the latest), with the versions before it.
+
+    A delivery queued for version 1 (the PACS outbox) prints version 1 even when it is sent after
+    an amendment: a signed document never shows words signed later.
+    """
+    reports = [r for r in ReadingRepository(session).reports(study.id) if version is None or r.version <= version]
     _ = study.recording.files  # loaded now, inside the caller's transaction (rendering comes after commit)
     site = SiteRepository(session).get(study.site_id)
     author = UserRepository(session).get(reports[0].author_id) if reports else None

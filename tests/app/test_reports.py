@@ -209,3 +209,24 @@ def test_reports_are_signed_with_the_readers_name_and_title(world, data):
     pdf = world.client.get(f"/api/v1/studies/{sid}/report.pdf", headers=world.a.auth).content
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "报告医师 李明 主任医师" in text and "reader " not in text
+
+
+def test_a_version_is_printed_as_signed_even_after_an_amendment(world, data):
+    """The PACS outbox renders the version it was queued for: version 1, sent after version 2 was
+    signed, still prints version 1's words (and is signed by its own signer)."""
+    import uuid
+
+    from app.reports import document
+    from storage.repositories import StudyRepository
+
+    sid = _signed(world, data, statements=("SR", "NORM"))
+    r = world.client.post(f"/api/v1/reader/studies/{sid}/amend", headers=world.reader,
+                          json={"statements": ["SR", "LVH"], "free_text": "更正：左室高电压", "reason": "复核后更正"})
+    assert r.status_code in (200, 201), r.text
+    with world.client.app.state.ctx.session_factory() as s:
+        study = StudyRepository(s).get_one(uuid.UUID(sid))
+        first, latest = document.load(s, study, 1), document.load(s, study)
+    assert first.latest is not None and latest.latest is not None
+    assert (first.latest.version, latest.latest.version) == (1, 2)
+    assert [x["code"] for x in first.latest.statements] == ["SR", "NORM"] and first.latest.free_text == "请随访"
+    assert first.history == [] and [v.version for v in latest.history] == [1]
