@@ -63,7 +63,12 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """Run analysis jobs from the broker until SIGTERM/SIGINT (then finish the current job)."""
+    """Run analysis jobs from the broker until SIGTERM/SIGINT (then finish the current job).
+
+    Exits with 75 (EX_TEMPFAIL) once a finished job left the process above
+    ``ECGHUB_WORKER_MAX_RSS_MIB``: the jobs in hand are finished and acknowledged first, and the
+    supervisor (systemd ``Restart=always``, compose ``restart``) starts a fresh process.
+    """
     from app.context import AppContext
     from app.observability import configure_logging
 
@@ -76,9 +81,11 @@ def _worker(args: argparse.Namespace) -> int:
     ctx.warm_up()
     ctx.jobs.start_worker(threads=args.threads)
     print(f"ecghub worker consuming analysis jobs from {settings.broker_url.split('@')[-1]}", flush=True)
-    stop.wait()
+    while not stop.wait(1.0):
+        if ctx.jobs.over_memory.is_set():
+            break
     ctx.stop()
-    return 0
+    return 75 if ctx.jobs.over_memory.is_set() and not stop.is_set() else 0
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import resource
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -42,6 +45,19 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     return StubBroker()
 
 
+def resident_mib() -> float:
+    """This process's resident memory now (MiB), from /proc (Linux); its peak where /proc is absent.
+
+    Memory a job freed is not always returned to the system (allocator fragmentation); a
+    process that stays above its ceiling after a job is recycled rather than left to grow.
+    """
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 class Jobs:
     """The analysis actors bound to one broker, plus the sweeper that re-enqueues lost work."""
 
@@ -53,6 +69,8 @@ class Jobs:
         self.broker = broker or make_broker(settings)
         self._worker: dramatiq.Worker | None = None
         self._stop = threading.Event()
+        #: Set once a finished job left the process above ``worker_max_rss_mib`` (``ecghub worker`` exits).
+        self.over_memory = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.analyze = dramatiq.Actor(
             self._analyze, broker=self.broker, actor_name="analyze_study", queue_name=settings.queue_name, priority=0,
@@ -67,6 +85,11 @@ class Jobs:
     def _analyze(self, study_id: str) -> None:
         outcome = analysis.analyze_study(self.session_factory, self.blobs, self.settings, uuid.UUID(study_id))
         log.info("analysis of study %s: %s", study_id, outcome)
+        rss = resident_mib()
+        if rss > self.settings.worker_max_rss_mib and not self.over_memory.is_set():
+            log.warning("worker resident memory %.0f MiB is above ECGHUB_WORKER_MAX_RSS_MIB=%d after study %s: "
+                        "finishing and exiting for a fresh process", rss, self.settings.worker_max_rss_mib, study_id)
+            self.over_memory.set()
 
     def _failed(self, message: dict[str, Any], exception: dict[str, Any]) -> None:
         study_id = uuid.UUID(message["args"][0])

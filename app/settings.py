@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     queue_name: str = Field("analysis", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     worker_threads: int = Field(2, ge=1)
+    worker_max_rss_mib: int = Field(1024, ge=1, description="`ecghub worker` ends (exit 75, for its supervisor to "
+                                    "restart it) once its resident memory passes this after a job; 0 is refused")
     analysis_max_retries: int = Field(3, ge=0)
     sweep_interval_s: float = Field(30.0, gt=0)
     sweep_grace_s: float = Field(60.0, ge=0)

@@ -30,8 +30,8 @@ def broker_settings(pg_migrated: str, tmp_path: Path) -> Settings:
                     sweep_interval_s=1.0, sweep_grace_s=30.0)
 
 
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ECGHUB_DATABASE_URL": settings.database_url, "ECGHUB_BROKER_URL": BROKER_URL,
+def _start_worker(settings: Settings, **extra_env: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **extra_env, "ECGHUB_DATABASE_URL": settings.database_url, "ECGHUB_BROKER_URL": BROKER_URL,
            "ECGHUB_VAR_DIR": str(settings.var_dir), "ECGHUB_QUEUE_NAME": settings.queue_name,
            "ECGHUB_SECRET_KEY": settings.secret_key}
     return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--threads", "1"], env=env,
@@ -121,3 +121,25 @@ def test_worker_killed_mid_job_loses_nothing(broker_settings, data):
         with sf() as s:
             for sid in ids:
                 assert s.query(Analysis).filter_by(study_id=sid).count() == 1
+
+
+def test_worker_over_its_memory_ceiling_finishes_the_job_then_exits_for_a_fresh_one(broker_settings, data):
+    """ECGHUB_WORKER_MAX_RSS_MIB: a worker left above it by a job acknowledges that job (the study is
+    analysed once, nothing redelivered or lost) and exits 75 so its supervisor starts a new process."""
+    worker = _start_worker(broker_settings, ECGHUB_WORKER_MAX_RSS_MIB="1")  # any real process is above 1 MiB
+    try:
+        with TestClient(create_app(broker_settings)) as client:
+            world = make_world(client)
+            resp = upload(client, world.a.auth, wfdb_files(data, "ludb/1"))
+            assert resp.status_code == 202, resp.text
+            study = wait_for_status(client, world.a.auth, resp.json()["id"], timeout_s=90)
+            assert study["status"] == "awaiting_read", study
+            out, _ = worker.communicate(timeout=60)
+            assert worker.returncode == 75, out.decode(errors="replace")[-2000:]
+            assert b"ECGHUB_WORKER_MAX_RSS_MIB" in out
+            with client.app.state.ctx.session_factory() as s:
+                assert s.query(Analysis).filter_by(study_id=uuid.UUID(study["id"])).count() == 1
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate(timeout=30)
