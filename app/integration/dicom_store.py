@@ -33,7 +33,13 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.context import AppContext
-from app.errors import IdempotencyConflict, InvalidUpload, Overloaded, ServiceUnavailable, UnreadableUpload
+from app.errors import (
+    IdempotencyConflict,
+    InvalidUpload,
+    Overloaded,
+    ServiceUnavailable,
+    UnreadableUpload,
+)
 from app.integration.hl7_fields import person_name
 from app.integration.order_match import order_for_study
 from app.uploads import service
@@ -143,7 +149,10 @@ def store_object(ctx: AppContext, session: Session, peer: DicomPeer, sop_class: 
     name = f"{sop_instance}.dcm" if UID(sop_instance).is_valid else "waveform.dcm"
     files = [service.UploadedFile(name, data)]
     try:
-        result = service.upload_study(ctx, session, principal_for(peer), meta, files, f"dicom:{sop_instance}")
+        # Over DICOM nobody can confirm a suspect device time, and a cart sends right after recording:
+        # the receipt time is then the trusted one (the age, so the age-dependent limits, come from it).
+        result = service.upload_study(ctx, session, principal_for(peer), meta, files, f"dicom:{sop_instance}",
+                                      receipt_time_if_suspect=True)
     except ServiceUnavailable as exc:
         raise DicomRefusal(OUT_OF_RESOURCES, exc.detail) from exc
     except UnreadableUpload as exc:

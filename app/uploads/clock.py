@@ -76,11 +76,16 @@ def _mismatch_min(meta: UploadMetadata, device_time: dt.datetime | None) -> floa
 
 
 def resolve(meta: UploadMetadata, device_time: dt.datetime | None, now: dt.datetime,
-            max_age_days: float) -> Acquisition:
-    """The trusted acquisition time, or SuspectAcquisitionTime (422) when a check fails unconfirmed."""
+            max_age_days: float, *, receipt_time_if_suspect: bool = False) -> Acquisition:
+    """The trusted acquisition time, or SuspectAcquisitionTime (422) when a check fails unconfirmed.
+
+    ``receipt_time_if_suspect`` (a sender nobody can ask, e.g. a DICOM cart): a failed check gives
+    the time of receipt (``server_receipt``) instead of a refusal."""
     stated, source = _stated(meta, device_time, now)
     mismatch = _mismatch_min(meta, device_time)
     failed = failed_checks(stated, meta.patient_birth_date, now, max_age_days)
+    if failed and receipt_time_if_suspect:
+        return Acquisition(now, "server_receipt", tuple(failed), mismatch)
     if failed and not meta.confirm_acquired_at:
         raise _refusal(failed, stated, source, device_time, mismatch, meta, now, max_age_days)
     if IMPOSSIBLE & set(failed):

@@ -105,9 +105,12 @@ def _inspect(files: list[UploadedFile], meta: UploadMetadata) -> RecordingInfo:
 
 def upload_study(
     ctx: AppContext, session: Session, principal: Principal, meta: UploadMetadata,
-    files: list[UploadedFile], idempotency_key: str | None,
+    files: list[UploadedFile], idempotency_key: str | None, *, receipt_time_if_suspect: bool = False,
 ) -> UploadResult:
-    """Store one upload as a study (or return the study an earlier identical request made)."""
+    """Store one upload as a study (or return the study an earlier identical request made).
+
+    ``receipt_time_if_suspect``: a suspect acquisition time is replaced by the time of receipt
+    instead of refused (for senders nobody can ask to confirm: a DICOM cart)."""
     if not files:
         raise InvalidUpload("no file uploaded: send the recording in the 'files' field")
     if len({f.name for f in files}) != len(files):
@@ -123,7 +126,8 @@ def upload_study(
     recording = _inspect(files, meta)
     # Before anything is stored: a suspect clock is a 422 the clinic confirms or corrects.
     acquisition = clock.resolve(meta, _aware(recording.start_time), utcnow_aware(),
-                                ctx.settings.upload_max_acquisition_age_days)
+                                ctx.settings.upload_max_acquisition_age_days,
+                                receipt_time_if_suspect=receipt_time_if_suspect)
     try:
         blob_keys = ctx.blobs.put_many([f.data for f in files])
     except (BlobError, OSError) as exc:

@@ -81,6 +81,11 @@ def test_cart_store_becomes_a_study_once_for_the_mapped_site(world, data, tmp_pa
     detail = world.client.get(f"/api/v1/studies/{study['id']}", headers=world.a.auth).json()
     assert detail["recording"]["format"] == "dicom" and detail["recording"]["fs_hz"] == 1000
     assert detail["recording"]["files"][0]["name"] == f"{MORTARA_UID}.dcm"
+    # The device dated it 2013 (its clock, as far as anyone can tell over DICOM): nobody at the cart
+    # can confirm, so the time of receipt is the trusted one and the disagreement is kept visible.
+    acquired = dt.datetime.fromisoformat(detail["acquired_at"])
+    assert abs(dt.datetime.now(dt.UTC) - acquired) < dt.timedelta(minutes=5), detail["acquired_at"]
+    assert detail["acquired_at_source"] == "server_receipt"
     # The stored original is the object as sent: the same SOP instance, readable by pydicom.
     blob = world.client.get(detail["links"]["files"][0], headers=world.a.auth)
     assert blob.status_code == 200
