@@ -21,7 +21,7 @@ from ecg.io.archive import ZipListing, list_zip, unzip
 from ecg.io.csv_reader import read_csv
 from ecg.io.detect import content_lines, detect_format, extension_warning
 from ecg.io.dicom_reader import inspect_dicom, read_dicom
-from ecg.io.edf import read_edf
+from ecg.io.edf import inspect_edf, read_edf, read_edf_window
 from ecg.io.ge_muse import read_ge_muse
 from ecg.io.hl7_aecg import read_hl7_aecg
 from ecg.io.info import RecordingInfo
@@ -60,15 +60,18 @@ _SINGLE_READERS = {
     "philips": read_philips,
 }
 
+#: Header-only inspection by detected kind: tags / header and byte sizes, no sample decoded.
+_HEADER_INSPECTORS = {"dicom": inspect_dicom, "edf": inspect_edf}
+
 
 def _read_single(data: bytes, name: str | None, fs: float | None, kind: str, inspect: bool) -> Recording | RecordingInfo:
     """Read (or with ``inspect``, describe) one single-file recording (EDF, CSV, DICOM, SCP-ECG, XML ECG).
 
-    Only DICOM has a header-only inspection; the other formats are read in full to be described
+    DICOM and EDF have a header-only inspection; the other formats are read in full to be described
     (bounded by the limits; not the formats of the busy upload path).
     """
-    if inspect and kind == "dicom":
-        return _with_extension_check(inspect_dicom(data, name), kind, name)
+    if inspect and kind in _HEADER_INSPECTORS:
+        return _with_extension_check(_HEADER_INSPECTORS[kind](data, name), kind, name)
     rec = read_csv(data, name, fs=fs) if kind == "csv" else _SINGLE_READERS[kind](data, name)
     return _with_extension_check(RecordingInfo.of(rec) if inspect else rec, kind, name)
 
@@ -140,15 +143,24 @@ def _window(files: Mapping[str, bytes], start_s: float, duration_s: float) -> tu
             return read_wfdb_window(listing.small[header], header, listing.sizes, listing.read_range,
                                     start_s, duration_s)
     else:
-        headers = [n for n, data in files.items() if _kind(data, n) == "wfdb"]
+        kinds = {n: _kind(data, n) for n, data in files.items()}
+        headers = [n for n, k in kinds.items() if k == "wfdb"]
         if len(headers) == 1:
             return read_wfdb_window(files[headers[0]], headers[0], {n: len(d) for n, d in files.items()},
                                     lambda n, at, size: files[n][at: at + size], start_s, duration_s)
+        if list(kinds.values()) == ["edf"]:
+            return _edf_window(*next(iter(files.items())), start_s, duration_s)
     rec = _read_mapping(files, None)  # the other formats: read whole (bounded by their limits), then cut
     assert isinstance(rec, Recording)  # not inspecting: the samples were decoded
     a = min(rec.n_samples - 1, max(0, int(start_s * rec.fs)))
     b = max(a + 1, min(rec.n_samples, a + int(round(duration_s * rec.fs))))
     return dataclasses.replace(rec, signals=rec.signals[a:b].copy()), RecordingInfo.of(rec)
+
+
+def _edf_window(name: str, data: bytes, start_s: float, duration_s: float) -> tuple[Recording, RecordingInfo]:
+    """``read_window`` of one EDF file: only the data records holding the window are decoded."""
+    rec, info = read_edf_window(lambda at, size: data[at: at + size], len(data), start_s, duration_s)
+    return _with_extension_check(rec, "edf", name), _with_extension_check(info, "edf", name)
 
 
 def _explain_nothing(files: dict[str, bytes]) -> Recording:
@@ -235,7 +247,7 @@ def read_recording(source: Source, *, fs: float | None = None) -> Recording:
 
 def inspect_recording(source: Source, *, fs: float | None = None) -> RecordingInfo:
     """Check a recording and describe it (format, rate, leads, length) without decoding its samples
-    where the format allows (WFDB: header + file sizes; DICOM: tags + sizes). Refuses exactly what
+    where the format allows (WFDB: header + file sizes; DICOM: tags + sizes; EDF: header + file size). Refuses exactly what
     ``read_recording`` refuses on format, header and sizes; ``UnreadableRecording`` only."""
     return _dispatch(source, fs, inspect=True)  # type: ignore[return-value]  # inspecting: a RecordingInfo
 
@@ -246,6 +258,7 @@ def read_window(files: Mapping[str, bytes], start_s: float, duration_s: float) -
     A WFDB record (files or one zip) is decoded over the window only, from byte ranges of its
     signal files (a zip member is inflated up to the window, never held whole): a viewer's
     10 s of a 4 h 12-lead record costs kilobytes, not the 691 MB of the whole as float64.
+    An EDF file is likewise decoded over the data records holding the window only.
     Other formats are read whole and cut (their readers' own limits bound them). The window
     is clamped to the recording; ``UnreadableRecording`` only.
     """
