@@ -321,6 +321,11 @@ def _fetch_header(fetch: Fetch) -> bytes:
     return first if not 1 <= ns <= limits.MAX_LEADS + 1 else fetch(0, 256 * (ns + 1))
 
 
+def inspect_edf_range(fetch: Fetch, size: int) -> RecordingInfo:
+    """Describe an EDF file known by byte ranges (``fetch``) and its ``size`` (bytes), e.g. a zip member."""
+    return _info(plan_edf(_fetch_header(fetch), size))
+
+
 def read_edf_window(fetch: Fetch, size: int, start_s: float, duration_s: float) -> tuple[Recording, RecordingInfo]:
     """Samples [start_s, start_s + duration_s) s of an EDF file (clamped to it), decoding only the data
     records that hold them, and the whole file's description.

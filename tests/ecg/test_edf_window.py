@@ -9,6 +9,8 @@ The shared data holds no EDF file, so the EDFs are written from the real PhysioN
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -79,14 +81,28 @@ def edf_sources(data: Path, tmp_path_factory) -> dict[str, bytes]:
     return out
 
 
+def _zipped(name: str, blob: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr(name, blob)
+    return buf.getvalue()
+
+
+def _uploads(blob: bytes) -> dict[str, dict[str, bytes]]:
+    """The ways one EDF file arrives: as itself, misnamed (an extension warning), and zipped."""
+    return {"file": {"upload.edf": blob}, "misnamed": {"upload.csv": blob},
+            "zip": {"upload.zip": _zipped("rec/upload.rec", blob)}}
+
+
 def test_inspect_is_the_description_of_the_full_read(edf_sources: dict[str, bytes]) -> None:
     for label, blob in edf_sources.items():
-        info, rec = inspect_recording({"upload.edf": blob}), read_recording({"upload.edf": blob})
-        expected = RecordingInfo.of(rec)
-        if label == "non-compliant":  # only decoding finds out that edflib refuses it
-            expected = RecordingInfo(**{**vars(expected), "warnings": tuple(
-                w for w in expected.warnings if "not fully standard-compliant" not in w)})
-        assert info == expected, label
+        for how, upload in _uploads(blob).items():
+            info, rec = inspect_recording(upload), read_recording(upload)
+            expected = RecordingInfo.of(rec)
+            if label == "non-compliant":  # only decoding finds out that edflib refuses it
+                expected = RecordingInfo(**{**vars(expected), "warnings": tuple(
+                    w for w in expected.warnings if "not fully standard-compliant" not in w)})
+            assert info == expected, (label, how)
     mixed = inspect_recording(edf_sources["hand-written, 0.5 s records"])
     assert (mixed.leads, mixed.fs, mixed.n_samples) == (("I", "II"), 500.0, 41 * 250)
     assert any("Resp" in w and "not a voltage" in w for w in mixed.warnings)
@@ -99,12 +115,13 @@ def test_a_window_is_the_full_read_cut(edf_sources: dict[str, bytes], start_s: f
     """Windows at the start, inside a data record, across records, at the end and past the end."""
     for label, blob in edf_sources.items():
         whole = read_recording(blob)
-        window, info = read_window({"upload.edf": blob}, start_s, duration_s)
         a = min(whole.n_samples - 1, int(start_s * whole.fs))
         n = max(1, min(whole.n_samples - a, round(duration_s * whole.fs)))
-        assert window.n_samples == n and (window.leads, window.fs) == (whole.leads, whole.fs), label
-        assert info.n_samples == whole.n_samples and info.warnings == inspect_recording(blob).warnings, label
-        np.testing.assert_array_equal(window.signals, whole.signals[a: a + n], err_msg=label)  # to the bit
+        for how, upload in _uploads(blob).items():
+            window, info = read_window(upload, start_s, duration_s)
+            assert window.n_samples == n and (window.leads, window.fs) == (whole.leads, whole.fs), (label, how)
+            assert info == inspect_recording(upload) and window.warnings == info.warnings, (label, how)
+            np.testing.assert_array_equal(window.signals, whole.signals[a: a + n], err_msg=label)  # to the bit
 
 
 def test_inspect_and_window_refuse_a_truncated_edf(edf_sources: dict[str, bytes]) -> None:
@@ -138,8 +155,7 @@ def test_a_two_hour_12_lead_edf_is_never_decoded_whole() -> None:
     window near its end each stay under 4 MiB of allocations (the upload's bytes aside)."""
     leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
     n_records = 7200
-    ramp = (np.arange(500 * 12, dtype=np.int64) % 2000 - 1000)
-    records = (ramp[None, :] + np.arange(n_records)[:, None] % 7).astype("<i2")
+    records = np.random.default_rng(11).integers(-60, 60, (n_records, 500 * 12), dtype="<i2")  # noise: a real zip ratio
     blob = _write_by_hand([(lead, "uV", 500) for lead in leads], records, 1.0)
     assert len(blob) > 86_000_000
     got: dict[str, object] = {}
@@ -153,3 +169,8 @@ def test_a_two_hour_12_lead_edf_is_never_decoded_whole() -> None:
     gain = 10_000 / 65_535
     expected = records[7180:7190].reshape(10, 12, 500).transpose(0, 2, 1).reshape(5000, 12) * gain
     np.testing.assert_allclose(window.signals, (expected + (-5000 + gain * 32768)) / 1000.0, rtol=0, atol=1e-9)
+    zipped = {"long.zip": _zipped("long.edf", blob)}
+    peak = _peak_bytes(lambda: got.update(z=read_window(zipped, 7180.0, 10.0), zi=inspect_recording(zipped)))
+    assert peak < 4 << 20, f"a 10 s window of the zipped file took {peak / 2**20:.1f} MiB"
+    np.testing.assert_array_equal(got["z"][0].signals, window.signals)
+    assert got["zi"] == got["z"][1] == info
