@@ -171,6 +171,6 @@ def test_a_two_hour_12_lead_edf_is_never_decoded_whole() -> None:
     np.testing.assert_allclose(window.signals, (expected + (-5000 + gain * 32768)) / 1000.0, rtol=0, atol=1e-9)
     zipped = {"long.zip": _zipped("long.edf", blob)}
     peak = _peak_bytes(lambda: got.update(z=read_window(zipped, 7180.0, 10.0), zi=inspect_recording(zipped)))
-    assert peak < 4 << 20, f"a 10 s window of the zipped file took {peak / 2**20:.1f} MiB"
+    assert peak < 6 << 20, f"a 10 s window of the zipped file took {peak / 2**20:.1f} MiB"  # + 1 MiB inflate chunks
     np.testing.assert_array_equal(got["z"][0].signals, window.signals)
     assert got["zi"] == got["z"][1] == info
