@@ -29,7 +29,7 @@ def load_window(blobs: BlobStore, source: Recording | Iterable[tuple[str, str]],
                 duration_s: float) -> tuple[Signal, RecordingInfo]:
     """[start_s, start_s + duration_s) s of a stored recording, and the whole recording's description.
 
-    A WFDB record decodes only the window (``ecg.io.read_window``): what the viewer and the
+    A WFDB record or EDF file decodes only the window (``ecg.io.read_window``): what the viewer and the
     analysis of long recordings read. Same errors as ``load_recording``.
     """
     return read_window(_fetch(blobs, source), start_s, duration_s)

@@ -10,6 +10,10 @@ numpy instead and carries a warning, so that a clinic's slightly
 non-standard export is still read. Only ECG-like channels are kept: EDF+ annotation channels and channels
 whose physical dimension is not a voltage (uV, mV, V) are left out with a
 warning, and so are channels sampled at a different rate than the majority.
+
+Long files stay bounded in memory: ``inspect_edf`` describes a file from its header and size
+alone, and ``read_edf_window`` decodes only the fixed-size data records that hold a time window
+(directly with numpy, calibrated as edflib does), so the API never holds a whole 2 h recording.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import datetime as dt
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar, overload
 
@@ -26,6 +31,7 @@ import pyedflib
 
 from ecg.io import limits
 from ecg.io.demographics import from_edf_patient
+from ecg.io.info import RecordingInfo
 from ecg.io.leads import normalise_leads
 from ecg.io.signals import check_declared_shape, check_fs, describe_duration, make_recording, unit_to_mv
 from ecg.types import Recording, UnreadableRecording
@@ -176,7 +182,11 @@ def _decode_pyedflib(body: bytes, keep: list[int], n: int) -> np.ndarray:
 
 
 def _calibration(h: EdfHeader, i: int) -> tuple[float, float]:
-    """(gain, offset) turning channel ``i``'s digital values into physical ones."""
+    """(gain, offset) turning channel ``i``'s digital values d into physical ones: gain * (d + offset).
+
+    Written as edflib computes it, so a file decoded here (a window, or a file edflib refuses)
+    gets the full read's values to the bit.
+    """
     names = {"phys_min": "physical minimum", "phys_max": "physical maximum",
              "dig_min": "digital minimum", "dig_max": "digital maximum"}
     values = [_number(h.calibration[k][i], f"{names[k]} of {h.labels[i]!r}", float) for k in names]
@@ -185,17 +195,18 @@ def _calibration(h: EdfHeader, i: int) -> tuple[float, float]:
         raise UnreadableRecording(f"EDF header: the calibration of {h.labels[i]!r} is invalid "
                                   "(digital or physical minimum and maximum)")
     gain = (pmax - pmin) / (dmax - dmin)
-    return gain, pmin - gain * dmin
+    return gain, pmax / gain - dmax
 
 
-def _decode_numpy(body: bytes, h: EdfHeader, keep: list[int], n_records: int) -> np.ndarray:
-    """Decode the (size-checked) data records directly: little-endian 16-bit (EDF) or 24-bit (BDF)."""
+def _decode_records(raw: bytes | memoryview, h: EdfHeader, keep: list[int], n_records: int) -> np.ndarray:
+    """Physical samples of channels ``keep`` from ``n_records`` whole data records at the start of ``raw``:
+    little-endian 16-bit (EDF) or 24-bit (BDF), calibrated per channel; (samples, len(keep))."""
     per_record = sum(h.samples_per_record)
-    raw = np.frombuffer(body, dtype=np.uint8, offset=h.header_bytes, count=n_records * per_record * h.sample_bytes)
+    raw_u8 = np.frombuffer(raw, dtype=np.uint8, count=n_records * per_record * h.sample_bytes)
     if h.sample_bytes == 2:
-        digital = raw.view("<i2").astype(np.int32)
+        digital = raw_u8.view("<i2").astype(np.int32)
     else:
-        b = raw.reshape(-1, 3).astype(np.int32)
+        b = raw_u8.reshape(-1, 3).astype(np.int32)
         digital = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         digital = np.where(digital >= 1 << 23, digital - (1 << 24), digital)
     records = digital.reshape(n_records, per_record)
@@ -203,8 +214,13 @@ def _decode_numpy(body: bytes, h: EdfHeader, keep: list[int], n_records: int) ->
     cols = []
     for i in keep:
         gain, offset = _calibration(h, i)
-        cols.append(records[:, starts[i]: starts[i + 1]].ravel() * gain + offset)
+        cols.append((records[:, starts[i]: starts[i + 1]].ravel() + offset) * gain)
     return np.stack(cols, axis=1)
+
+
+def _decode_numpy(body: bytes, h: EdfHeader, keep: list[int], n_records: int) -> np.ndarray:
+    """Decode the (size-checked) data records of a whole file directly, without edflib."""
+    return _decode_records(memoryview(body)[h.header_bytes:], h, keep, n_records)
 
 
 def _decode(body: bytes, h: EdfHeader, keep: list[int], n_records: int, warnings: list[str]) -> np.ndarray:
@@ -217,24 +233,117 @@ def _decode(body: bytes, h: EdfHeader, keep: list[int], n_records: int, warnings
     return _decode_numpy(body, h, keep, n_records)
 
 
-def read_edf(data: bytes, name: str | None = None) -> Recording:
-    """Read an EDF/EDF+/BDF file's ECG channels; signals in mV."""
-    h = parse_header(data)
-    n_records, warnings = _check_size(h, len(data))
+@dataclass(frozen=True)
+class EdfPlan:
+    """What an EDF file holds, known from its header and byte size alone (nothing decoded):
+    the data records to read, the ECG channels kept with their mV factors, and the warnings."""
+
+    header: EdfHeader
+    n_records: int
+    keep: list[int]
+    factors: list[float]   # physical unit -> mV, per kept channel
+    fs: float              # Hz
+    warnings: list[str]    # size and EDF+D notes (the reader's own, before decoding)
+    channel_warnings: list[str]
+
+    @property
+    def samples_per_record(self) -> int:
+        """Samples of each kept channel in one data record."""
+        return self.header.samples_per_record[self.keep[0]]
+
+    @property
+    def record_bytes(self) -> int:
+        """Bytes of one data record (all channels, annotations included)."""
+        return sum(self.header.samples_per_record) * self.header.sample_bytes
+
+    @property
+    def n_samples(self) -> int:
+        """Samples per kept channel in the whole recording."""
+        return self.n_records * self.samples_per_record
+
+    @property
+    def leads(self) -> tuple[str, ...]:
+        """The kept channels' lead names, normalised."""
+        return normalise_leads([self.header.labels[i] for i in self.keep])
+
+
+def plan_edf(head: bytes, size: int) -> EdfPlan:
+    """Check an EDF file from its header ``head`` (at least the whole header) and its ``size`` (bytes);
+    refuses what ``read_edf`` refuses on header, sizes and channels."""
+    h = parse_header(head)
+    n_records, warnings = _check_size(h, size)
     keep, factors, channel_warnings = _select(h)
     if h.discontinuous:
         warnings.append("EDF+D (discontinuous) file: its data records were joined end to end; "
                         "gaps in time between them are not shown")
-    spr = h.samples_per_record[keep[0]]
-    fs = check_fs(spr / h.record_s)
-    n = n_records * spr
-    check_declared_shape(n, len(keep), fs)
+    fs = check_fs(h.samples_per_record[keep[0]] / h.record_s)
+    check_declared_shape(n_records * h.samples_per_record[keep[0]], len(keep), fs)
+    return EdfPlan(h, n_records, keep, factors, fs, warnings, channel_warnings)
+
+
+def _info(p: EdfPlan) -> RecordingInfo:
+    """The description ``RecordingInfo.of(read_edf(...))`` gives, from the plan alone."""
+    return RecordingInfo(format="edf", fs=p.fs, leads=p.leads, n_samples=p.n_samples, start_time=p.header.start,
+                         demographics=from_edf_patient(p.header.patient, p.header.start),
+                         warnings=tuple(p.warnings + p.channel_warnings))
+
+
+def inspect_edf(data: bytes, name: str | None = None) -> RecordingInfo:
+    """Describe an EDF/EDF+/BDF file from its header and size, decoding no sample."""
+    return _info(plan_edf(data, len(data)))
+
+
+def read_edf(data: bytes, name: str | None = None) -> Recording:
+    """Read an EDF/EDF+/BDF file's ECG channels; signals in mV."""
+    p = plan_edf(data, len(data))
+    h = p.header
     # pyedflib reads the data records its header declares; hand it exactly those.
-    record_bytes = sum(h.samples_per_record) * h.sample_bytes
-    body = data[: h.header_bytes + n_records * record_bytes]
+    body = data[: h.header_bytes + p.n_records * p.record_bytes]
     if h.n_records == -1:
-        body = body[:236] + f"{n_records:<8d}".encode() + body[244:]
-    signals = _decode(body, h, keep, n_records, warnings) * np.asarray(factors)
-    return make_recording(
-        signals, fs, normalise_leads([h.labels[i] for i in keep]), "edf", start_time=h.start,
-        demographics=from_edf_patient(h.patient, h.start), warnings=warnings + channel_warnings)
+        body = body[:236] + f"{p.n_records:<8d}".encode() + body[244:]
+    warnings = list(p.warnings)
+    signals = _decode(body, h, p.keep, p.n_records, warnings) * np.asarray(p.factors)
+    return make_recording(signals, p.fs, p.leads, "edf", start_time=h.start,
+                          demographics=from_edf_patient(h.patient, h.start), warnings=warnings + p.channel_warnings)
+
+
+#: Reads ``length`` bytes of the file from byte ``offset`` (fewer at its end).
+Fetch = Callable[[int, int], bytes]
+
+
+def _fetch_header(fetch: Fetch) -> bytes:
+    """The whole fixed header (256 bytes, then 256 per signal), read in two ranges."""
+    first = fetch(0, 256)
+    try:
+        ns = int(first[252:256].decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        return first  # parse_header names the damaged field
+    return first if not 1 <= ns <= limits.MAX_LEADS + 1 else fetch(0, 256 * (ns + 1))
+
+
+def inspect_edf_range(fetch: Fetch, size: int) -> RecordingInfo:
+    """Describe an EDF file known by byte ranges (``fetch``) and its ``size`` (bytes), e.g. a zip member."""
+    return _info(plan_edf(_fetch_header(fetch), size))
+
+
+def read_edf_window(fetch: Fetch, size: int, start_s: float, duration_s: float) -> tuple[Recording, RecordingInfo]:
+    """Samples [start_s, start_s + duration_s) s of an EDF file (clamped to it), decoding only the data
+    records that hold them, and the whole file's description.
+
+    ``fetch`` reads byte ranges of the ``size``-byte file, so a 2 h 12-lead file (83 MB as float64)
+    costs a 10 s window's records (about 240 KB of float64). Values are calibrated as the full read's.
+    """
+    p = plan_edf(_fetch_header(fetch), size)
+    spr = p.samples_per_record
+    first = min(p.n_samples - 1, max(0, int(start_s * p.fs)))
+    count = max(1, min(p.n_samples - first, int(round(duration_s * p.fs))))
+    r0, r1 = first // spr, -(-(first + count) // spr)
+    raw = fetch(p.header.header_bytes + r0 * p.record_bytes, (r1 - r0) * p.record_bytes)
+    if len(raw) < (r1 - r0) * p.record_bytes:
+        raise UnreadableRecording("the EDF file is shorter than its size: the file is truncated")
+    lead_in = first - r0 * spr
+    signals = _decode_records(raw, p.header, p.keep, r1 - r0)[lead_in: lead_in + count] * np.asarray(p.factors)
+    rec = make_recording(signals, p.fs, p.leads, "edf", start_time=p.header.start,
+                         demographics=from_edf_patient(p.header.patient, p.header.start),
+                         warnings=p.warnings + p.channel_warnings)
+    return rec, _info(p)

@@ -2,7 +2,7 @@
 
 The upload API needs this much to accept or refuse a file and to describe the study; the
 samples are decoded once, later, by the analysis worker. ``inspect_recording`` (in
-``ecg.io.reader``) produces it from headers for WFDB and DICOM (sizes checked, nothing
+``ecg.io.reader``) produces it from headers for WFDB, DICOM and EDF (sizes checked, nothing
 decoded), and from a full read for the other formats.
 """
 

@@ -11,6 +11,7 @@ exception escapes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,9 +20,9 @@ from typing import TypeVar, Union
 from ecg.io import limits
 from ecg.io.archive import ZipListing, list_zip, unzip
 from ecg.io.csv_reader import read_csv
-from ecg.io.detect import content_lines, detect_format, extension_warning
+from ecg.io.detect import content_lines, detect_format, extension_warning, is_edf
 from ecg.io.dicom_reader import inspect_dicom, read_dicom
-from ecg.io.edf import read_edf
+from ecg.io.edf import Fetch, inspect_edf, inspect_edf_range, read_edf, read_edf_window
 from ecg.io.ge_muse import read_ge_muse
 from ecg.io.hl7_aecg import read_hl7_aecg
 from ecg.io.info import RecordingInfo
@@ -60,15 +61,18 @@ _SINGLE_READERS = {
     "philips": read_philips,
 }
 
+#: Header-only inspection by detected kind: tags / header and byte sizes, no sample decoded.
+_HEADER_INSPECTORS = {"dicom": inspect_dicom, "edf": inspect_edf}
+
 
 def _read_single(data: bytes, name: str | None, fs: float | None, kind: str, inspect: bool) -> Recording | RecordingInfo:
     """Read (or with ``inspect``, describe) one single-file recording (EDF, CSV, DICOM, SCP-ECG, XML ECG).
 
-    Only DICOM has a header-only inspection; the other formats are read in full to be described
+    DICOM and EDF have a header-only inspection; the other formats are read in full to be described
     (bounded by the limits; not the formats of the busy upload path).
     """
-    if inspect and kind == "dicom":
-        return _with_extension_check(inspect_dicom(data, name), kind, name)
+    if inspect and kind in _HEADER_INSPECTORS:
+        return _with_extension_check(_HEADER_INSPECTORS[kind](data, name), kind, name)
     rec = read_csv(data, name, fs=fs) if kind == "csv" else _SINGLE_READERS[kind](data, name)
     return _with_extension_check(RecordingInfo.of(rec) if inspect else rec, kind, name)
 
@@ -112,6 +116,10 @@ def _read_mapping(files: Mapping[str, bytes], fs: float | None, *, from_zip: boo
             described = _with_extension_check(inspect_wfdb_sizes(listing.small[header], header, listing.sizes),
                                               "wfdb", header)
             return _with_extension_check(described, "zip", zips[0])
+        if listing and (edf := _zip_edf(listing)):  # a zipped EDF is described from its header: nothing decoded
+            member, fetch = edf
+            info = _with_extension_check(inspect_edf_range(fetch, listing.sizes[member]), "edf", member)
+            return _with_extension_check(info, "zip", zips[0])
         inner = _read_mapping(unzip(files[zips[0]]), fs, from_zip=True, inspect=inspect)
         return _with_extension_check(inner, "zip", zips[0])
     if zips:
@@ -131,20 +139,64 @@ def _zip_wfdb_header(listing: ZipListing) -> str | None:
     return headers[0] if len(headers) == 1 else None
 
 
-def _window(files: Mapping[str, bytes], start_s: float, duration_s: float) -> tuple[Recording, RecordingInfo]:
+def _zip_edf(listing: ZipListing) -> tuple[str, Fetch] | None:
+    """The zip's only member and a reader of its byte ranges when it is an EDF file; else None."""
+    if len(listing.sizes) != 1:
+        return None
+    member = next(iter(listing.sizes))
+    fetch: Fetch = functools.partial(listing.read_range, member)
+    return (member, fetch) if is_edf(fetch(0, 256)) else None
+
+
+Window = tuple[Recording, RecordingInfo]
+
+
+def _window(files: Mapping[str, bytes], start_s: float, duration_s: float) -> Window:
     """``read_window`` inside the error boundary."""
     files = _check_upload(files)
-    if len(files) == 1 and _kind(next(iter(files.values())), next(iter(files))) == "zip":
-        listing = list_zip(next(iter(files.values())))
-        if header := _zip_wfdb_header(listing):
-            return read_wfdb_window(listing.small[header], header, listing.sizes, listing.read_range,
-                                    start_s, duration_s)
+    name, data = next(iter(files.items()))
+    if len(files) == 1 and _kind(data, name) == "zip":
+        window = _zip_window(name, list_zip(data), start_s, duration_s)
     else:
-        headers = [n for n, data in files.items() if _kind(data, n) == "wfdb"]
-        if len(headers) == 1:
-            return read_wfdb_window(files[headers[0]], headers[0], {n: len(d) for n, d in files.items()},
-                                    lambda n, at, size: files[n][at: at + size], start_s, duration_s)
-    rec = _read_mapping(files, None)  # the other formats: read whole (bounded by their limits), then cut
+        window = _files_window(files, start_s, duration_s)
+    return window or _cut_whole_read(files, start_s, duration_s)
+
+
+def _zip_window(zip_name: str, listing: ZipListing, start_s: float, duration_s: float) -> Window | None:
+    """The window of a zipped WFDB record or EDF file, inflated up to the window only; None: other content."""
+    if header := _zip_wfdb_header(listing):
+        return read_wfdb_window(listing.small[header], header, listing.sizes, listing.read_range, start_s, duration_s)
+    if edf := _zip_edf(listing):
+        member, fetch = edf
+        return _edf_window(fetch, listing.sizes[member], start_s, duration_s, [("edf", member), ("zip", zip_name)])
+    return None
+
+
+def _files_window(files: dict[str, bytes], start_s: float, duration_s: float) -> Window | None:
+    """The window of an uploaded WFDB record or single EDF file, from byte ranges; None: other formats."""
+    kinds = {n: _kind(data, n) for n, data in files.items()}
+    headers = [n for n, k in kinds.items() if k == "wfdb"]
+    if len(headers) == 1:
+        return read_wfdb_window(files[headers[0]], headers[0], {n: len(d) for n, d in files.items()},
+                                lambda n, at, size: files[n][at: at + size], start_s, duration_s)
+    if list(kinds.values()) == ["edf"]:
+        name, data = next(iter(files.items()))
+        return _edf_window(lambda at, size: data[at: at + size], len(data), start_s, duration_s, [("edf", name)])
+    return None
+
+
+def _edf_window(fetch: Fetch, size: int, start_s: float, duration_s: float,
+                names: list[tuple[str, str]]) -> Window:
+    """An EDF window (only its data records decoded), with the extension checks of ``names`` (kind, name)."""
+    rec, info = read_edf_window(fetch, size, start_s, duration_s)
+    for kind, name in names:
+        rec, info = _with_extension_check(rec, kind, name), _with_extension_check(info, kind, name)
+    return rec, info
+
+
+def _cut_whole_read(files: dict[str, bytes], start_s: float, duration_s: float) -> Window:
+    """The other formats: read whole (bounded by their readers' limits), then cut to the window."""
+    rec = _read_mapping(files, None)
     assert isinstance(rec, Recording)  # not inspecting: the samples were decoded
     a = min(rec.n_samples - 1, max(0, int(start_s * rec.fs)))
     b = max(a + 1, min(rec.n_samples, a + int(round(duration_s * rec.fs))))
@@ -235,7 +287,7 @@ def read_recording(source: Source, *, fs: float | None = None) -> Recording:
 
 def inspect_recording(source: Source, *, fs: float | None = None) -> RecordingInfo:
     """Check a recording and describe it (format, rate, leads, length) without decoding its samples
-    where the format allows (WFDB: header + file sizes; DICOM: tags + sizes). Refuses exactly what
+    where the format allows (WFDB: header + file sizes; DICOM: tags + sizes; EDF: header + file size). Refuses exactly what
     ``read_recording`` refuses on format, header and sizes; ``UnreadableRecording`` only."""
     return _dispatch(source, fs, inspect=True)  # type: ignore[return-value]  # inspecting: a RecordingInfo
 
@@ -246,6 +298,7 @@ def read_window(files: Mapping[str, bytes], start_s: float, duration_s: float) -
     A WFDB record (files or one zip) is decoded over the window only, from byte ranges of its
     signal files (a zip member is inflated up to the window, never held whole): a viewer's
     10 s of a 4 h 12-lead record costs kilobytes, not the 691 MB of the whole as float64.
+    An EDF file is likewise decoded over the data records holding the window only.
     Other formats are read whole and cut (their readers' own limits bound them). The window
     is clamped to the recording; ``UnreadableRecording`` only.
     """
