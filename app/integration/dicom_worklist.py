@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import generate_uid
 from sqlalchemy.orm import Session
 
+from app.integration.dicom_uid import derived_uid
 from storage.models import DicomPeer, Order
 from storage.repositories import DicomRepository
 
@@ -43,8 +43,8 @@ class WorklistQuery:
 
 def order_study_uid(order: Order) -> str:
     """The Study Instance UID offered for an order: derived from (site, placer order number), so the
-    worklist, the cart's object and the PACS export agree without storing it (a 2.25 UUID-derived UID)."""
-    return generate_uid(prefix=None, entropy_srcs=["ecghub-order", str(order.site_id), order.placer_order_number])
+    worklist, the cart's object and the PACS export agree without storing it (``derived_uid``)."""
+    return derived_uid("ecghub-order", str(order.site_id), order.placer_order_number)
 
 
 def _single(value: object) -> str | None:

@@ -2,9 +2,10 @@
 in one study (the waveform's Study Instance UID) carrying the order's accession number.
 
 The waveform is the object as the cart sent it, with the Accession Number set to the order's (IHE
-attribute coercion: a cart that matched by patient id sent none); its UIDs are kept. A study uploaded
-in another format has no waveform object here (building one from the recording is not done yet): only
-the PDF is sent, in a study whose UID is the order's (``order_study_uid``) or derived from the study id.
+attribute coercion: a cart that matched by patient id sent none); its UIDs are kept. For a study uploaded
+in another format the outbox builds a 12-lead object from the recording (``pacs_waveform``; a recording
+without the 12 standard leads gets none: only the PDF goes), in a study whose UID is the order's
+(``order_study_uid``) or derived from the study id.
 The PDF's SOP Instance UID is derived from (study, report version): a retried delivery re-sends the same
 instance, an amendment is a new instance in the same study.
 """
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian
 
+from app.integration.dicom_uid import derived_uid
 from app.integration.dicom_worklist import CHARSET, order_study_uid
 from storage.blobs import BlobStore
 from storage.models import Order, Report, Study
@@ -43,10 +45,11 @@ def study_uid(waveform: Dataset | None, study: Study, order: Order | None) -> st
         return str(waveform.StudyInstanceUID)
     if order is not None:
         return order_study_uid(order)
-    return generate_uid(prefix=None, entropy_srcs=["ecghub-study", str(study.id)])
+    return derived_uid("ecghub-study", str(study.id))
 
 
-def _patient(ds: Dataset, study: Study) -> None:
+def patient_module(ds: Dataset, study: Study) -> None:
+    """The Patient module (PS3.3 C.7.1.1) from the study's patient; a sex other than M/F is sent as O."""
     p = study.patient
     ds.PatientName = p.name
     ds.PatientID = p.external_id
@@ -66,10 +69,10 @@ def report_pdf_object(study: Study, report: Report, order: Order | None, uid: st
     ds = Dataset()
     ds.SpecificCharacterSet = CHARSET
     ds.SOPClassUID = EncapsulatedPDFStorage
-    ds.SOPInstanceUID = generate_uid(prefix=None, entropy_srcs=["ecghub-report", str(study.id), str(report.version)])
+    ds.SOPInstanceUID = derived_uid("ecghub-report", str(study.id), str(report.version))
     ds.StudyInstanceUID = uid
-    ds.SeriesInstanceUID = generate_uid(prefix=None, entropy_srcs=["ecghub-report-series", str(study.id)])
-    _patient(ds, study)
+    ds.SeriesInstanceUID = derived_uid("ecghub-report-series", str(study.id))
+    patient_module(ds, study)
     signed = report.signed_at.astimezone(dt.UTC)
     acquired = study.acquired_at.astimezone(dt.UTC)
     ds.StudyDate, ds.StudyTime = acquired.strftime("%Y%m%d"), acquired.strftime("%H%M%S")

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.context import AppContext
-from app.integration import pacs_export
+from app.integration import pacs_export, pacs_waveform
 from app.integration.dicom_store import ECG_STORAGE
 from app.integration.order_match import order_for_study
 from app.notify.webhooks import SEND_LEASE, count_attempt
@@ -114,6 +114,8 @@ def _build(ctx: AppContext, job: _Send) -> list[pacs_export.PacsObject]:
         doc = document.load(s, study, job.version)
         waveform = pacs_export.original_waveform(ctx.blobs, study)
         uid = pacs_export.study_uid(waveform, study, order)
+        if waveform is None:  # uploaded in another format: the 12 leads' first 10 s, built (blob reads only)
+            waveform = pacs_waveform.recording_waveform(ctx.blobs, study, uid)
         pdf_object = pacs_export.report_pdf_object(study, report, order, uid)
         # closing (not rolling back) ends the transaction and keeps what was loaded for the rendering
     pacs_export.attach_pdf(pdf_object, document.report_pdf(ctx.blobs, doc, Branding.from_settings(ctx.settings)))

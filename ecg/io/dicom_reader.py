@@ -108,6 +108,7 @@ def _channel_names(g: Item) -> list[str]:
         src = (ch.get("ChannelSourceSequence") or [None])[0]
         meaning = str(src.get("CodeMeaning", "")) if src is not None else ""
         meaning = re.sub(r"\s*\(.*?\)\s*$", "", meaning).strip()  # "Lead I (Einthoven)" -> "Lead I"
+        meaning = re.sub(r",\s*augmented voltage\b.*$", "", meaning)  # PS3.16: "aVR, augmented voltage, right"
         names.append(meaning or str(ch.get("ChannelLabel", "") or f"channel {k + 1}"))
     return names
 
