@@ -42,6 +42,10 @@ BACKLOG_STUDIES = Gauge("ecghub_analysis_backlog_studies", "Studies stored and n
                         multiprocess_mode="max")
 BACKLOG_AGE_SECONDS = Gauge("ecghub_analysis_backlog_age_seconds",
                             "Time since the oldest not-yet-analysed study was received", multiprocess_mode="max")
+OUTBOX_PENDING = Gauge("ecghub_outbox_pending", "Result deliveries not yet acknowledged by their peer",
+                       ["channel"], multiprocess_mode="max")
+OUTBOX_RETRYING = Gauge("ecghub_outbox_retrying", "Pending deliveries that already failed at least once "
+                        "(a peer down or refusing)", ["channel"], multiprocess_mode="max")
 QUEUE_DEPTH = Gauge("ecghub_queue_depth", "Studies waiting for a read", ["priority"], multiprocess_mode="max")
 
 

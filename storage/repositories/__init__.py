@@ -5,6 +5,7 @@ from storage.repositories.delivery import DeliveryRepository
 from storage.repositories.dicom import DicomRepository
 from storage.repositories.integration import FhirRepository, Hl7Repository, OrderRepository
 from storage.repositories.live_queue import LiveQueueRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.org import ApiKeyRepository, SiteRepository, UserRepository
 from storage.repositories.reading import ReadingRepository
 from storage.repositories.stats import StatsRepository
@@ -16,6 +17,7 @@ __all__ = [
     "FhirRepository",
     "Hl7Repository",
     "OrderRepository",
+    "OutboxRepository",
     "ApiKeyRepository",
     "AuditRepository",
     "DeliveryRepository",

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from app.main import create_app
 from app.settings import Settings
 from storage.models import DicomDelivery, Patient, Study
+from tests.app.conftest import METRICS_TOKEN
 from tests.app.dicom_peers import CART_AE, Orthanc, add_peer, dcmdump, dcmodify, dicom_port, findscu, storescu
 from tests.app.factories import World, make_world, wait_for_status
 from tests.app.hl7_peer import ResultPeer, ack_code, configure, listener_port, order_message, send
@@ -352,6 +353,8 @@ def test_pacs_down_then_up_delivery_is_retried_and_nothing_is_lost(world, data, 
             break
         time.sleep(0.1)
     assert d is not None and d.status == "pending" and d.attempts >= 1 and "no association" in d.last_error
+    metrics = world.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    assert 'ecghub_outbox_retrying{channel="dicom"} 1.0' in metrics, metrics[-800:]
     orthanc.start()
     try:
         with factory() as s:  # the backoff has elapsed
@@ -410,3 +413,12 @@ def test_dicom_listen_command_stores_and_stops_on_sigterm(world, settings, data,
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_readiness_covers_the_dicom_listener(world):
+    """/readyz answers ready while the in-process DICOM listener accepts connections, 503 naming it
+    once it does not (a balancer then stops sending carts' traffic to this process)."""
+    assert world.client.get("/readyz").json() == {"status": "ready"}
+    world.client.app.state.dicom_listener.stop()
+    r = world.client.get("/readyz")
+    assert r.status_code == 503 and "DICOM listener" in r.json()["detail"], r.text
